@@ -1,0 +1,78 @@
+"""Shared building blocks of the contract models: config and constrained types."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+CONTRACT_VERSION = 1
+
+# RFC 3339 section 5.6: full-date "T" full-time, seconds required, offset "Z" or
+# +hh:mm. pydantic alone accepts more (no seconds, +hhmm, unix seconds), so the
+# string is checked before it is parsed. The same pattern goes into the JSON
+# Schema (ASCII digits: `\d` would differ between Python and ECMA regexes).
+RFC3339_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+_RFC3339 = re.compile(RFC3339_PATTERN)
+
+
+def _require_rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise PydanticCustomError(
+            "invalid_timestamp",
+            "must be an RFC 3339 timestamp with seconds and an offset, "
+            "e.g. 2026-11-23T09:41:07.250+03:30",
+        )
+    return value
+
+
+# The check above admits only RFC 3339 strings, so the parse after it may run
+# lax (strict mode refuses a str that a before-validator hands on).
+Timestamp = Annotated[
+    AwareDatetime,
+    Strict(False),
+    BeforeValidator(_require_rfc3339),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_PATTERN}),
+]
+"""An RFC 3339 timestamp string with an explicit offset."""
+
+
+def _int_id_as_str(value: Any) -> Any:
+    # Point-of-sale systems often number their orders and staff: accept an
+    # integer id and read it as its decimal string. Booleans are not ids.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+ExternalId = Annotated[
+    str,
+    BeforeValidator(_int_id_as_str),
+    Field(min_length=1),
+    WithJsonSchema({"type": ["string", "integer"], "minLength": 1}),
+]
+"""An id owned by a producer system (order, product, contact, staff): a
+non-empty string; an integer is accepted and kept as its decimal string."""
+
+# NaN and Infinity are not JSON (RFC 8259), though the parser reads them.
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
+
+
+class ContractModel(BaseModel):
+    """Strict and frozen; envelope-level fields the contract does not name are
+    ignored (forward compatible), never an error."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class OpenProperties(BaseModel):
+    """Type-specific properties: known ones are typed, unknown extras are kept."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="allow")

@@ -1,0 +1,174 @@
+"""Why an event is rejected, in machine-readable form.
+
+Every rejected event gets one primary `reason` (a stable code from
+`RejectReason`) and the list of every problem found, each with the dotted path
+of the field and a message. Messages never repeat the input value, so a
+rejection can be stored and shown without leaking personal data.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from pydantic import Field, ValidationError
+from pydantic_core import ErrorDetails
+
+from schemas.base import ContractModel
+from schemas.channels import Channel
+
+
+class RejectReason(StrEnum):
+    """Stable reason codes, in the order that picks the primary reason."""
+
+    INVALID_ENCODING = "invalid_encoding"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    MISSING_FIELD = "missing_field"
+    INVALID_TIMESTAMP = "invalid_timestamp"
+    SCORE_OUT_OF_RANGE = "score_out_of_range"
+    MISSING_IDENTITY = "missing_identity"
+    INVALID_IDENTIFIER = "invalid_identifier"
+    UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    WRONG_TYPE = "wrong_type"
+    INVALID_VALUE = "invalid_value"
+
+
+REASON_DESCRIPTIONS: dict[RejectReason, str] = {
+    RejectReason.INVALID_ENCODING: "the value is not UTF-8",
+    RejectReason.INVALID_JSON: "the value is not valid JSON",
+    RejectReason.NOT_AN_OBJECT: "the value is JSON but not an object",
+    RejectReason.UNKNOWN_EVENT_TYPE: "event_type is not a type of this channel",
+    RejectReason.MISSING_FIELD: "a required field or property is absent",
+    RejectReason.INVALID_TIMESTAMP: "occurred_at is not RFC 3339 with an offset",
+    RejectReason.SCORE_OUT_OF_RANGE: "a survey score is outside its scale",
+    RejectReason.MISSING_IDENTITY: "identity has no non-empty identifier",
+    RejectReason.INVALID_IDENTIFIER: "email or phone is malformed (phone: E.164)",
+    RejectReason.UNSUPPORTED_SCHEMA_VERSION: "schema_version is not one this processor reads",
+    RejectReason.WRONG_TYPE: "a field has the wrong JSON type",
+    RejectReason.INVALID_VALUE: "a field's value is not allowed (length, range, enum, pattern)",
+}
+
+_REASON_OF_ERROR_TYPE: dict[str, RejectReason] = {
+    "json_invalid": RejectReason.INVALID_JSON,
+    "json_type": RejectReason.INVALID_JSON,
+    "union_tag_invalid": RejectReason.UNKNOWN_EVENT_TYPE,
+    "union_tag_not_found": RejectReason.MISSING_FIELD,
+    "missing": RejectReason.MISSING_FIELD,
+    "invalid_timestamp": RejectReason.INVALID_TIMESTAMP,
+    "datetime_parsing": RejectReason.INVALID_TIMESTAMP,
+    "datetime_from_date_parsing": RejectReason.INVALID_TIMESTAMP,
+    "datetime_object_invalid": RejectReason.INVALID_TIMESTAMP,
+    "timezone_aware": RejectReason.INVALID_TIMESTAMP,
+    "score_out_of_range": RejectReason.SCORE_OUT_OF_RANGE,
+    "missing_identity": RejectReason.MISSING_IDENTITY,
+    "invalid_identifier": RejectReason.INVALID_IDENTIFIER,
+    "unsupported_schema_version": RejectReason.UNSUPPORTED_SCHEMA_VERSION,
+}
+_PRIORITY = {reason: rank for rank, reason in enumerate(RejectReason)}
+MAX_ERRORS = 20
+
+
+class RejectionError(ContractModel):
+    reason: RejectReason
+    field: str = Field(description="dotted path of the field; empty for the whole value")
+    message: str
+
+
+class Rejection(ContractModel):
+    """The verdict on an event that is not accepted."""
+
+    reason: RejectReason
+    errors: tuple[RejectionError, ...]
+    event_id: str | None = Field(default=None, description="when it could be read")
+    event_type: str | None = Field(default=None, description="when it could be read")
+
+    @classmethod
+    def of(cls, reason: RejectReason, message: str, field: str = "") -> Rejection:
+        return cls(
+            reason=reason,
+            errors=(RejectionError(reason=reason, field=field, message=message),),
+        )
+
+
+def _reason_of(error: ErrorDetails) -> RejectReason:
+    kind = error["type"]
+    if kind in _REASON_OF_ERROR_TYPE:
+        return _REASON_OF_ERROR_TYPE[kind]
+    if kind in ("dict_type", "model_type", "model_attributes_type") and not error["loc"]:
+        return RejectReason.NOT_AN_OBJECT
+    if kind.endswith("_type"):
+        return RejectReason.WRONG_TYPE
+    return RejectReason.INVALID_VALUE
+
+
+def _field_of(error: ErrorDetails) -> str:
+    loc = error["loc"]
+    # Inside a tagged union pydantic puts the tag first: drop it.
+    if loc and error["type"] not in ("union_tag_invalid", "union_tag_not_found"):
+        loc = loc[1:]
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return "event_type"
+    return ".".join(str(part) for part in loc)
+
+
+def _message_of(error: ErrorDetails, channel: Channel) -> str:
+    kind = error["type"]
+    if kind == "union_tag_invalid":
+        from schemas.events import EVENT_TYPES  # the events module imports us
+
+        tag = str(error.get("ctx", {}).get("tag", ""))
+        owners = [c.value for c, types in EVENT_TYPES.items() if tag in types]
+        where = f" (it is an event type of: {', '.join(owners)})" if owners else ""
+        return (
+            f"not an event type of the {channel.value} channel{where}; expected one of "
+            + ", ".join(sorted(EVENT_TYPES[channel]))
+        )
+    if kind == "union_tag_not_found":
+        return "event_type is required"
+    if kind == "json_invalid":
+        return "not valid JSON: " + str(error.get("ctx", {}).get("error", ""))
+    return error["msg"]
+
+
+def _readable_ids(raw: bytes) -> tuple[str | None, str | None]:
+    try:
+        value: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, None
+    if not isinstance(value, dict):
+        return None, None
+    event_id, event_type = value.get("event_id"), value.get("event_type")
+    return (
+        event_id[:128] if isinstance(event_id, str) and event_id else None,
+        event_type[:64] if isinstance(event_type, str) and event_type else None,
+    )
+
+
+def rejection_from_error(exc: ValidationError, raw: bytes, channel: Channel) -> Rejection:
+    """Turn pydantic's errors for one raw event into a `Rejection`."""
+    details = exc.errors(include_url=False, include_input=False)
+    if details and details[0]["type"] == "json_invalid":
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return Rejection.of(
+                RejectReason.INVALID_ENCODING, f"not UTF-8 at byte {bad.start}"
+            )
+    errors = tuple(
+        RejectionError(
+            reason=_reason_of(error),
+            field=_field_of(error),
+            message=_message_of(error, channel),
+        )
+        for error in details[:MAX_ERRORS]
+    )
+    event_id, event_type = _readable_ids(raw)
+    return Rejection(
+        reason=min((e.reason for e in errors), key=_PRIORITY.__getitem__),
+        errors=errors,
+        event_id=event_id,
+        event_type=event_type,
+    )

@@ -1,0 +1,71 @@
+"""The faust app factory: the one place where faust meets the processor.
+
+faust runs the worker's lifecycle (signals, logging, start and stop order),
+the web server (health and stats), and the low-volume dead-letter mirror
+agent. The hot path runs in `Processor`'s batch consumers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import mode
+from faust.web import Request, Response, View
+
+from streams.pipeline.deadletters import DeadLetterRecord
+from streams.processor import Processor
+from streams.settings import Settings
+from streams.topics import Topics
+
+DEAD_LETTER_BATCH = 1000
+DEAD_LETTER_WITHIN_S = 1.0
+
+
+def create_app(settings: Settings) -> faust.App:
+    topics = Topics(settings.topic_prefix)
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        datadir=str(settings.data_dir / "faust"),
+        store="memory://",
+        topic_partitions=settings.channel_partitions,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_ms / 1000,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_ms / 1000,
+    )
+    processor = Processor(settings)
+    app.add_dependency(processor)
+
+    dead_letter_topic = app.topic(
+        topics.deadletter, key_serializer="raw", value_serializer="raw"
+    )
+
+    # A crash here is a bug: stop the worker rather than restart the agent.
+    @app.agent(dead_letter_topic, name="deadletter-mirror", supervisor_strategy=mode.CrashingSupervisor)
+    async def mirror_dead_letters(stream: faust.StreamT[Any]) -> None:
+        await processor.ready.wait()
+        async for events in stream.take_events(DEAD_LETTER_BATCH, within=DEAD_LETTER_WITHIN_S):
+            records: list[DeadLetterRecord] = [
+                (e.message.value, e.message.headers, e.message.partition, e.message.offset)
+                for e in events
+            ]
+            await processor.dead_letters.store_batch(records)
+
+    @app.page("/health")
+    class Health(View):  # type: ignore[misc]
+        async def get(self, request: Request) -> Response:
+            ready = processor.ready.is_set() and not processor.crash_reason
+            return self.json({"status": "ok" if ready else "starting"}, status=200 if ready else 503)
+
+    @app.page("/stats")
+    class Stats(View):  # type: ignore[misc]
+        async def get(self, request: Request) -> Response:
+            return self.json(await processor.stats())
+
+    app.processor = processor  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,177 @@
+"""The `cx` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import orjson
+
+from schemas import Channel, Rejection, validate_event
+from streams.settings import load_settings
+
+
+@click.group()
+def main() -> None:
+    """Omnichannel CX stream processor."""
+
+
+@main.command()
+@click.argument("file", type=click.File("rb"))
+@click.option("--channel", type=click.Choice([c.value for c in Channel]),
+              help="Channel topic the events are for (default: from the file name).")
+def validate(file: click.utils.LazyFile, channel: str | None) -> None:
+    """Check channel events (JSON lines) against the contract.
+
+    Prints one JSON line per event: accepted, or the exact reason it would be
+    rejected. Exits 1 when any event is rejected."""
+    name = Path(getattr(file, "name", "")).name
+    chosen = channel or next((c.value for c in Channel if name.startswith(c.value)), None)
+    if chosen is None:
+        raise click.UsageError("say which channel the events are for: --channel web|app|store|sms")
+    accepted = rejected = 0
+    for number, line in enumerate(file, start=1):
+        raw = line.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        verdict = validate_event(raw, Channel(chosen))
+        if isinstance(verdict, Rejection):
+            rejected += 1
+            out = {"line": number, "status": "rejected", **verdict.model_dump(mode="json")}
+        else:
+            accepted += 1
+            out = {"line": number, "status": "accepted", "event_id": verdict.event_id,
+                   "event_type": verdict.event_type}
+        click.echo(orjson.dumps(out).decode())
+    click.echo(f"{accepted} accepted, {rejected} rejected ({chosen} channel)", err=True)
+    sys.exit(1 if rejected else 0)
+
+
+@main.command()
+def worker() -> None:
+    """Run the processor (settings from CX_* environment variables)."""
+    from streams.worker import run_worker
+
+    run_worker(load_settings())
+
+
+@main.group()
+def db() -> None:
+    """The ClickHouse schema."""
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations (idempotent)."""
+    from streams.store.clickhouse import Store
+    from streams.store.migrate import migrate
+
+    settings = load_settings()
+    store = Store(settings.clickhouse_url, settings.database)
+    try:
+        applied = migrate(store)
+    finally:
+        store.close()
+    click.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+
+
+@main.group()
+def dev() -> None:
+    """Local development helpers."""
+
+
+@dev.command("broker")
+@click.option("--port", default=9092, show_default=True)
+def dev_broker(port: int) -> None:
+    """Run a local Kafka-protocol broker (tansu, in memory) in the foreground."""
+    from streams.devbroker import broker_command
+
+    command = broker_command(port)
+    click.echo(f"tansu on kafka://127.0.0.1:{port} (Ctrl-C stops it)", err=True)
+    os.execv(command[0], command)
+
+
+def _traffic_options(f):  # type: ignore[no-untyped-def]
+    f = click.option("--people", default=1000, show_default=True, help="Size of the population.")(f)
+    f = click.option("--seed", default=7, show_default=True)(f)
+    f = click.option("--start", default="2026-11-16T00:00:00+00:00", show_default=True,
+                     help="Event time the traffic starts at (RFC 3339).")(f)
+    f = click.option("--invalid-share", default=0.03, show_default=True)(f)
+    f = click.option("--duplicate-share", default=0.02, show_default=True)(f)
+    return f
+
+
+def _spec(people: int, seed: int, start: str, invalid_share: float, duplicate_share: float):  # type: ignore[no-untyped-def]
+    from streams.generator import TrafficSpec
+
+    return TrafficSpec(people=people, seed=seed, start=datetime.fromisoformat(start).astimezone(UTC),
+                       invalid_share=invalid_share, duplicate_share=duplicate_share)
+
+
+@main.command()
+@_traffic_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for web.jsonl, app.jsonl, store.jsonl, sms.jsonl and truth.jsonl.")
+def generate(out: Path, **options: object) -> None:
+    """Write seeded synthetic omnichannel traffic as JSON lines per channel."""
+    from streams.generator import generate_traffic
+
+    records = generate_traffic(_spec(**options))  # type: ignore[arg-type]
+    out.mkdir(parents=True, exist_ok=True)
+    for channel in Channel:
+        with open(out / f"{channel.value}.jsonl", "wb") as f:
+            f.writelines(r.value + b"\n" for r in records if r.channel is channel)
+    with open(out / "truth.jsonl", "wb") as f:
+        for r in records:
+            f.write(orjson.dumps({"channel": r.channel.value, **r.truth._asdict()}) + b"\n")
+    click.echo(f"wrote {len(records):,} records to {out}")
+
+
+@main.command()
+@_traffic_options
+@click.option("--rate", type=float, default=None, help="Records per second (default: as fast as possible).")
+def produce(rate: float | None, **options: object) -> None:
+    """Send seeded synthetic traffic to the channel topics of CX_BROKER_URL."""
+    from streams.generator import generate_traffic
+    from streams.produce import produce_records
+
+    settings = load_settings()
+    records = generate_traffic(_spec(**options))  # type: ignore[arg-type]
+    sent = asyncio.run(produce_records(
+        settings, records, rate=rate,
+        on_progress=lambda n: click.echo(f"\rsent {n:,}/{len(records):,}", nl=False, err=True),
+    ))
+    click.echo(f"\nsent {sent:,} records to {settings.broker_url}", err=True)
+
+
+@main.command()
+def summary() -> None:
+    """Print what the store holds (reads CX_CLICKHOUSE_URL)."""
+    from streams.store.clickhouse import Store
+    from streams.summary import render_summary
+
+    settings = load_settings()
+    store = Store(settings.clickhouse_url, settings.database)
+    try:
+        click.echo(render_summary(store))
+    finally:
+        store.close()
+
+
+@main.command()
+@click.option("--people", default=3000, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--data-dir", default=".cx-data/demo", show_default=True, type=click.Path(path_type=Path))
+def demo(people: int, seed: int, data_dir: Path) -> None:
+    """Run the whole pipeline locally on synthetic traffic and summarise it."""
+    from streams.demo import run_demo
+
+    run_demo(people, seed, data_dir)
+
+
+if __name__ == "__main__":
+    main()

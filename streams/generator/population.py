@@ -1,0 +1,68 @@
+"""People, their identifiers, and the stores they shop in."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+STORES: tuple[str, ...] = (
+    "tehran-04", "tehran-11", "isfahan-02", "shiraz-01", "london-03", "london-07",
+    "berlin-01", "paris-05", "madrid-02", "milan-01", "istanbul-06", "dubai-01",
+)
+_FIRST = ("sara", "ali", "maryam", "reza", "emma", "liam", "noah", "mia", "leyla", "omid", "ana", "luca")
+_LAST = ("ahmadi", "karimi", "smith", "jones", "muller", "martin", "garcia", "rossi", "yilmaz", "hosseini")
+_COUNTRY_MOBILE = ("+98912", "+98935", "+447700", "+4915", "+3361", "+3461", "+39347", "+90532")
+
+
+@dataclass(frozen=True)
+class Person:
+    index: int
+    customer_id: str | None
+    web_cookies: tuple[str, ...]
+    app_install: str | None
+    email: str | None
+    phone: str | None
+    loyalty_id: str | None
+    home_store: str
+    mood: float
+    """How this person tends to rate experiences: about N(0, 1)."""
+
+    def identifiers(self) -> dict[str, set[str]]:
+        """Every identifier value of this person, by kind (for the truth)."""
+        return {
+            "customer_id": {self.customer_id} if self.customer_id else set(),
+            "anonymous_id": set(self.web_cookies) | ({self.app_install} if self.app_install else set()),
+            "email": {self.email} if self.email else set(),
+            "phone": {self.phone} if self.phone else set(),
+            "loyalty_id": {self.loyalty_id} if self.loyalty_id else set(),
+        }
+
+
+def _hex(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+
+def make_person(rng: random.Random, index: int) -> Person:
+    has_account = rng.random() < 0.7
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    phone = (
+        rng.choice(_COUNTRY_MOBILE) + "".join(rng.choice("0123456789") for _ in range(7))
+        if rng.random() < 0.75
+        else None
+    )
+    return Person(
+        index=index,
+        customer_id=f"C{10_000_000 + index}" if has_account else None,
+        web_cookies=tuple(f"ck-{_hex(rng, 16)}" for _ in range(rng.choice((1, 1, 2)))),
+        app_install=f"app-{_hex(rng, 16)}" if rng.random() < 0.55 else None,
+        email=f"{first}.{last}{index}@example.com" if has_account else None,
+        phone=phone,
+        loyalty_id=f"L{rng.randrange(10**9, 10**10)}" if rng.random() < 0.5 else None,
+        home_store=rng.choice(STORES),
+        mood=rng.gauss(0.0, 1.0),
+    )
+
+
+def store_quality(store: str) -> float:
+    """A fixed per-store offset of how well the store serves people."""
+    return (sum(map(ord, store)) % 7 - 3) / 3.0

@@ -1,0 +1,1 @@
+"""The I/O side of each stage: what a batch consumer hands its batches to."""

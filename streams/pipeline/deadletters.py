@@ -1,0 +1,74 @@
+"""Mirror of the dead-letter topic into ClickHouse `deadletters`, for BI.
+
+Low volume, so it runs as a faust agent. A rejected record is identified by
+its source position; a position stored already (the ingest batch that
+rejected it was retried) is not stored again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from streams.deadletter import DeadLetter, decode_dead_letter
+from streams.store.clickhouse import OffLoopStore
+from streams.store.rows import dead_letter_columns
+
+log = logging.getLogger(__name__)
+
+Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
+DeadLetterRecord = tuple[bytes | None, Headers, int, int]
+"""(value, headers, dead-letter partition, dead-letter offset)"""
+
+
+def _header_items(headers: Headers) -> list[tuple[str, bytes]]:
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    return list(headers)
+
+
+class DeadLetterMirror:
+    def __init__(self, store: OffLoopStore) -> None:
+        self.store = store
+        self.stored = 0
+        self.duplicates = 0
+        self.foreign = 0
+
+    async def store_batch(self, records: Iterable[DeadLetterRecord]) -> None:
+        letters: dict[tuple[str, int, int], tuple[DeadLetter, int, int]] = {}
+        for value, headers, partition, offset in records:
+            items = _header_items(headers)
+            if not any(name == "cx.dlq.version" for name, _ in items):
+                # Written by someone else: nothing to mirror, but say so.
+                self.foreign += 1
+                log.warning("dead-letter record %d/%d has no cx.dlq headers", partition, offset)
+                continue
+            letter = decode_dead_letter(value, items)
+            position = (letter.source_topic, letter.source_partition, letter.source_offset)
+            if position in letters:
+                self.duplicates += 1
+                continue
+            letters[position] = (letter, partition, offset)
+        if not letters:
+            return
+        stored = {
+            (str(t), int(p), int(o))
+            for t, p, o in await self.store.query("stored_dead_letters", positions=list(letters))
+        }
+        fresh = [entry for position, entry in letters.items() if position not in stored]
+        self.duplicates += len(letters) - len(fresh)
+        if fresh:
+            token = hashlib.sha256(
+                ";".join(f"{p}:{o}" for _, p, o in fresh).encode()
+            ).hexdigest()
+            await self.store.insert(
+                "deadletters", dead_letter_columns(fresh), dedup_token="deadletters:" + token
+            )
+            self.stored += len(fresh)
+
+    def stats(self) -> dict[str, Any]:
+        return {"stored": self.stored, "duplicates": self.duplicates, "foreign": self.foreign}

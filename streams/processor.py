@@ -1,0 +1,104 @@
+"""`Processor`: the worker's own machinery, started and stopped with the faust
+app: schema migration, topics, the producer, the ClickHouse store and the two
+hot-path batch consumers (ingest, store)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import mode
+from aiokafka import AIOKafkaProducer
+
+from streams.batch_consumer import BatchConsumer
+from streams.kafka import consumer_for, ensure_topics, producer_for
+from streams.pipeline.deadletters import DeadLetterMirror
+from streams.pipeline.ingest import IngestHandler
+from streams.pipeline.store import TouchpointStoreHandler
+from streams.pseudonym import Pseudonymizer
+from streams.settings import Settings
+from streams.store.clickhouse import OffLoopStore, Store
+from streams.store.migrate import migrate
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+def topic_plan(settings: Settings) -> dict[str, int]:
+    """Every topic the processor reads or writes, with its partitions."""
+    topics = Topics(settings.topic_prefix)
+    return {
+        **dict.fromkeys(topics.channels, settings.channel_partitions),
+        topics.deadletter: settings.channel_partitions,
+        topics.touchpoints: settings.internal_partitions,
+    }
+
+
+class Processor(mode.Service):
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self.store = OffLoopStore(Store(settings.clickhouse_url, settings.database))
+        self.pseudonymizer = Pseudonymizer(settings.require_pii_secret())
+        self.producer: AIOKafkaProducer | None = None  # aiokafka wants a running loop
+        self.ingest: IngestHandler | None = None
+        self.touchpoints = TouchpointStoreHandler(
+            self.store,
+            horizon_ms=int(settings.dedup_horizon_hours * 3_600_000),
+            capacity=settings.dedup_cache_events,
+        )
+        self.dead_letters = DeadLetterMirror(self.store)
+        self.consumers: list[BatchConsumer] = []
+        self.ready = asyncio.Event()
+
+    async def on_start(self) -> None:
+        settings = self.settings
+        applied = await self.store.run("migrate", migrate)
+        log.info("schema up to date (%d migrations applied now)", len(applied))
+        await ensure_topics(settings, topic_plan(settings))
+        self.producer = producer_for(settings)
+        await self.producer.start()
+        self.ingest = IngestHandler(self.producer, self.topics, self.pseudonymizer)
+        group = settings.app_id
+        self.consumers = [
+            BatchConsumer(
+                "ingest",
+                consumer_for(settings, f"{group}.ingest"),
+                list(self.topics.channels),
+                self.ingest,
+                max_records=settings.batch_max_records,
+                max_wait_ms=settings.batch_max_wait_ms,
+            ),
+            BatchConsumer(
+                "store",
+                consumer_for(settings, f"{group}.store"),
+                [self.topics.touchpoints],
+                self.touchpoints,
+                max_records=settings.batch_max_records,
+                max_wait_ms=settings.batch_max_wait_ms,
+            ),
+        ]
+        for consumer in self.consumers:
+            await self.add_runtime_dependency(consumer)
+        self.ready.set()
+
+    async def on_stop(self) -> None:
+        # Downstream last: consumers finish their batch, then what they write to.
+        for consumer in reversed(self.consumers):
+            await consumer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+        await self.store.close()
+
+    async def stats(self) -> dict[str, Any]:
+        stored = await self.store.query("table_counts") if self.ready.is_set() else []
+        return {
+            "ready": self.ready.is_set(),
+            "clickhouse": {str(table): int(rows) for table, rows in stored},
+            "ingest": self.ingest.stats() if self.ingest else {},
+            "store": self.touchpoints.stats(),
+            "deadletters": self.dead_letters.stats(),
+            "consumers": {c.name: c.stats.as_dict(c.consumer) for c in self.consumers},
+        }

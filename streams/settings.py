@@ -1,0 +1,78 @@
+"""The one settings object, read from the environment (prefix CX_) in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PII_SECRET = "cx-dev-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CX_", frozen=True, extra="ignore")
+
+    broker_url: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://host:port[,host:port]")
+    clickhouse_url: str = Field("", description="chdb:///abs/dir (embedded) or http://user:pass@host:8123; default: chdb under data_dir")
+    database: str = Field("cx", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    topic_prefix: str = "cx."
+    pii_secret: SecretStr | None = Field(None, description="key of the hash that replaces email and phone")
+    data_dir: Path = Path(".cx-data")
+    app_id: str = Field("cx-processor", description="consumer group and faust app id")
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    log_level: str = "INFO"
+
+    batch_max_records: int = Field(10_000, ge=1, description="records per processing batch")
+    batch_max_wait_ms: int = Field(250, ge=1, description="longest wait to fill a batch")
+    channel_partitions: int = Field(4, ge=1, description="partitions of channel topics this project creates")
+    internal_partitions: int = Field(8, ge=1, description="partitions of the person-keyed touchpoints topic")
+    dedup_horizon_hours: float = Field(48.0, gt=0, description="event-time span of event ids kept in memory")
+    dedup_cache_events: int = Field(500_000, ge=1000, description="most event ids kept per partition")
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 2_000
+    kafka_rebalance_timeout_ms: int = 10_000
+
+    @model_validator(mode="after")
+    def _default_clickhouse(self) -> Settings:
+        if not self.clickhouse_url:
+            path = (self.data_dir / "clickhouse").resolve()
+            object.__setattr__(self, "clickhouse_url", f"chdb://{path}")
+        return self
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """host:port list for aiokafka, from the faust-style broker URL."""
+        return ",".join(
+            part.split("://", 1)[-1] for part in self.broker_url.split(",")
+        )
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return self.clickhouse_url.startswith("chdb:")
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as CX_* environment variables (for a child worker)."""
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"CX_{name.upper()}"] = str(value)
+        return env
+
+    def require_pii_secret(self) -> bytes:
+        if self.pii_secret is None or not self.pii_secret.get_secret_value():
+            raise SystemExit(
+                "CX_PII_SECRET is not set: it keys the hash that replaces email "
+                "and phone. Set it (and keep it) before running the worker."
+            )
+        return self.pii_secret.get_secret_value().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; `overrides` win (used by the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

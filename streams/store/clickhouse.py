@@ -1,0 +1,130 @@
+"""One ClickHouse connection, embedded (chdb:///dir) or a server (http://...),
+through clickhouse-connect with the same SQL either way.
+
+`Store` is blocking. `OffLoopStore` runs a `Store` on one dedicated thread, so
+the event loop never blocks and chdb sees a single caller, and retries
+transient failures with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from streams.retry import with_backoff
+from streams.store import sql
+
+T = TypeVar("T")
+
+# Server error codes that say "try again later", not "this is wrong".
+_TRANSIENT_CODES = frozenset(
+    {
+        159,  # TIMEOUT_EXCEEDED
+        164,  # READONLY (replica in read-only mode)
+        202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+        203,  # NO_FREE_CONNECTION
+        209,  # SOCKET_TIMEOUT
+        210,  # NETWORK_ERROR
+        241,  # MEMORY_LIMIT_EXCEEDED
+        242,  # TABLE_IS_READ_ONLY
+        252,  # TOO_MANY_PARTS
+        319,  # UNKNOWN_STATUS_OF_INSERT
+        425,  # SYSTEM_ERROR
+        999,  # KEEPER_EXCEPTION
+    }
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError):  # connection refused, reset, timeout
+        return True
+    if isinstance(exc, DatabaseError):
+        return getattr(exc, "code", None) in _TRANSIENT_CODES
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+class Store:
+    def __init__(self, url: str, database: str) -> None:
+        self.url = url
+        self.database = database
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = clickhouse_connect.get_client(dsn=self.url)
+        return self._client
+
+    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {"database": self.database, **params}
+
+    def command(self, statement: str, **params: Any) -> None:
+        self.client.command(statement, parameters=self._params(params))
+
+    def query(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of the named query in queries/NAME.sql."""
+        result = self.client.query(sql.query(name), parameters=self._params(params))
+        return [tuple(row) for row in result.result_rows]
+
+    def insert(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        dedup_token: str | None = None,
+    ) -> None:
+        """Insert column-oriented data. The same `dedup_token` on a retried
+        insert makes ClickHouse store the block once."""
+        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
+        self.client.insert(
+            table,
+            list(columns.values()),
+            column_names=list(columns),
+            database=self.database,
+            column_oriented=True,
+            settings=settings,
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class OffLoopStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="clickhouse")
+
+    async def _call(self, what: str, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+
+        async def attempt() -> T:
+            return await loop.run_in_executor(self._thread, fn)
+
+        return await with_backoff(attempt, is_transient=is_transient, what=what)
+
+    async def query(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
+        return await self._call(f"query {name}", lambda: self.store.query(name, **params))
+
+    async def insert(
+        self, table: str, columns: Mapping[str, Sequence[Any]], *, dedup_token: str | None
+    ) -> None:
+        await self._call(
+            f"insert into {table}",
+            lambda: self.store.insert(table, columns, dedup_token=dedup_token),
+        )
+
+    async def run(self, what: str, fn: Callable[[Store], T]) -> T:
+        return await self._call(what, lambda: fn(self.store))
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self.store.close)
+        self._thread.shutdown(wait=True)

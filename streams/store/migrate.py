@@ -1,0 +1,48 @@
+"""Apply the schema migrations (sql/migrations/NNN_name.sql) idempotently.
+
+Every statement is safe to run again (IF NOT EXISTS). The ledger
+`schema_migrations` records each applied file with its checksum, so a file
+edited after it was applied is refused instead of silently skipped.
+Migration 001 creates the database and the ledger and runs every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from streams.store import sql
+from streams.store.clickhouse import Store
+
+log = logging.getLogger(__name__)
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+def migrate(store: Store) -> list[str]:
+    """Apply pending migrations; returns the names of those applied now."""
+    found = sql.migrations()
+    for statement in sql.statements(found[0][2]):
+        store.command(statement)
+    ledger = {int(version): checksum for version, checksum in store.query("applied_migrations")}
+    applied_now: list[str] = []
+    for index, (version, name, text) in enumerate(found):
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        if version in ledger:
+            if ledger[version] != checksum:
+                raise MigrationError(
+                    f"{name} changed after it was applied; add a new migration instead"
+                )
+            continue
+        if index > 0:
+            for statement in sql.statements(text):
+                store.command(statement)
+        store.insert(
+            "schema_migrations",
+            {"version": [version], "name": [name], "checksum": [checksum]},
+        )
+        applied_now.append(name)
+        log.info("applied migration %s", name)
+    return applied_now

@@ -1,0 +1,94 @@
+"""Touchpoints and dead letters as column-oriented ClickHouse rows (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from streams.deadletter import DeadLetter
+from streams.touchpoint import Touchpoint
+
+# Typed columns are read out of the properties for BI; all properties are also
+# kept as JSON in `properties`. Score and revenue are read only from the event
+# types whose contract types them (an extra "score" elsewhere may be anything).
+_SCORED = frozenset({"survey_response"})
+_PAID = frozenset({"purchase", "pos_purchase"})
+_CONTEXT = ("store_id", "campaign_id", "session_id", "locale", "user_agent", "b2b_account_id")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def touchpoint_columns(
+    touchpoints: Sequence[Touchpoint], route_partitions: Sequence[int]
+) -> dict[str, list[Any]]:
+    """Columns of `touchpoints`; `route_partitions[i]` is the partition of the
+    person-keyed topic that touchpoint i was read from."""
+    rows = []
+    for tp, route in zip(touchpoints, route_partitions, strict=True):
+        ids, ctx, props = tp.identifiers, tp.context, tp.properties
+        paid = tp.event_type in _PAID
+        rows.append(
+            (
+                tp.event_id, tp.channel.value, tp.event_type,
+                tp.stage.value if tp.stage is not None else "",
+                tp.occurred_at_ms, tp.received_at_ms, tp.person_key,
+                ids.customer_id or "", ids.anonymous_id or "", ids.email_hash or "",
+                ids.phone_hash or "", ids.loyalty_id or "",
+                *(ctx.get(name, "") for name in _CONTEXT),
+                _text(props.get("survey")),
+                props["score"] if tp.event_type in _SCORED else None,
+                _text(props.get("dimension")), _text(props.get("about_event_id")),
+                _text(props.get("order_id")),
+                props["revenue"] if paid else None,
+                props["currency"].upper() if paid else "",
+                _text(props.get("contact_id")), _text(props.get("message_kind")),
+                _text(props.get("product_id")),
+                orjson.dumps(props).decode(), tp.schema_version,
+                tp.source_topic, tp.source_partition, tp.source_offset, route,
+            )
+        )
+    return dict(zip(TOUCHPOINT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+
+
+TOUCHPOINT_COLUMNS: tuple[str, ...] = (
+    "event_id", "channel", "event_type", "stage", "occurred_at", "received_at",
+    "person_key", "customer_id", "anonymous_id", "email_hash", "phone_hash",
+    "loyalty_id", *_CONTEXT, "survey", "score", "dimension", "about_event_id",
+    "order_id", "revenue", "currency", "contact_id", "message_kind", "product_id",
+    "properties", "schema_version", "source_topic", "source_partition",
+    "source_offset", "route_partition",
+)
+
+
+DEADLETTER_COLUMNS: tuple[str, ...] = (
+    "received_at", "channel", "reason", "reasons", "errors", "event_id", "event_type",
+    "source_topic", "source_partition", "source_offset", "source_timestamp",
+    "payload_bytes", "payload_sha256", "deadletter_partition", "deadletter_offset",
+)
+
+
+def dead_letter_columns(
+    letters: Sequence[tuple[DeadLetter, int, int]],
+) -> dict[str, list[Any]]:
+    """Columns of (dead letter, dead-letter partition, dead-letter offset)."""
+    rows = []
+    for letter, partition, offset in letters:
+        rejection = letter.rejection
+        rows.append(
+            (
+                letter.received_at_ms, letter.channel.value, rejection.reason.value,
+                [error.reason.value for error in rejection.errors],
+                orjson.dumps([e.model_dump(mode="json") for e in rejection.errors]).decode(),
+                rejection.event_id or "", rejection.event_type or "",
+                letter.source_topic, letter.source_partition, letter.source_offset,
+                letter.source_timestamp_ms,
+                len(letter.value), hashlib.sha256(letter.value).hexdigest(),
+                partition, offset,
+            )
+        )
+    return dict(zip(DEADLETTER_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))

@@ -1,0 +1,41 @@
+"""SQL lives in .sql files beside this module: migrations/ and queries/."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+
+def _read(path: str) -> str:
+    return resources.files(__package__).joinpath("sql", path).read_text(encoding="utf-8")
+
+
+@cache
+def query(name: str) -> str:
+    """The text of queries/NAME.sql."""
+    return _read(f"queries/{name}.sql")
+
+
+def statements(sql: str) -> list[str]:
+    """Split a file into statements on ';' at the end of a line; drops
+    comment-only pieces."""
+    pieces = [piece.strip() for piece in sql.split(";\n")]
+    result = []
+    for piece in pieces:
+        code = "\n".join(
+            line for line in piece.splitlines() if not line.lstrip().startswith("--")
+        ).strip().rstrip(";")
+        if code:
+            result.append(code)
+    return result
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, text) of every migration file, in order."""
+    folder = resources.files(__package__).joinpath("sql", "migrations")
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
