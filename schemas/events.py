@@ -115,9 +115,7 @@ class ScreenView(Envelope):
 
 class PushReceived(Envelope):
     event_type: Literal["push_received"]
-    properties: PushReceivedProperties = Field(
-        default_factory=PushReceivedProperties
-    )
+    properties: PushReceivedProperties = Field(default_factory=PushReceivedProperties)
 
 
 class PushOpened(Envelope):
@@ -138,9 +136,7 @@ class StoreVisit(Envelope):
 
 class StaffInteraction(Envelope):
     event_type: Literal["staff_interaction"]
-    properties: StaffInteractionProperties = Field(
-        default_factory=StaffInteractionProperties
-    )
+    properties: StaffInteractionProperties = Field(default_factory=StaffInteractionProperties)
 
 
 class PosPurchase(Envelope):
@@ -225,15 +221,36 @@ SHARED_MODELS: tuple[type[Envelope], ...] = (
 
 CHANNEL_MODELS: dict[Channel, tuple[type[Envelope], ...]] = {
     Channel.WEB: (
-        AdClick, PageView, ProductView, Search, AddToCart, CheckoutStarted,
-        Purchase, Login, ChatStarted, *SHARED_MODELS,
+        AdClick,
+        PageView,
+        ProductView,
+        Search,
+        AddToCart,
+        CheckoutStarted,
+        Purchase,
+        Login,
+        ChatStarted,
+        *SHARED_MODELS,
     ),
     Channel.APP: (
-        AppOpen, ScreenView, ProductView, AddToCart, Purchase, Login,
-        PushReceived, PushOpened, AppCrash, *SHARED_MODELS,
+        AppOpen,
+        ScreenView,
+        ProductView,
+        AddToCart,
+        Purchase,
+        Login,
+        PushReceived,
+        PushOpened,
+        AppCrash,
+        *SHARED_MODELS,
     ),
     Channel.STORE: (
-        StoreVisit, StaffInteraction, PosPurchase, Return, Pickup, LoyaltyScan,
+        StoreVisit,
+        StaffInteraction,
+        PosPurchase,
+        Return,
+        Pickup,
+        LoyaltyScan,
         *SHARED_MODELS,
     ),
     Channel.SMS: (SmsSent, SmsDelivered, SmsClicked, SmsReply, OptOut, *SHARED_MODELS),
@@ -241,11 +258,35 @@ CHANNEL_MODELS: dict[Channel, tuple[type[Envelope], ...]] = {
 """The event types each channel topic accepts, as models."""
 
 Event = Union[  # noqa: UP007
-    AdClick, PageView, ProductView, Search, AddToCart, CheckoutStarted, Purchase,
-    Login, ChatStarted, AppOpen, ScreenView, PushReceived, PushOpened, AppCrash,
-    StoreVisit, StaffInteraction, PosPurchase, Return, Pickup, LoyaltyScan,
-    SmsSent, SmsDelivered, SmsClicked, SmsReply, OptOut, SurveyResponse,
-    SupportContactOpened, SupportContactAnswered, SupportContactResolved,
+    AdClick,
+    PageView,
+    ProductView,
+    Search,
+    AddToCart,
+    CheckoutStarted,
+    Purchase,
+    Login,
+    ChatStarted,
+    AppOpen,
+    ScreenView,
+    PushReceived,
+    PushOpened,
+    AppCrash,
+    StoreVisit,
+    StaffInteraction,
+    PosPurchase,
+    Return,
+    Pickup,
+    LoyaltyScan,
+    SmsSent,
+    SmsDelivered,
+    SmsClicked,
+    SmsReply,
+    OptOut,
+    SurveyResponse,
+    SupportContactOpened,
+    SupportContactAnswered,
+    SupportContactResolved,
     OrderDelivered,
 ]
 """Any accepted event, whatever its channel."""
@@ -261,12 +302,10 @@ def _channel_union(models: tuple[type[Envelope], ...]) -> Any:
 
 
 EVENT_ADAPTERS: dict[Channel, TypeAdapter[Event]] = {
-    channel: TypeAdapter(_channel_union(models))
-    for channel, models in CHANNEL_MODELS.items()
+    channel: TypeAdapter(_channel_union(models)) for channel, models in CHANNEL_MODELS.items()
 }
 EVENT_TYPES: dict[Channel, frozenset[str]] = {
-    channel: frozenset(map(event_type_of, models))
-    for channel, models in CHANNEL_MODELS.items()
+    channel: frozenset(map(event_type_of, models)) for channel, models in CHANNEL_MODELS.items()
 }
 SHARED_EVENT_TYPES: frozenset[str] = frozenset(map(event_type_of, SHARED_MODELS))
 ALL_EVENT_TYPES: frozenset[str] = frozenset.union(*EVENT_TYPES.values())

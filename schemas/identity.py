@@ -101,9 +101,7 @@ class Identity(ContractModel):
             return None
         email = normalize_email(value)
         if not _EMAIL.fullmatch(email):
-            raise PydanticCustomError(
-                "invalid_identifier", "email must look like name@domain"
-            )
+            raise PydanticCustomError("invalid_identifier", "email must look like name@domain")
         return email
 
     @field_validator("phone", mode="after")
@@ -124,17 +122,14 @@ class Identity(ContractModel):
         if not any(getattr(self, name) for name in IDENTIFIER_FIELDS):
             raise PydanticCustomError(
                 "missing_identity",
-                "identity needs at least one non-empty identifier: "
-                + ", ".join(IDENTIFIER_FIELDS),
+                "identity needs at least one non-empty identifier: " + ", ".join(IDENTIFIER_FIELDS),
             )
         return self
 
     def present(self) -> dict[str, str]:
         """The identifiers this event carries, by field name."""
         return {
-            name: value
-            for name in IDENTIFIER_FIELDS
-            if (value := getattr(self, name)) is not None
+            name: value for name in IDENTIFIER_FIELDS if (value := getattr(self, name)) is not None
         }
 
 

@@ -154,9 +154,7 @@ def rejection_from_error(exc: ValidationError, raw: bytes, channel: Channel) -> 
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as bad:
-            return Rejection.of(
-                RejectReason.INVALID_ENCODING, f"not UTF-8 at byte {bad.start}"
-            )
+            return Rejection.of(RejectReason.INVALID_ENCODING, f"not UTF-8 at byte {bad.start}")
     errors = tuple(
         RejectionError(
             reason=_reason_of(error),

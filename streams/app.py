@@ -24,6 +24,7 @@ DEAD_LETTER_WITHIN_S = 1.0
 
 def create_app(settings: Settings) -> faust.App:
     topics = Topics(settings.topic_prefix)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
@@ -33,6 +34,7 @@ def create_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir / "faust"),
         store="memory://",
         topic_partitions=settings.channel_partitions,
+        topic_replication_factor=settings.replication_factor,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
         broker_heartbeat_interval=settings.kafka_heartbeat_interval_ms / 1000,
@@ -41,15 +43,17 @@ def create_app(settings: Settings) -> faust.App:
     processor = Processor(settings)
     app.add_dependency(processor)
 
-    dead_letter_topic = app.topic(
-        topics.deadletter, key_serializer="raw", value_serializer="raw"
-    )
+    dead_letter_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
 
     # A crash here is a bug: stop the worker rather than restart the agent.
-    @app.agent(dead_letter_topic, name="deadletter-mirror", supervisor_strategy=mode.CrashingSupervisor)
+    @app.agent(
+        dead_letter_topic, name="deadletter-mirror", supervisor_strategy=mode.CrashingSupervisor
+    )
     async def mirror_dead_letters(stream: faust.StreamT[Any]) -> None:
         await processor.ready.wait()
-        async for events in stream.take_events(DEAD_LETTER_BATCH, within=DEAD_LETTER_WITHIN_S):
+        # take_events is on faust's Stream, not (yet) on its StreamT protocol.
+        batches = stream.take_events(DEAD_LETTER_BATCH, within=DEAD_LETTER_WITHIN_S)  # type: ignore[attr-defined]
+        async for events in batches:
             records: list[DeadLetterRecord] = [
                 (e.message.value, e.message.headers, e.message.partition, e.message.offset)
                 for e in events
@@ -57,13 +61,15 @@ def create_app(settings: Settings) -> faust.App:
             await processor.dead_letters.store_batch(records)
 
     @app.page("/health")
-    class Health(View):  # type: ignore[misc]
+    class Health(View):
         async def get(self, request: Request) -> Response:
             ready = processor.ready.is_set() and not processor.crash_reason
-            return self.json({"status": "ok" if ready else "starting"}, status=200 if ready else 503)
+            return self.json(
+                {"status": "ok" if ready else "starting"}, status=200 if ready else 503
+            )
 
     @app.page("/stats")
-    class Stats(View):  # type: ignore[misc]
+    class Stats(View):
         async def get(self, request: Request) -> Response:
             return self.json(await processor.stats())
 

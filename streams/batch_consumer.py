@@ -113,20 +113,25 @@ class BatchConsumer(mode.Service):
     async def on_start(self) -> None:
         self.consumer.subscribe(self.topics, listener=_Rebalance(self))
         await self.consumer.start()
-        self._loop_task = asyncio.create_task(self._run(), name=f"batch-consumer-{self.name}")
-        self._loop_task.add_done_callback(self._on_loop_done)
+        self._loop_task = asyncio.create_task(
+            self._run_or_crash(), name=f"batch-consumer-{self.name}"
+        )
 
-    def _on_loop_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
+    async def _run_or_crash(self) -> None:
+        """A failure here is a bug (infrastructure errors are retried inside):
+        crash the service, which stops the worker with an error."""
+        try:
+            await self._run()
+        except Exception as exc:
             log.critical("%s crashed", self.label, exc_info=exc)
-            asyncio.ensure_future(self.crash(exc))  # type: ignore[arg-type]
+            await self.crash(exc)
+            raise
 
     async def on_stop(self) -> None:
         self._stopping = True
         if self._loop_task is not None:
             # Let the batch in flight finish and commit; a crash was already
-            # reported by _on_loop_done.
+            # reported by _run_or_crash.
             _, pending = await asyncio.wait({self._loop_task}, timeout=60)
             for task in pending:
                 task.cancel()

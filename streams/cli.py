@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 
 import click
 import orjson
 
 from schemas import Channel, Rejection, validate_event
 from streams.settings import load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group()
@@ -22,9 +26,12 @@ def main() -> None:
 
 @main.command()
 @click.argument("file", type=click.File("rb"))
-@click.option("--channel", type=click.Choice([c.value for c in Channel]),
-              help="Channel topic the events are for (default: from the file name).")
-def validate(file: click.utils.LazyFile, channel: str | None) -> None:
+@click.option(
+    "--channel",
+    type=click.Choice([c.value for c in Channel]),
+    help="Channel topic the events are for (default: from the file name).",
+)
+def validate(file: BinaryIO, channel: str | None) -> None:
     """Check channel events (JSON lines) against the contract.
 
     Prints one JSON line per event: accepted, or the exact reason it would be
@@ -44,8 +51,12 @@ def validate(file: click.utils.LazyFile, channel: str | None) -> None:
             out = {"line": number, "status": "rejected", **verdict.model_dump(mode="json")}
         else:
             accepted += 1
-            out = {"line": number, "status": "accepted", "event_id": verdict.event_id,
-                   "event_type": verdict.event_type}
+            out = {
+                "line": number,
+                "status": "accepted",
+                "event_id": verdict.event_id,
+                "event_type": verdict.event_type,
+            }
         click.echo(orjson.dumps(out).decode())
     click.echo(f"{accepted} accepted, {rejected} rejected ({chosen} channel)", err=True)
     sys.exit(1 if rejected else 0)
@@ -67,15 +78,19 @@ def db() -> None:
 @db.command("migrate")
 def db_migrate() -> None:
     """Apply pending schema migrations (idempotent)."""
-    from streams.store.clickhouse import Store
+    from streams.store.clickhouse import OffLoopStore, Store
     from streams.store.migrate import migrate
 
     settings = load_settings()
-    store = Store(settings.clickhouse_url, settings.database)
-    try:
-        applied = migrate(store)
-    finally:
-        store.close()
+
+    async def run() -> list[str]:
+        store = OffLoopStore(Store(settings.clickhouse_url, settings.database))
+        try:  # retried while the server is not reachable yet
+            return await store.run("migrate", migrate)
+        finally:
+            await store.close()
+
+    applied = asyncio.run(run())
     click.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
 
 
@@ -95,11 +110,15 @@ def dev_broker(port: int) -> None:
     os.execv(command[0], command)
 
 
-def _traffic_options(f):  # type: ignore[no-untyped-def]
+def _traffic_options(f: F) -> F:
     f = click.option("--people", default=1000, show_default=True, help="Size of the population.")(f)
     f = click.option("--seed", default=7, show_default=True)(f)
-    f = click.option("--start", default="2026-11-16T00:00:00+00:00", show_default=True,
-                     help="Event time the traffic starts at (RFC 3339).")(f)
+    f = click.option(
+        "--start",
+        default="2026-11-16T00:00:00+00:00",
+        show_default=True,
+        help="Event time the traffic starts at (RFC 3339).",
+    )(f)
     f = click.option("--invalid-share", default=0.03, show_default=True)(f)
     f = click.option("--duplicate-share", default=0.02, show_default=True)(f)
     return f
@@ -108,14 +127,23 @@ def _traffic_options(f):  # type: ignore[no-untyped-def]
 def _spec(people: int, seed: int, start: str, invalid_share: float, duplicate_share: float):  # type: ignore[no-untyped-def]
     from streams.generator import TrafficSpec
 
-    return TrafficSpec(people=people, seed=seed, start=datetime.fromisoformat(start).astimezone(UTC),
-                       invalid_share=invalid_share, duplicate_share=duplicate_share)
+    return TrafficSpec(
+        people=people,
+        seed=seed,
+        start=datetime.fromisoformat(start).astimezone(UTC),
+        invalid_share=invalid_share,
+        duplicate_share=duplicate_share,
+    )
 
 
 @main.command()
 @_traffic_options
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for web.jsonl, app.jsonl, store.jsonl, sms.jsonl and truth.jsonl.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for web.jsonl, app.jsonl, store.jsonl, sms.jsonl and truth.jsonl.",
+)
 def generate(out: Path, **options: object) -> None:
     """Write seeded synthetic omnichannel traffic as JSON lines per channel."""
     from streams.generator import generate_traffic
@@ -133,7 +161,9 @@ def generate(out: Path, **options: object) -> None:
 
 @main.command()
 @_traffic_options
-@click.option("--rate", type=float, default=None, help="Records per second (default: as fast as possible).")
+@click.option(
+    "--rate", type=float, default=None, help="Records per second (default: as fast as possible)."
+)
 def produce(rate: float | None, **options: object) -> None:
     """Send seeded synthetic traffic to the channel topics of CX_BROKER_URL."""
     from streams.generator import generate_traffic
@@ -141,10 +171,14 @@ def produce(rate: float | None, **options: object) -> None:
 
     settings = load_settings()
     records = generate_traffic(_spec(**options))  # type: ignore[arg-type]
-    sent = asyncio.run(produce_records(
-        settings, records, rate=rate,
-        on_progress=lambda n: click.echo(f"\rsent {n:,}/{len(records):,}", nl=False, err=True),
-    ))
+    sent = asyncio.run(
+        produce_records(
+            settings,
+            records,
+            rate=rate,
+            on_progress=lambda n: click.echo(f"\rsent {n:,}/{len(records):,}", nl=False, err=True),
+        )
+    )
     click.echo(f"\nsent {sent:,} records to {settings.broker_url}", err=True)
 
 
@@ -165,7 +199,9 @@ def summary() -> None:
 @main.command()
 @click.option("--people", default=3000, show_default=True)
 @click.option("--seed", default=7, show_default=True)
-@click.option("--data-dir", default=".cx-data/demo", show_default=True, type=click.Path(path_type=Path))
+@click.option(
+    "--data-dir", default=".cx-data/demo", show_default=True, type=click.Path(path_type=Path)
+)
 def demo(people: int, seed: int, data_dir: Path) -> None:
     """Run the whole pipeline locally on synthetic traffic and summarise it."""
     from streams.demo import run_demo

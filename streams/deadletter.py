@@ -14,7 +14,7 @@ from typing import NamedTuple
 import orjson
 from pydantic import TypeAdapter
 
-from schemas import Channel, RejectReason, Rejection, RejectionError
+from schemas import Channel, Rejection, RejectionError, RejectReason
 
 VERSION = b"1"
 _ERRORS = TypeAdapter(tuple[RejectionError, ...])
@@ -64,7 +64,7 @@ def encode_dead_letter(letter: DeadLetter) -> tuple[bytes, bytes, list[tuple[str
 def decode_dead_letter(value: bytes | None, headers: Iterable[tuple[str, bytes]]) -> DeadLetter:
     """Read a dead-letter topic record back; raises KeyError on a record this
     project did not write."""
-    h = {name[len(_H):]: data for name, data in headers if name.startswith(_H)}
+    h = {name[len(_H) :]: data for name, data in headers if name.startswith(_H)}
     errors = _ERRORS.validate_json(h["errors"])
     timestamp = h.get("source.timestamp_ms")
     event_id, event_type = h.get("event_id"), h.get("event_type")

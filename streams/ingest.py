@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, Protocol
 
-from schemas import Channel, RejectReason, Rejection, validate_event
+from schemas import Channel, Rejection, RejectReason, validate_event
 from streams.deadletter import DeadLetter
 from streams.pseudonym import Pseudonymizer
 from streams.touchpoint import Touchpoint, to_touchpoint
@@ -47,8 +47,15 @@ def ingest_record(
     verdict = validate_event(value, channel) if value else _EMPTY
     if isinstance(verdict, Rejection):
         return DeadLetter(
-            verdict, channel, record.topic, record.partition, record.offset,
-            record.timestamp, record.key, value or b"", received_at_ms,
+            verdict,
+            channel,
+            record.topic,
+            record.partition,
+            record.offset,
+            record.timestamp,
+            record.key,
+            value or b"",
+            received_at_ms,
         )
     position = (record.topic, record.partition, record.offset)
     return to_touchpoint(verdict, channel, position, received_at_ms, pseudonymizer)

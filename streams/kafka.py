@@ -4,6 +4,7 @@ creation, and batched produce."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Iterable, Sequence
@@ -32,7 +33,7 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 
 def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False)) or isinstance(
+    return (isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))) or isinstance(
         exc, (ConnectionError, asyncio.TimeoutError)
     )
 
@@ -92,20 +93,32 @@ async def produce_all(producer: AIOKafkaProducer, topic: str, messages: Iterable
 
 
 async def ensure_topics(settings: Settings, topics: dict[str, int]) -> None:
-    """Create missing topics (name -> partitions); existing ones are left as
-    they are."""
+    """Create missing topics (name -> partitions). Existing ones are left as
+    they are, with a warning when their partition count differs from the plan."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        present = [name for name in topics if name in existing]
+        if present:
+            for described in await admin.describe_topics(present):
+                name, found = described["topic"], len(described["partitions"])
+                if found != topics[name]:
+                    log.warning(
+                        "topic %s has %d partitions, settings say %d: keeping %d",
+                        name,
+                        found,
+                        topics[name],
+                        found,
+                    )
         missing = [
-            NewTopic(name, partitions, 1) for name, partitions in topics.items() if name not in existing
+            NewTopic(name, partitions, settings.replication_factor)
+            for name, partitions in topics.items()
+            if name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
             log.info("created topics %s", ", ".join(t.name for t in missing))
     finally:
         await admin.close()

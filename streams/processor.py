@@ -35,6 +35,15 @@ def topic_plan(settings: Settings) -> dict[str, int]:
     }
 
 
+def _redacted(url: str) -> str:
+    """The URL without its password, for logs."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}{sep}{rest}"
+
+
 class Processor(mode.Service):
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -55,6 +64,9 @@ class Processor(mode.Service):
 
     async def on_start(self) -> None:
         settings = self.settings
+        log.info(
+            "clickhouse: %s, database %s", _redacted(settings.clickhouse_url), settings.database
+        )
         applied = await self.store.run("migrate", migrate)
         log.info("schema up to date (%d migrations applied now)", len(applied))
         await ensure_topics(settings, topic_plan(settings))

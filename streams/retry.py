@@ -32,9 +32,7 @@ async def with_backoff(
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            log.warning(
-                "%s failed (attempt %d), retrying in %.1fs: %r", what, attempt, delay, exc
-            )
+            log.warning("%s failed (attempt %d), retrying in %.1fs: %r", what, attempt, delay, exc)
         await asyncio.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 2, max_delay)
         attempt += 1

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PII_SECRET = "cx-dev-secret-not-for-production"
+log = logging.getLogger(__name__)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CX_", frozen=True, extra="ignore")
 
-    broker_url: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://host:port[,host:port]")
-    clickhouse_url: str = Field("", description="chdb:///abs/dir (embedded) or http://user:pass@host:8123; default: chdb under data_dir")
+    broker_url: str = Field(
+        "kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://host:port[,host:port]"
+    )
+    clickhouse_url: str = Field(
+        "",
+        description="chdb:///abs/dir (embedded) or http://user:pass@host:8123; default: chdb under data_dir",
+    )
     database: str = Field("cx", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     topic_prefix: str = "cx."
-    pii_secret: SecretStr | None = Field(None, description="key of the hash that replaces email and phone")
+    pii_secret: SecretStr | None = Field(
+        None, description="key of the hash that replaces email and phone"
+    )
     data_dir: Path = Path(".cx-data")
     app_id: str = Field("cx-processor", description="consumer group and faust app id")
     web_host: str = "127.0.0.1"
@@ -26,10 +37,21 @@ class Settings(BaseSettings):
 
     batch_max_records: int = Field(10_000, ge=1, description="records per processing batch")
     batch_max_wait_ms: int = Field(250, ge=1, description="longest wait to fill a batch")
-    channel_partitions: int = Field(4, ge=1, description="partitions of channel topics this project creates")
-    internal_partitions: int = Field(8, ge=1, description="partitions of the person-keyed touchpoints topic")
-    dedup_horizon_hours: float = Field(48.0, gt=0, description="event-time span of event ids kept in memory")
-    dedup_cache_events: int = Field(500_000, ge=1000, description="most event ids kept per partition")
+    channel_partitions: int = Field(
+        4, ge=1, description="partitions of channel topics this project creates"
+    )
+    internal_partitions: int = Field(
+        8, ge=1, description="partitions of the person-keyed touchpoints topic"
+    )
+    replication_factor: int = Field(
+        1, ge=1, description="replication of the topics this project creates"
+    )
+    dedup_horizon_hours: float = Field(
+        48.0, gt=0, description="event-time span of event ids kept in memory"
+    )
+    dedup_cache_events: int = Field(
+        500_000, ge=1000, description="most event ids kept per partition"
+    )
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 2_000
     kafka_rebalance_timeout_ms: int = 10_000
@@ -44,9 +66,7 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         """host:port list for aiokafka, from the faust-style broker URL."""
-        return ",".join(
-            part.split("://", 1)[-1] for part in self.broker_url.split(",")
-        )
+        return ",".join(part.split("://", 1)[-1] for part in self.broker_url.split(","))
 
     @property
     def embedded_clickhouse(self) -> bool:
@@ -73,6 +93,15 @@ class Settings(BaseSettings):
         return self.pii_secret.get_secret_value().encode()
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """CX_* variables that name no setting: most likely typos."""
+    known = {f"CX_{name.upper()}" for name in Settings.model_fields}
+    return sorted(name for name in environ if name.startswith("CX_") and name not in known)
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment; `overrides` win (used by the CLI)."""
+    """Settings from the environment; `overrides` win. Warns about CX_*
+    variables that match no setting."""
+    for name in unknown_variables(os.environ):
+        log.warning("ignoring %s: no such setting (typo?)", name)
     return Settings(**overrides)  # type: ignore[arg-type]

@@ -35,16 +35,23 @@ def _numeric(cell: str) -> bool:
 
 
 def render_summary(store: Store) -> str:
-    (touchpoints, unique_ids, dead_letters, revenue, surveys), = store.query("summary_totals")
+    ((touchpoints, unique_ids, dead_letters, surveys),) = store.query("summary_totals")
+    revenue = ", ".join(
+        f"{float(amount):,.2f} {currency} ({count:,} purchases)"
+        for currency, count, amount in store.query("summary_revenue")
+    )
     parts = [
         f"touchpoints stored: {touchpoints:,} ({unique_ids:,} distinct event ids)",
         f"dead letters:       {dead_letters:,}",
         f"survey responses:   {surveys:,}",
-        f"revenue (all currencies, nominal): {float(revenue or 0):,.2f}",
+        f"revenue:            {revenue or 'none'}",
         "",
-        "Touchpoints by journey stage and channel (people: distinct person keys)",
-        table(("stage", "web", "app", "store", "sms", "total", "people"),
-              store.query("summary_by_channel_stage")),
+        "Touchpoints by journey stage and channel",
+        "(people: distinct person keys; one person has several until identities are stitched)",
+        table(
+            ("stage", "web", "app", "store", "sms", "total", "people"),
+            store.query("summary_by_channel_stage"),
+        ),
         "",
         "Rejected events by reason and channel",
         table(("reason", "web", "app", "store", "sms", "total"), store.query("summary_rejects")),

@@ -117,7 +117,10 @@ def to_touchpoint(
             secrets[identity.phone] = f"phone:{phone_hash}"
         properties = _scrub(properties, secrets)
     ids = Identifiers(
-        identity.customer_id, identity.anonymous_id, email_hash, phone_hash,
+        identity.customer_id,
+        identity.anonymous_id,
+        email_hash,
+        phone_hash,
         identity.loyalty_id,
     )
     return Touchpoint(

@@ -82,7 +82,9 @@ def interpolate(node: Any, env: dict[str, str]) -> Any:
 
 def load_compose(env: dict[str, str] | None = None) -> dict[str, Any]:
     raw = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
-    return interpolate(raw, DEPLOY_ENV if env is None else env)
+    assert isinstance(raw, dict), "docker-compose.yml is not a mapping"
+    result: dict[str, Any] = interpolate(raw, DEPLOY_ENV if env is None else env)
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,8 @@ def compose() -> dict[str, Any]:
 
 def service(compose: dict[str, Any], name: str) -> dict[str, Any]:
     assert name in compose["services"], f"no service {name!r} in docker-compose.yml"
-    return compose["services"][name]
+    svc: dict[str, Any] = compose["services"][name]
+    return svc
 
 
 def environment(svc: dict[str, Any]) -> dict[str, str]:
@@ -164,7 +167,7 @@ def worker_settings(compose: dict[str, Any]) -> Settings:
         for key, value in env.items()
         if key.startswith(ENV_PREFIX)
     }
-    return Settings(**fields)
+    return Settings.model_validate(fields)
 
 
 # --- Dockerfile -------------------------------------------------------------

@@ -2,6 +2,6 @@
 the person behind every identifier, and which records are invalid (and why)
 or duplicates."""
 
-from streams.generator.traffic import GeneratedRecord, Truth, TrafficSpec, generate_traffic
+from streams.generator.traffic import GeneratedRecord, TrafficSpec, Truth, generate_traffic
 
 __all__ = ["GeneratedRecord", "TrafficSpec", "Truth", "generate_traffic"]

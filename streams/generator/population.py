@@ -6,11 +6,45 @@ import random
 from dataclasses import dataclass
 
 STORES: tuple[str, ...] = (
-    "tehran-04", "tehran-11", "isfahan-02", "shiraz-01", "london-03", "london-07",
-    "berlin-01", "paris-05", "madrid-02", "milan-01", "istanbul-06", "dubai-01",
+    "tehran-04",
+    "tehran-11",
+    "isfahan-02",
+    "shiraz-01",
+    "london-03",
+    "london-07",
+    "berlin-01",
+    "paris-05",
+    "madrid-02",
+    "milan-01",
+    "istanbul-06",
+    "dubai-01",
 )
-_FIRST = ("sara", "ali", "maryam", "reza", "emma", "liam", "noah", "mia", "leyla", "omid", "ana", "luca")
-_LAST = ("ahmadi", "karimi", "smith", "jones", "muller", "martin", "garcia", "rossi", "yilmaz", "hosseini")
+_FIRST = (
+    "sara",
+    "ali",
+    "maryam",
+    "reza",
+    "emma",
+    "liam",
+    "noah",
+    "mia",
+    "leyla",
+    "omid",
+    "ana",
+    "luca",
+)
+_LAST = (
+    "ahmadi",
+    "karimi",
+    "smith",
+    "jones",
+    "muller",
+    "martin",
+    "garcia",
+    "rossi",
+    "yilmaz",
+    "hosseini",
+)
 _COUNTRY_MOBILE = ("+98912", "+98935", "+447700", "+4915", "+3361", "+3461", "+39347", "+90532")
 
 
@@ -31,7 +65,8 @@ class Person:
         """Every identifier value of this person, by kind (for the truth)."""
         return {
             "customer_id": {self.customer_id} if self.customer_id else set(),
-            "anonymous_id": set(self.web_cookies) | ({self.app_install} if self.app_install else set()),
+            "anonymous_id": set(self.web_cookies)
+            | ({self.app_install} if self.app_install else set()),
             "email": {self.email} if self.email else set(),
             "phone": {self.phone} if self.phone else set(),
             "loyalty_id": {self.loyalty_id} if self.loyalty_id else set(),

@@ -18,7 +18,12 @@ from streams.generator.journeys import DAY, HOUR, JourneyPlanner, Planned
 from streams.generator.population import Person, make_person
 
 Kind = Literal["valid", "invalid", "duplicate"]
-_OFFSETS = (timezone.utc, timezone(timedelta(hours=3, minutes=30)), timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)))
+_OFFSETS = (
+    UTC,
+    timezone(timedelta(hours=3, minutes=30)),
+    timezone(timedelta(hours=1)),
+    timezone(timedelta(hours=-5)),
+)
 
 
 class Truth(NamedTuple):
@@ -85,18 +90,32 @@ def generate_traffic(spec: TrafficSpec) -> list[GeneratedRecord]:
         for plan in JourneyPlanner(rng, person, journey_start).plan():
             event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             event = _wire(rng, plan, event_id)
-            delay = rng.randrange(1, 6 * HOUR) if rng.random() < spec.late_share else rng.randrange(0, 2000)
+            delay = (
+                rng.randrange(1, 6 * HOUR)
+                if rng.random() < spec.late_share
+                else rng.randrange(0, 2000)
+            )
             key = plan.key.encode() if plan.key else None
             record = GeneratedRecord(
-                plan.channel, key, orjson.dumps(event),
+                plan.channel,
+                key,
+                orjson.dumps(event),
                 Truth("valid", event_id, plan.event_type, person.index, None, plan.at_ms),
             )
             arrivals.append((plan.at_ms + delay, len(arrivals), record))
             if rng.random() < spec.invalid_share:
                 broken = {**event, "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4))}
                 value, reason = corrupt(rng, broken, plan.channel)
-                truth = Truth("invalid", None, plan.event_type, person.index, reason.value, plan.at_ms)
-                arrivals.append((plan.at_ms + delay + 1, len(arrivals), GeneratedRecord(plan.channel, key, value, truth)))
+                truth = Truth(
+                    "invalid", None, plan.event_type, person.index, reason.value, plan.at_ms
+                )
+                arrivals.append(
+                    (
+                        plan.at_ms + delay + 1,
+                        len(arrivals),
+                        GeneratedRecord(plan.channel, key, value, truth),
+                    )
+                )
             if rng.random() < spec.duplicate_share:
                 # Delivered again later: a producer retry (same key) or a
                 # replay from a tool that sends no key.

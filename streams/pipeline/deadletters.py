@@ -62,9 +62,7 @@ class DeadLetterMirror:
         fresh = [entry for position, entry in letters.items() if position not in stored]
         self.duplicates += len(letters) - len(fresh)
         if fresh:
-            token = hashlib.sha256(
-                ";".join(f"{p}:{o}" for _, p, o in fresh).encode()
-            ).hexdigest()
+            token = hashlib.sha256(";".join(f"{p}:{o}" for _, p, o in fresh).encode()).hexdigest()
             await self.store.insert(
                 "deadletters", dead_letter_columns(fresh), dedup_token="deadletters:" + token
             )

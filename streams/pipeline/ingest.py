@@ -25,7 +25,9 @@ _TOUCHPOINT_HEADERS = [("cx.format", FORMAT)]
 
 
 class IngestHandler:
-    def __init__(self, producer: AIOKafkaProducer, topics: Topics, pseudonymizer: Pseudonymizer) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, topics: Topics, pseudonymizer: Pseudonymizer
+    ) -> None:
         self.producer = producer
         self.topics = topics
         self.channels: dict[str, Channel] = topics.channels

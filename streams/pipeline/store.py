@@ -32,8 +32,9 @@ class TouchpointStoreHandler:
         self.looked_up = 0
 
     async def on_assigned(self, partitions: set[TopicPartition]) -> None:
-        for tp in partitions:
-            self.seen[tp.partition] = await self._prime(tp.partition)
+        # Primed lazily by the first batch of each partition: aiokafka may hand
+        # out records before this callback has finished.
+        pass
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:
@@ -45,7 +46,9 @@ class TouchpointStoreHandler:
         seen = SeenEvents(self.horizon_ms, self.capacity, floor)
         if hours:
             since = floor if floor != NO_FLOOR else 0
-            rows = await self.store.query("partition_event_ids", partition=partition, since_ms=since)
+            rows = await self.store.query(
+                "partition_event_ids", partition=partition, since_ms=since
+            )
             seen.add_all((event_id, int(ms)) for event_id, ms in rows)
         return seen
 
@@ -64,12 +67,16 @@ class TouchpointStoreHandler:
             )
         for tp in batch:
             self.seen[tp.partition].add_all(
-                (t.event_id, t.occurred_at_ms) for t, route in zip(fresh, routes) if route == tp.partition
+                (t.event_id, t.occurred_at_ms)
+                for t, route in zip(fresh, routes, strict=False)
+                if route == tp.partition
             )
         self.stored += len(fresh)
 
     async def _unseen(self, partition: int, touchpoints: list[Touchpoint]) -> list[Touchpoint]:
-        seen = self.seen[partition]
+        seen = self.seen.get(partition)
+        if seen is None:
+            seen = self.seen[partition] = await self._prime(partition)
         in_batch: set[str] = set()
         new: list[Touchpoint] = []
         old: list[Touchpoint] = []

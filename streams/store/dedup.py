@@ -17,7 +17,7 @@ NO_FLOOR = -(2**63)
 
 
 class SeenEvents:
-    __slots__ = ("horizon_ms", "capacity", "floor_ms", "_ids", "_hours", "_newest_ms")
+    __slots__ = ("_hours", "_ids", "_newest_ms", "capacity", "floor_ms", "horizon_ms")
 
     def __init__(self, horizon_ms: int, capacity: int, floor_ms: int = NO_FLOOR) -> None:
         self.horizon_ms = horizon_ms

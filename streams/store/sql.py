@@ -22,9 +22,11 @@ def statements(sql: str) -> list[str]:
     pieces = [piece.strip() for piece in sql.split(";\n")]
     result = []
     for piece in pieces:
-        code = "\n".join(
-            line for line in piece.splitlines() if not line.lstrip().startswith("--")
-        ).strip().rstrip(";")
+        code = (
+            "\n".join(line for line in piece.splitlines() if not line.lstrip().startswith("--"))
+            .strip()
+            .rstrip(";")
+        )
         if code:
             result.append(code)
     return result

@@ -1,0 +1,94 @@
+"""Run `cx worker` as a child process and watch it over HTTP (the demo, the
+integration tests and the benchmark drive workers this way)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from streams.settings import Settings
+
+
+class ChildWorker:
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.web_port}"
+
+    def start(self, healthy_within: float = 120) -> ChildWorker:
+        env = {**os.environ, **self.settings.to_env()}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
+            )
+        self.wait_until(lambda _: self._get("/health") is not None, healthy_within, "healthy")
+        return self
+
+    def _get(self, path: str) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
+                return dict(json.load(response))
+        except OSError:  # not listening yet, or 503 while starting
+            return None
+
+    def stats(self) -> dict[str, Any]:
+        return self._get("/stats") or {}
+
+    def stored(self) -> tuple[int, int]:
+        """(touchpoints, dead letters) in ClickHouse, as the worker reports."""
+        counts = self.stats().get("clickhouse", {})
+        return int(counts.get("touchpoints", 0)), int(counts.get("deadletters", 0))
+
+    def wait_until(
+        self, done: Callable[[dict[str, Any]], bool], timeout: float, what: str
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"worker exited with code {self.process.returncode} (log: {self.log_path})"
+                )
+            stats = self.stats()
+            if done(stats):
+                return stats
+            time.sleep(0.25)
+        raise TimeoutError(f"worker not {what} within {timeout}s (log: {self.log_path})")
+
+    def wait_stored(self, touchpoints: int, dead_letters: int, timeout: float = 180) -> None:
+        def done(stats: dict[str, Any]) -> bool:
+            counts = stats.get("clickhouse", {})
+            return bool(
+                counts.get("touchpoints", 0) >= touchpoints
+                and counts.get("deadletters", 0) >= dead_letters
+            )
+
+        self.wait_until(done, timeout, f"done storing {touchpoints} + {dead_letters}")
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM: finish the batch in flight, commit, exit."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()

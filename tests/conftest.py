@@ -1,0 +1,63 @@
+"""Fixtures: a real tansu broker for the session, and isolated settings per
+test (own topic prefix, consumer groups and embedded ClickHouse directory)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.devbroker import LocalBroker, free_port
+from streams.kafka import ensure_topics
+from streams.processor import topic_plan
+from streams.settings import Settings
+from streams.store.clickhouse import Store
+
+TEST_SECRET = "test-secret-for-pseudonyms"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    with LocalBroker(log_path=log) as running:
+        yield running
+
+
+def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) -> Settings:
+    """Settings for one test: nothing shared with other tests on the broker.
+    Short group timeouts so a worker joins in seconds, not tens of seconds."""
+    run = uuid.uuid4().hex[:8]
+    options: dict[str, object] = {
+        "broker_url": broker.url,
+        "clickhouse_url": f"chdb://{folder / 'clickhouse'}",
+        "data_dir": folder,
+        "topic_prefix": f"t{run}.",
+        "app_id": f"cx-test-{run}",
+        "pii_secret": TEST_SECRET,
+        "web_port": free_port(),
+        "channel_partitions": 3,
+        "internal_partitions": 4,
+        "batch_max_records": 1000,
+        "batch_max_wait_ms": 100,
+        "kafka_session_timeout_ms": 6000,
+        "kafka_heartbeat_interval_ms": 1000,
+        "kafka_rebalance_timeout_ms": 6000,
+        **overrides,
+    }
+    settings = Settings(**options)  # type: ignore[arg-type]
+    asyncio.run(ensure_topics(settings, topic_plan(settings)))
+    return settings
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An embedded ClickHouse in this test's folder. chdb allows one data
+    directory per process at a time, so every test closes its client."""
+    opened = Store(f"chdb://{tmp_path / 'clickhouse'}", "cx_test")
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -1,0 +1,153 @@
+"""The store on the real ClickHouse engine (chdb): migrations, idempotent
+inserts, and deduplication across batches and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from schemas import Channel
+from streams.deadletter import encode_dead_letter
+from streams.ingest import ingest_batch
+from streams.pipeline.deadletters import DeadLetterMirror
+from streams.pipeline.store import TouchpointStoreHandler
+from streams.pseudonym import Pseudonymizer
+from streams.store import sql
+from streams.store.clickhouse import OffLoopStore, Store
+from streams.store.dedup import HOUR_MS
+from streams.store.migrate import MigrationError, migrate
+from streams.store.rows import DEADLETTER_COLUMNS, TOUCHPOINT_COLUMNS
+from streams.topics import Topics
+from streams.touchpoint import Touchpoint, encode_touchpoint
+from tests.examples import invalid_cases, record, valid_events
+
+TOPICS = Topics("cx.")
+
+
+@pytest.fixture
+def migrated(store: Store) -> Iterator[Store]:
+    migrate(store)
+    yield store
+
+
+def count(store: Store, sql_text: str) -> int:
+    return int(store.client.query(sql_text.format(db=store.database)).result_rows[0][0])
+
+
+def touchpoints(channel: Channel = Channel.WEB) -> list[Touchpoint]:
+    records = [
+        record(TOPICS.channel(channel), v, offset=i) for i, v in enumerate(valid_events(channel))
+    ]
+    return ingest_batch(records, TOPICS.channels, 1, Pseudonymizer(b"k")).touchpoints
+
+
+def as_batch(items: list[Touchpoint], partition: int = 0, first_offset: int = 0):  # type: ignore[no-untyped-def]
+    from aiokafka import TopicPartition
+
+    tp = TopicPartition(TOPICS.touchpoints, partition)
+    return {
+        tp: [
+            record(tp.topic, encode_touchpoint(t), first_offset + i, partition)
+            for i, t in enumerate(items)
+        ]
+    }
+
+
+def test_migrations_are_idempotent(store: Store) -> None:
+    assert migrate(store) == [name for _, name, _ in sql.migrations()]
+    assert migrate(store) == []
+
+
+def test_an_edited_migration_is_refused(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    migrate(store)
+    edited = [(v, n, t + "\n-- edited") if v == 2 else (v, n, t) for v, n, t in sql.migrations()]
+    monkeypatch.setattr(sql, "migrations", lambda: edited)
+    with pytest.raises(MigrationError, match=r"002_touchpoints\.sql changed"):
+        migrate(store)
+
+
+def test_row_builders_match_the_table_columns(migrated: Store) -> None:
+    for table, columns in (
+        ("touchpoints", TOUCHPOINT_COLUMNS),
+        ("deadletters", DEADLETTER_COLUMNS),
+    ):
+        described = migrated.client.query(f"DESCRIBE TABLE {migrated.database}.{table}").result_rows
+        assert tuple(row[0] for row in described) == columns
+
+
+def test_a_retried_insert_with_its_token_is_stored_once(migrated: Store) -> None:
+    from streams.store.rows import touchpoint_columns
+
+    items = touchpoints()
+    columns = touchpoint_columns(items, [0] * len(items))
+    migrated.insert("touchpoints", columns, dedup_token="batch-1")
+    migrated.insert("touchpoints", columns, dedup_token="batch-1")
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def handler(store: Store, **limits: int) -> TouchpointStoreHandler:
+    options = {"horizon_ms": 48 * HOUR_MS, "capacity": 100_000, **limits}
+    return TouchpointStoreHandler(OffLoopStore(store), **options)
+
+
+def test_redelivered_events_are_stored_once(migrated: Store) -> None:
+    items = touchpoints()
+    first = handler(migrated)
+    run(first.handle(as_batch(items)))
+    run(first.handle(as_batch(items + items[:3], first_offset=100)))  # replay + in-batch repeats
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
+    assert first.duplicates == len(items) + 3
+
+
+def test_a_restarted_handler_knows_what_is_stored(migrated: Store) -> None:
+    items = touchpoints()
+    run(handler(migrated).handle(as_batch(items[:5])))
+    restarted = handler(migrated)  # a new process: empty memory, primed from ClickHouse
+    run(restarted.handle(as_batch(items)))
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
+    assert restarted.duplicates == 5 and restarted.looked_up == 0
+
+
+def test_events_older_than_memory_are_checked_in_clickhouse(migrated: Store) -> None:
+    items = touchpoints()
+    newest = max(t.occurred_at_ms for t in items)
+    later = [
+        t._replace(event_id=f"later-{i}", occurred_at_ms=newest + 100 * HOUR_MS)
+        for i, t in enumerate(items)
+    ]
+    small = handler(migrated, horizon_ms=HOUR_MS)
+    run(small.handle(as_batch(items)))
+    run(small.handle(as_batch(later, first_offset=100)))  # moves the horizon: older ids evicted
+    assert not small.seen[0].covers(newest)
+    run(
+        small.handle(
+            as_batch([*items[:4], items[0]._replace(event_id="new-but-old")], first_offset=200)
+        )
+    )
+    assert small.looked_up == 5
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == 2 * len(items) + 1
+
+
+def test_dead_letters_are_mirrored_once(migrated: Store) -> None:
+    cases = invalid_cases(Channel.SMS)
+    records = [record(TOPICS.channel(Channel.SMS), c["raw"], offset=i) for i, c in enumerate(cases)]
+    letters = ingest_batch(records, TOPICS.channels, 1, Pseudonymizer(b"k")).dead_letters
+    wire = [
+        (value, headers, 0, i)
+        for i, (_, value, headers) in enumerate(map(encode_dead_letter, letters))
+    ]
+    mirror = DeadLetterMirror(OffLoopStore(migrated))
+    run(mirror.store_batch(wire))
+    run(mirror.store_batch([*wire, (b"{}", [], 0, 999)]))  # again, plus a record nobody here wrote
+    assert count(migrated, "SELECT count() FROM {db}.deadletters") == len(cases)
+    assert (mirror.stored, mirror.duplicates, mirror.foreign) == (len(cases), len(cases), 1)
+    reasons = migrated.client.query(
+        f"SELECT reason FROM {migrated.database}.deadletters ORDER BY source_offset"
+    ).result_rows
+    assert [r[0] for r in reasons] == [c["expect"] for c in cases]
