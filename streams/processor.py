@@ -53,11 +53,7 @@ class Processor(mode.Service):
         self.pseudonymizer = Pseudonymizer(settings.require_pii_secret())
         self.producer: AIOKafkaProducer | None = None  # aiokafka wants a running loop
         self.ingest: IngestHandler | None = None
-        self.touchpoints = TouchpointStoreHandler(
-            self.store,
-            horizon_ms=int(settings.dedup_horizon_hours * 3_600_000),
-            capacity=settings.dedup_cache_events,
-        )
+        self.touchpoints = TouchpointStoreHandler(self.store, capacity=settings.dedup_cache_events)
         self.dead_letters = DeadLetterMirror(self.store)
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()

@@ -46,9 +46,6 @@ class Settings(BaseSettings):
     replication_factor: int = Field(
         1, ge=1, description="replication of the topics this project creates"
     )
-    dedup_horizon_hours: float = Field(
-        48.0, gt=0, description="event-time span of event ids kept in memory"
-    )
     dedup_cache_events: int = Field(
         500_000, ge=1000, description="most event ids kept per partition"
     )

@@ -156,3 +156,11 @@ def test_epoch_ms_is_exact() -> None:
     from datetime import UTC, datetime
 
     assert epoch_ms(datetime(2026, 11, 23, 6, 11, 7, 250999, tzinfo=UTC)) == 1_795_414_267_250
+
+
+def test_the_event_union_lists_every_channel_model() -> None:
+    from typing import get_args
+
+    from schemas.events import CHANNEL_MODELS, Event
+
+    assert set(get_args(Event)) == set().union(*CHANNEL_MODELS.values())

@@ -16,7 +16,7 @@ from streams.pipeline.store import TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
 from streams.store import sql
 from streams.store.clickhouse import OffLoopStore, Store
-from streams.store.dedup import HOUR_MS
+from streams.store.dedup import BUCKET_MS
 from streams.store.migrate import MigrationError, migrate
 from streams.store.rows import DEADLETTER_COLUMNS, TOUCHPOINT_COLUMNS
 from streams.topics import Topics
@@ -92,8 +92,7 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 
 def handler(store: Store, **limits: int) -> TouchpointStoreHandler:
-    options = {"horizon_ms": 48 * HOUR_MS, "capacity": 100_000, **limits}
-    return TouchpointStoreHandler(OffLoopStore(store), **options)
+    return TouchpointStoreHandler(OffLoopStore(store), capacity=limits.get("capacity", 100_000))
 
 
 def test_redelivered_events_are_stored_once(migrated: Store) -> None:
@@ -118,12 +117,12 @@ def test_events_older_than_memory_are_checked_in_clickhouse(migrated: Store) -> 
     items = touchpoints()
     newest = max(t.occurred_at_ms for t in items)
     later = [
-        t._replace(event_id=f"later-{i}", occurred_at_ms=newest + 100 * HOUR_MS)
+        t._replace(event_id=f"later-{i}", occurred_at_ms=newest + 100 * BUCKET_MS)
         for i, t in enumerate(items)
     ]
-    small = handler(migrated, horizon_ms=HOUR_MS)
+    small = handler(migrated, capacity=len(items))
     run(small.handle(as_batch(items)))
-    run(small.handle(as_batch(later, first_offset=100)))  # moves the horizon: older ids evicted
+    run(small.handle(as_batch(later, first_offset=100)))  # over capacity: older hours evicted
     assert not small.seen[0].covers(newest)
     run(
         small.handle(

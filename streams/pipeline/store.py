@@ -22,9 +22,8 @@ from streams.touchpoint import Touchpoint, decode_touchpoint
 
 
 class TouchpointStoreHandler:
-    def __init__(self, store: OffLoopStore, *, horizon_ms: int, capacity: int) -> None:
+    def __init__(self, store: OffLoopStore, *, capacity: int) -> None:
         self.store = store
-        self.horizon_ms = horizon_ms
         self.capacity = capacity
         self.seen: dict[int, SeenEvents] = {}
         self.stored = 0
@@ -41,10 +40,10 @@ class TouchpointStoreHandler:
             self.seen.pop(tp.partition, None)
 
     async def _prime(self, partition: int) -> SeenEvents:
-        hours = await self.store.query("partition_horizon", partition=partition)
-        floor = priming_floor([(int(h), int(n)) for h, n in hours], self.horizon_ms, self.capacity)
-        seen = SeenEvents(self.horizon_ms, self.capacity, floor)
-        if hours:
+        buckets = await self.store.query("partition_minutes", partition=partition)
+        floor = priming_floor([(int(h), int(n)) for h, n in buckets], self.capacity)
+        seen = SeenEvents(self.capacity, floor)
+        if buckets:
             since = floor if floor != NO_FLOOR else 0
             rows = await self.store.query(
                 "partition_event_ids", partition=partition, since_ms=since
