@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 import mode
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from faust.web import Request, Response, View
 
 from streams.pipeline.deadletters import DeadLetterRecord
@@ -63,15 +64,17 @@ def create_app(settings: Settings) -> faust.App:
     @app.page("/health")
     class Health(View):
         async def get(self, request: Request) -> Response:
-            ready = processor.ready.is_set() and not processor.crash_reason
-            return self.json(
-                {"status": "ok" if ready else "starting"}, status=200 if ready else 503
-            )
+            if processor.ready.is_set() and not processor.crash_reason:
+                return self.json({"status": "ok"})
+            return self.json({"status": "starting", "phase": processor.phase}, status=503)
 
     @app.page("/stats")
     class Stats(View):
         async def get(self, request: Request) -> Response:
-            return self.json(await processor.stats())
+            try:
+                return self.json(await processor.stats())
+            except (OperationalError, DatabaseError) as exc:  # reported, not retried here
+                return self.json({"phase": processor.phase, "error": repr(exc)}, status=503)
 
     app.processor = processor  # type: ignore[attr-defined]
     return app

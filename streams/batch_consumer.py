@@ -8,8 +8,9 @@ batch functions instead. Its guarantees:
   sink accepted the batch (at-least-once; sinks are idempotent);
 - a rebalance waits for the batch in flight, so a partition is never processed
   by two members at once;
-- records of partitions revoked while a batch was being gathered are dropped
-  (their new owner reads them from the last commit);
+- a batch gathered across a rebalance is dropped and its partitions rewound
+  to the last commit: its records are read again, by whichever member owns
+  their partition now, neither skipped nor handled twice;
 - a handler error is a bug: the service crashes and takes the worker down.
 """
 
@@ -43,22 +44,26 @@ class ConsumerStats:
     records: int = 0
     batches: int = 0
     commits_failed: int = 0
+    batches_dropped: int = 0
     last_batch_at: float | None = None
     assigned: list[str] = field(default_factory=list)
     committed: dict[TopicPartition, int] = field(default_factory=dict)
 
     def as_dict(self, consumer: AIOKafkaConsumer) -> dict[str, Any]:
+        # Records behind the fetch high watermark, from what this member
+        # committed; None until it has fetched and committed on a partition.
         lag: dict[str, int | None] = {}
         for tp in sorted(consumer.assignment()):
-            high = consumer.highwater(tp)
+            high, done = consumer.highwater(tp), self.committed.get(tp)
             lag[f"{tp.topic}/{tp.partition}"] = (
-                None if high is None else max(0, high - self.committed.get(tp, 0))
+                None if high is None or done is None else max(0, high - done)
             )
         return {
             "lag": lag,
             "records": self.records,
             "batches": self.batches,
             "commits_failed": self.commits_failed,
+            "batches_dropped_by_rebalance": self.batches_dropped,
             "seconds_since_last_batch": (
                 round(time.monotonic() - self.last_batch_at, 3) if self.last_batch_at else None
             ),
@@ -75,9 +80,9 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             await self.owner.handler.on_revoked(set(revoked))
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        for tp in assigned:
-            committed = await self.owner.consumer.committed(tp)
-            self.owner.stats.committed[tp] = committed or 0
+        self.owner.generation += 1
+        # No broker calls here (such as committed()): this runs inside the
+        # group coordinator's rebalance and must not wait on it.
         self.owner.stats.assigned = sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)
         await self.owner.handler.on_assigned(set(assigned))
 
@@ -104,6 +109,8 @@ class BatchConsumer(mode.Service):
         self.in_flight = asyncio.Lock()
         self.stats = ConsumerStats()
         self._stopping = False
+        self.generation = 0
+        """Counts assignments: a batch gathered across one is dropped."""
         self._loop_task: asyncio.Task[None] | None = None
 
     @property
@@ -124,8 +131,7 @@ class BatchConsumer(mode.Service):
             await self._run()
         except Exception as exc:
             log.critical("%s crashed", self.label, exc_info=exc)
-            await self.crash(exc)
-            raise
+            await self.crash(exc)  # stops the worker; the exception is reported there
 
     async def on_stop(self) -> None:
         self._stopping = True
@@ -139,19 +145,33 @@ class BatchConsumer(mode.Service):
 
     async def _run(self) -> None:
         while not self._stopping:
+            generation = self.generation
             batch = await self._gather()
             if not batch:
                 continue
+            if generation != self.generation:
+                await self._rewind(batch)
+                continue
             async with self.in_flight:
-                assigned = self.consumer.assignment()
-                batch = {tp: records for tp, records in batch.items() if tp in assigned}
-                if not batch:
+                if generation != self.generation:
+                    await self._rewind(batch)
                     continue
                 await self.handler.handle(batch)
                 await self._commit(batch)
                 self.stats.records += sum(len(records) for records in batch.values())
                 self.stats.batches += 1
                 self.stats.last_batch_at = time.monotonic()
+
+    async def _rewind(self, batch: Batch) -> None:
+        """Drop a batch gathered across a rebalance and read its partitions
+        again from the group's last commit (or, with none yet, from the
+        batch's first record), so nothing is skipped or handled twice. A
+        partition now owned by another member is left to it."""
+        for tp, records in batch.items():
+            committed = await self.consumer.committed(tp)
+            if tp in self.consumer.assignment():  # no await between check and seek
+                self.consumer.seek(tp, committed if committed is not None else records[0].offset)
+        self.stats.batches_dropped += 1
 
     async def _gather(self) -> Batch:
         """Up to max_records, waiting at most max_wait after the first record."""

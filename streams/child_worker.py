@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -27,14 +28,34 @@ class ChildWorker:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.web_port}"
 
-    def start(self, healthy_within: float = 120) -> ChildWorker:
+    def start(self, healthy_within: float | None = 120) -> ChildWorker:
+        """Launch; unless `healthy_within` is None, wait until /health is 200."""
         env = {**os.environ, **self.settings.to_env()}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
             )
-        self.wait_until(lambda _: self._get("/health") is not None, healthy_within, "healthy")
+        if healthy_within is not None:
+            self.wait_until(lambda _: self._get("/health") is not None, healthy_within, "healthy")
         return self
+
+    def health(self) -> tuple[int, dict[str, Any]] | None:
+        """(HTTP status, body) of /health, or None while nothing listens."""
+        try:
+            with urllib.request.urlopen(self.base_url + "/health", timeout=2) as response:
+                return response.status, dict(json.load(response))
+        except urllib.error.HTTPError as error:
+            return error.code, dict(json.load(error))
+        except OSError:
+            return None
+
+    def exit_code(self, within: float) -> int | None:
+        """The exit code if the process ends within `within` seconds."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _get(self, path: str) -> dict[str, Any] | None:
         try:

@@ -13,10 +13,12 @@ from aiokafka import AIOKafkaProducer
 
 from streams.batch_consumer import BatchConsumer
 from streams.kafka import consumer_for, ensure_topics, producer_for
+from streams.kafka import is_transient as kafka_is_transient
 from streams.pipeline.deadletters import DeadLetterMirror
 from streams.pipeline.ingest import IngestHandler
 from streams.pipeline.store import TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
+from streams.retry import with_backoff
 from streams.settings import Settings
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.migrate import migrate
@@ -57,17 +59,41 @@ class Processor(mode.Service):
         self.dead_letters = DeadLetterMirror(self.store)
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()
+        self.phase = "not started"
+        self._startup: asyncio.Task[None] | None = None
 
     async def on_start(self) -> None:
+        # In the background, so faust (and /health) come up while ClickHouse or
+        # Kafka are still out of reach; the phase says what is awaited.
+        self._startup = asyncio.create_task(self._start_pipeline(), name="processor-startup")
+
+    async def _start_pipeline(self) -> None:
+        try:
+            await self._start_stages()
+        except Exception as exc:  # not transient (those are retried): a bug
+            log.critical("processor failed to start", exc_info=exc)
+            await self.crash(exc)  # stops the worker; the exception is reported there
+
+    async def _start_stages(self) -> None:
         settings = self.settings
+        self.phase = "migrating the ClickHouse schema"
         log.info(
             "clickhouse: %s, database %s", _redacted(settings.clickhouse_url), settings.database
         )
         applied = await self.store.run("migrate", migrate)
         log.info("schema up to date (%d migrations applied now)", len(applied))
-        await ensure_topics(settings, topic_plan(settings))
+        self.phase = "creating topics"
+        await with_backoff(
+            lambda: ensure_topics(settings, topic_plan(settings)),
+            is_transient=kafka_is_transient,
+            what="create topics",
+        )
+        self.phase = "starting the producer"
         self.producer = producer_for(settings)
-        await self.producer.start()
+        await with_backoff(
+            self.producer.start, is_transient=kafka_is_transient, what="start producer"
+        )
+        self.phase = "starting consumers"
         self.ingest = IngestHandler(self.producer, self.topics, self.pseudonymizer)
         group = settings.app_id
         self.consumers = [
@@ -90,9 +116,12 @@ class Processor(mode.Service):
         ]
         for consumer in self.consumers:
             await self.add_runtime_dependency(consumer)
+        self.phase = "running"
         self.ready.set()
 
     async def on_stop(self) -> None:
+        if self._startup is not None and not self._startup.done():
+            self._startup.cancel()
         # Downstream last: consumers finish their batch, then what they write to.
         for consumer in reversed(self.consumers):
             await consumer.stop()
@@ -101,9 +130,10 @@ class Processor(mode.Service):
         await self.store.close()
 
     async def stats(self) -> dict[str, Any]:
-        stored = await self.store.query("table_counts") if self.ready.is_set() else []
+        stored = await self.store.query("table_counts", retry=False) if self.ready.is_set() else []
         return {
             "ready": self.ready.is_set(),
+            "phase": self.phase,
             "clickhouse": {str(table): int(rows) for table, rows in stored},
             "ingest": self.ingest.stats() if self.ingest else {},
             "store": self.touchpoints.stats(),

@@ -52,25 +52,21 @@ class TouchpointStoreHandler:
         return seen
 
     async def handle(self, batch: Batch) -> None:
-        fresh: list[Touchpoint] = []
-        routes: list[int] = []
-        for tp, records in batch.items():
-            new = await self._unseen(tp.partition, [decode_touchpoint(r.value) for r in records])
-            fresh.extend(new)
-            routes.extend([tp.partition] * len(new))
-        if fresh:
+        fresh = {
+            tp.partition: await self._unseen(
+                tp.partition, [decode_touchpoint(r.value) for r in records]
+            )
+            for tp, records in batch.items()
+        }
+        touchpoints = [t for new in fresh.values() for t in new]
+        if touchpoints:
+            routes = [partition for partition, new in fresh.items() for _ in new]
             await self.store.insert(
-                "touchpoints",
-                touchpoint_columns(fresh, routes),
-                dedup_token=_token(batch),
+                "touchpoints", touchpoint_columns(touchpoints, routes), dedup_token=_token(batch)
             )
-        for tp in batch:
-            self.seen[tp.partition].add_all(
-                (t.event_id, t.occurred_at_ms)
-                for t, route in zip(fresh, routes, strict=False)
-                if route == tp.partition
-            )
-        self.stored += len(fresh)
+        for partition, new in fresh.items():
+            self.seen[partition].add_all((t.event_id, t.occurred_at_ms) for t in new)
+        self.stored += len(touchpoints)
 
     async def _unseen(self, partition: int, touchpoints: list[Touchpoint]) -> list[Touchpoint]:
         seen = self.seen.get(partition)

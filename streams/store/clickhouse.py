@@ -102,16 +102,22 @@ class OffLoopStore:
         self.store = store
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="clickhouse")
 
-    async def _call(self, what: str, fn: Callable[[], T]) -> T:
+    async def _call(self, what: str, fn: Callable[[], T], *, retry: bool = True) -> T:
         loop = asyncio.get_running_loop()
 
         async def attempt() -> T:
             return await loop.run_in_executor(self._thread, fn)
 
+        if not retry:
+            return await attempt()
         return await with_backoff(attempt, is_transient=is_transient, what=what)
 
-    async def query(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
-        return await self._call(f"query {name}", lambda: self.store.query(name, **params))
+    async def query(self, name: str, *, retry: bool = True, **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of queries/NAME.sql; transient failures are retried unless
+        `retry` is false (for callers that report rather than wait)."""
+        return await self._call(
+            f"query {name}", lambda: self.store.query(name, **params), retry=retry
+        )
 
     async def insert(
         self, table: str, columns: Mapping[str, Sequence[Any]], *, dedup_token: str | None
