@@ -19,7 +19,19 @@ from streams.settings import load_settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group()
+class _Group(click.Group):
+    """Known operational errors become one readable line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from streams.store.clickhouse import EmbeddedStoreBusy
+
+        try:
+            return super().invoke(ctx)
+        except EmbeddedStoreBusy as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group)
 def main() -> None:
     """Omnichannel CX stream processor."""
 

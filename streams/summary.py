@@ -36,15 +36,14 @@ def _numeric(cell: str) -> bool:
 
 def render_summary(store: Store) -> str:
     ((touchpoints, unique_ids, dead_letters, surveys),) = store.query("summary_totals")
-    revenue = ", ".join(
-        f"{float(amount):,.2f} {currency} ({count:,} purchases)"
-        for currency, count, amount in store.query("summary_revenue")
-    )
+    revenue = [(c, n, float(amount)) for c, n, amount in store.query("summary_revenue")]
     parts = [
         f"touchpoints stored: {touchpoints:,} ({unique_ids:,} distinct event ids)",
         f"dead letters:       {dead_letters:,}",
         f"survey responses:   {surveys:,}",
-        f"revenue:            {revenue or 'none'}",
+        "",
+        "Purchases by currency",
+        table(("currency", "purchases", "revenue"), revenue),
         "",
         "Touchpoints by journey stage and channel",
         "(people: distinct person keys; one person has several until identities are stitched)",

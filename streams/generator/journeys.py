@@ -19,14 +19,22 @@ _PRODUCTS = tuple(f"SKU-{n:05d}" for n in range(1, 400, 7))
 _QUERIES = ("running shoes", "winter jacket", "gift card", "headphones", "coffee maker")
 _SCREENS = ("home", "catalog", "product", "cart", "account", "orders")
 _TOPICS = ("delivery", "refund", "sizing", "payment", "product_question")
+# Currency of a store's city, and roughly how many units make a euro.
 _CURRENCY = {
-    "tehran": "IRR",
-    "isfahan": "IRR",
-    "shiraz": "IRR",
-    "london": "GBP",
-    "istanbul": "TRY",
-    "dubai": "AED",
+    "tehran": ("IRR", 480_000.0),
+    "isfahan": ("IRR", 480_000.0),
+    "shiraz": ("IRR", 480_000.0),
+    "london": ("GBP", 0.85),
+    "istanbul": ("TRY", 45.0),
+    "dubai": ("AED", 4.0),
 }
+
+
+def _store_price(store: str, euros: float) -> tuple[str, float]:
+    """A price in the store's currency, rounded as that currency is."""
+    currency, rate = _CURRENCY.get(store.split("-")[0], ("EUR", 1.0))
+    amount = euros * rate
+    return currency, float(round(amount, -3)) if rate > 1000 else round(amount, 2)
 
 
 @dataclass
@@ -285,7 +293,7 @@ class JourneyPlanner:
         revenue = round(self.rng.uniform(15, 400), 2)
         if channel is Channel.STORE:
             store = what
-            currency = _CURRENCY.get(store.split("-")[0], "EUR")
+            currency, revenue = _store_price(store, revenue)
             ids = self.store_id()
             if self.p.loyalty_id and self.p.phone and self.rng.random() < 0.3:
                 ids = {
@@ -454,7 +462,7 @@ class JourneyPlanner:
             self.emit(
                 Channel.STORE, "loyalty_scan", self.store_id(), MINUTE, context={"store_id": store}
             )
-        revenue = round(self.rng.uniform(10, 200), 2)
+        currency, revenue = _store_price(store, self.rng.uniform(10, 200))
         self.emit(
             Channel.STORE,
             "pos_purchase",
@@ -463,7 +471,7 @@ class JourneyPlanner:
             {
                 "order_id": f"o-{self.rng.getrandbits(48):012x}",
                 "revenue": revenue,
-                "currency": _CURRENCY.get(store.split("-")[0], "EUR"),
+                "currency": currency,
             },
             {"store_id": store},
         )

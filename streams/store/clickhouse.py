@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError, ProgrammingError
 
 from streams.retry import with_backoff
 from streams.store import sql
@@ -49,6 +49,15 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, TimeoutError))
 
 
+class EmbeddedStoreBusy(RuntimeError):
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"cannot open the embedded ClickHouse at {url.removeprefix('chdb://')}: chdb allows "
+            "one process per data directory, and another one (a running worker?) has it. "
+            "Stop that process first, or ask the worker: GET /stats."
+        )
+
+
 class Store:
     def __init__(self, url: str, database: str) -> None:
         self.url = url
@@ -58,7 +67,12 @@ class Store:
     @property
     def client(self) -> Client:
         if self._client is None:
-            self._client = clickhouse_connect.get_client(dsn=self.url)
+            try:
+                self._client = clickhouse_connect.get_client(dsn=self.url)
+            except ProgrammingError as exc:
+                if self.url.startswith("chdb:"):
+                    raise EmbeddedStoreBusy(self.url) from exc
+                raise
         return self._client
 
     def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
