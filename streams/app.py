@@ -76,5 +76,4 @@ def create_app(settings: Settings) -> faust.App:
             except (OperationalError, DatabaseError) as exc:  # reported, not retried here
                 return self.json({"phase": processor.phase, "error": repr(exc)}, status=503)
 
-    app.processor = processor  # type: ignore[attr-defined]
     return app

@@ -30,10 +30,6 @@ def epoch_ms(moment: datetime) -> int:
     return (moment - _EPOCH) // _MS
 
 
-def from_epoch_ms(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
 class Identifiers(NamedTuple):
     customer_id: str | None = None
     anonymous_id: str | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal, NamedTuple
@@ -127,10 +126,3 @@ def generate_traffic(spec: TrafficSpec) -> list[GeneratedRecord]:
                 arrivals.append((plan.at_ms + delay + again, len(arrivals), dup))
     arrivals.sort(key=lambda item: (item[0], item[1]))
     return [record for _, _, record in arrivals]
-
-
-def iter_jsonl(records: list[GeneratedRecord], channel: Channel) -> Iterator[bytes]:
-    """The channel's record values as JSON lines (what `cx validate` reads)."""
-    for record in records:
-        if record.channel is channel:
-            yield record.value + b"\n"
