@@ -44,22 +44,8 @@ def create_app(settings: Settings) -> faust.App:
     processor = Processor(settings)
     app.add_dependency(processor)
 
-    dead_letter_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
-
-    # A crash here is a bug: stop the worker rather than restart the agent.
-    @app.agent(
-        dead_letter_topic, name="deadletter-mirror", supervisor_strategy=mode.CrashingSupervisor
-    )
-    async def mirror_dead_letters(stream: faust.StreamT[Any]) -> None:
-        await processor.ready.wait()
-        # take_events is on faust's Stream, not (yet) on its StreamT protocol.
-        batches = stream.take_events(DEAD_LETTER_BATCH, within=DEAD_LETTER_WITHIN_S)  # type: ignore[attr-defined]
-        async for events in batches:
-            records: list[DeadLetterRecord] = [
-                (e.message.value, e.message.headers, e.message.partition, e.message.offset)
-                for e in events
-            ]
-            await processor.dead_letters.store_batch(records)
+    if settings.stores:
+        _mirror_dead_letters(app, topics, processor)
 
     @app.page("/health")
     class Health(View):
@@ -77,3 +63,22 @@ def create_app(settings: Settings) -> faust.App:
                 return self.json({"phase": processor.phase, "error": repr(exc)}, status=503)
 
     return app
+
+
+def _mirror_dead_letters(app: faust.App, topics: Topics, processor: Processor) -> None:
+    dead_letter_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
+
+    # A crash here is a bug: stop the worker rather than restart the agent.
+    @app.agent(
+        dead_letter_topic, name="deadletter-mirror", supervisor_strategy=mode.CrashingSupervisor
+    )
+    async def mirror_dead_letters(stream: faust.StreamT[Any]) -> None:
+        await processor.ready.wait()
+        # take_events is on faust's Stream, not (yet) on its StreamT protocol.
+        batches = stream.take_events(DEAD_LETTER_BATCH, within=DEAD_LETTER_WITHIN_S)  # type: ignore[attr-defined]
+        async for events in batches:
+            records: list[DeadLetterRecord] = [
+                (e.message.value, e.message.headers, e.message.partition, e.message.offset)
+                for e in events
+            ]
+            await processor.dead_letters.store_batch(records)

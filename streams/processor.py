@@ -52,7 +52,9 @@ class Processor(mode.Service):
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
         self.store = OffLoopStore(Store(settings.clickhouse_url, settings.database))
-        self.pseudonymizer = Pseudonymizer(settings.require_pii_secret())
+        self.pseudonymizer = (
+            Pseudonymizer(settings.require_pii_secret()) if settings.ingests else None
+        )
         self.producer: AIOKafkaProducer | None = None  # aiokafka wants a running loop
         self.ingest: IngestHandler | None = None
         self.touchpoints = TouchpointStoreHandler(self.store, capacity=settings.dedup_cache_events)
@@ -76,44 +78,53 @@ class Processor(mode.Service):
 
     async def _start_stages(self) -> None:
         settings = self.settings
-        self.phase = "migrating the ClickHouse schema"
-        log.info(
-            "clickhouse: %s, database %s", _redacted(settings.clickhouse_url), settings.database
-        )
-        applied = await self.store.run("migrate", migrate)
-        log.info("schema up to date (%d migrations applied now)", len(applied))
+        log.info("roles: %s", settings.roles)
+        if settings.stores:
+            self.phase = "migrating the ClickHouse schema"
+            log.info(
+                "clickhouse: %s, database %s",
+                _redacted(settings.clickhouse_url),
+                settings.database,
+            )
+            applied = await self.store.run("migrate", migrate)
+            log.info("schema up to date (%d migrations applied now)", len(applied))
         self.phase = "creating topics"
         await with_backoff(
             lambda: ensure_topics(settings, topic_plan(settings)),
             is_transient=kafka_is_transient,
             what="create topics",
         )
-        self.phase = "starting the producer"
-        self.producer = producer_for(settings)
-        await with_backoff(
-            self.producer.start, is_transient=kafka_is_transient, what="start producer"
-        )
-        self.phase = "starting consumers"
-        self.ingest = IngestHandler(self.producer, self.topics, self.pseudonymizer)
         group = settings.app_id
-        self.consumers = [
-            BatchConsumer(
-                "ingest",
-                consumer_for(settings, f"{group}.ingest"),
-                list(self.topics.channels),
-                self.ingest,
-                max_records=settings.batch_max_records,
-                max_wait_ms=settings.batch_max_wait_ms,
-            ),
-            BatchConsumer(
-                "store",
-                consumer_for(settings, f"{group}.store"),
-                [self.topics.touchpoints],
-                self.touchpoints,
-                max_records=settings.batch_max_records,
-                max_wait_ms=settings.batch_max_wait_ms,
-            ),
-        ]
+        if settings.ingests:
+            assert self.pseudonymizer is not None
+            self.phase = "starting the producer"
+            self.producer = producer_for(settings)
+            await with_backoff(
+                self.producer.start, is_transient=kafka_is_transient, what="start producer"
+            )
+            self.ingest = IngestHandler(self.producer, self.topics, self.pseudonymizer)
+            self.consumers.append(
+                BatchConsumer(
+                    "ingest",
+                    consumer_for(settings, f"{group}.ingest"),
+                    list(self.topics.channels),
+                    self.ingest,
+                    max_records=settings.batch_max_records,
+                    max_wait_ms=settings.batch_max_wait_ms,
+                )
+            )
+        if settings.stores:
+            self.consumers.append(
+                BatchConsumer(
+                    "store",
+                    consumer_for(settings, f"{group}.store"),
+                    [self.topics.touchpoints],
+                    self.touchpoints,
+                    max_records=settings.batch_max_records,
+                    max_wait_ms=settings.batch_max_wait_ms,
+                )
+            )
+        self.phase = "starting consumers"
         for consumer in self.consumers:
             await self.add_runtime_dependency(consumer)
         self.phase = "running"
@@ -130,9 +141,14 @@ class Processor(mode.Service):
         await self.store.close()
 
     async def stats(self) -> dict[str, Any]:
-        stored = await self.store.query("table_counts", retry=False) if self.ready.is_set() else []
+        stored = (
+            await self.store.query("table_counts", retry=False)
+            if self.ready.is_set() and self.settings.stores
+            else []
+        )
         return {
             "ready": self.ready.is_set(),
+            "roles": self.settings.roles,
             "phase": self.phase,
             "clickhouse": {str(table): int(rows) for table, rows in stored},
             "ingest": self.ingest.stats() if self.ingest else {},

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Path(".cx-data")
     app_id: str = Field("cx-processor", description="consumer group and faust app id")
+    roles: str = Field(
+        "ingest,store",
+        pattern=r"^(ingest|store)(,(ingest|store))?$",
+        description="stages this worker runs: ingest (channel topics, stateless, scale out "
+        "freely), store (writes ClickHouse; with the embedded engine one process only)",
+    )
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     log_level: str = "INFO"
@@ -59,6 +65,14 @@ class Settings(BaseSettings):
             path = (self.data_dir / "clickhouse").resolve()
             object.__setattr__(self, "clickhouse_url", f"chdb://{path}")
         return self
+
+    @property
+    def ingests(self) -> bool:
+        return "ingest" in self.roles.split(",")
+
+    @property
+    def stores(self) -> bool:
+        return "store" in self.roles.split(",")
 
     @property
     def bootstrap_servers(self) -> str:

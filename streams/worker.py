@@ -9,7 +9,8 @@ from streams.settings import Settings
 
 
 def run_worker(settings: Settings) -> None:
-    settings.require_pii_secret()
+    if settings.ingests:
+        settings.require_pii_secret()
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()
