@@ -1,6 +1,7 @@
 """`cx demo`: the whole pipeline on one machine, from nothing.
 
-Starts a local broker (tansu) and a worker on an embedded ClickHouse, sends
+Uses the broker at CX_BROKER_URL if one answers there, else starts a local
+one (tansu); runs a worker on an embedded ClickHouse, sends
 seeded omnichannel traffic, waits until everything is stored, and prints a
 summary read back from ClickHouse next to what the generator says it sent.
 """
@@ -12,14 +13,16 @@ import shutil
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from streams.child_worker import ChildWorker
-from streams.devbroker import LocalBroker, free_port
+from streams.devbroker import LocalBroker, free_port, is_listening
 from streams.generator import TrafficSpec, generate_traffic
 from streams.produce import produce_records
-from streams.settings import DEV_PII_SECRET, Settings
+from streams.settings import DEV_PII_SECRET, Settings, load_settings
 from streams.store.clickhouse import Store
 from streams.summary import render_summary
 
@@ -31,9 +34,10 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     say = print
 
-    with LocalBroker(log_path=data_dir / "tansu.log") as broker:
+    with _broker(data_dir) as (broker_url, prefix, described):
         settings = Settings(
-            broker_url=broker.url,
+            broker_url=broker_url,
+            topic_prefix=prefix,
             clickhouse_url=f"chdb://{clickhouse_dir}",
             data_dir=data_dir,
             pii_secret=DEV_PII_SECRET,
@@ -42,7 +46,7 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
             kafka_heartbeat_interval_ms=1000,
             kafka_rebalance_timeout_ms=6000,
         )
-        say(f"broker:     tansu on {broker.url} (in memory)")
+        say(f"broker:     {described}")
         say(f"clickhouse: embedded, {clickhouse_dir}")
         log_path = data_dir / "worker.log"
         log_path.unlink(missing_ok=True)
@@ -79,6 +83,21 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
     say(
         f"\nexpected from the generator: {kinds['valid']:,} touchpoints, {kinds['invalid']:,} dead letters"
     )
+
+
+@contextmanager
+def _broker(data_dir: Path) -> Iterator[tuple[str, str, str]]:
+    """(broker URL, topic prefix, description). A broker that already answers
+    at CX_BROKER_URL is used, with topics of this run's own, so the summary
+    holds only this run; otherwise a tansu broker is started for the demo."""
+    configured = load_settings().broker_url
+    host, _, port = Settings(broker_url=configured).bootstrap_servers.split(",")[0].rpartition(":")
+    if is_listening(host, int(port)):
+        prefix = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}."
+        yield configured, prefix, f"{configured} (already running; this run's topics: {prefix}*)"
+        return
+    with LocalBroker(log_path=data_dir / "tansu.log") as broker:
+        yield broker.url, "cx.", f"tansu on {broker.url} (in memory, started for the demo)"
 
 
 def _show_progress(worker: ChildWorker, valid: int, invalid: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -9,35 +10,51 @@ from pathlib import Path
 
 import pytest
 
+from streams.devbroker import LocalBroker, free_port
+
 pytestmark = pytest.mark.integration
 
 
-def test_demo_stores_what_the_generator_sent(tmp_path: Path) -> None:
+def run_demo(folder: Path, **env: str) -> str:
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "streams.cli",
-            "demo",
-            "--people",
-            "300",
-            "--data-dir",
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "streams.cli", "demo", "--people", "300", "--data-dir", str(folder)],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, **env},
     )
-    out = result.stdout
-    assert result.returncode == 0, out + result.stderr
-    stored = int(re.search(r"touchpoints stored: ([\d,]+)", out)[1].replace(",", ""))  # type: ignore[index]
-    dead = int(re.search(r"dead letters:\s+([\d,]+)", out)[1].replace(",", ""))  # type: ignore[index]
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def figure(pattern: str, text: str) -> int:
+    found = re.search(pattern, text)
+    assert found is not None, pattern
+    return int(found[1].replace(",", ""))
+
+
+def assert_summary_matches_the_generator(out: str) -> None:
+    stored = figure(r"touchpoints stored: ([\d,]+)", out)
+    dead = figure(r"dead letters:\s+([\d,]+)", out)
     expected = re.search(
         r"expected from the generator: ([\d,]+) touchpoints, ([\d,]+) dead letters", out
     )
     assert expected is not None
     assert (stored, dead) == tuple(int(g.replace(",", "")) for g in expected.groups())
     assert "worker stopped (exit code 0)" in out
-    for heading in ("awareness", "post_purchase", "invalid_json"):
+    for heading in ("awareness", "post_purchase", "invalid_json", "EUR"):
         assert heading in out
+
+
+def test_demo_starts_a_broker_when_none_runs(tmp_path: Path) -> None:
+    nobody = f"kafka://127.0.0.1:{free_port()}"
+    out = run_demo(tmp_path, CX_BROKER_URL=nobody)
+    assert "started for the demo" in out
+    assert_summary_matches_the_generator(out)
+
+
+def test_demo_uses_a_running_broker(broker: LocalBroker, tmp_path: Path) -> None:
+    out = run_demo(tmp_path, CX_BROKER_URL=broker.url)
+    assert f"{broker.url} (already running" in out
+    assert_summary_matches_the_generator(out)
