@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from streams.store.clickhouse import Store
 from streams.store.migrate import migrate
 from tests import oracle
 from tests.conftest import isolated_settings
+from tests.stored import snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -74,16 +74,7 @@ def test_a_schema_bug_stops_the_worker_and_the_fixed_worker_loses_nothing(
     finally:
         assert fixed.stop() == 0
 
-    store = Store(settings.clickhouse_url, settings.database)
-    try:
-        rows = store.client.query(
-            f"SELECT count(), uniqExact(event_id) FROM {settings.database}.touchpoints"
-        ).result_rows
-        by_type = store.client.query(
-            f"SELECT channel, event_type, count() FROM {settings.database}.touchpoints GROUP BY 1, 2"
-        ).result_rows
-    finally:
-        store.close()
+    stored = snapshot(settings)
     valid = len(oracle.valid(records))
-    assert rows == [(valid, valid)]
-    assert Counter({(c, t): n for c, t, n in by_type}) == oracle.touchpoints_by_type(records)
+    assert (stored.count, stored.unique_ids) == (valid, valid)
+    assert stored.touchpoints_by_type() == oracle.touchpoints_by_type(records)

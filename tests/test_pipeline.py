@@ -8,7 +8,6 @@ import hashlib
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -22,20 +21,16 @@ from streams.generator.traffic import population
 from streams.produce import produce_records
 from streams.pseudonym import Pseudonymizer
 from streams.settings import Settings
-from streams.store.clickhouse import Store
 from streams.topics import Topics
 from tests import oracle
 from tests.conftest import TEST_SECRET, isolated_settings
+from tests.stored import snapshot
 
 pytestmark = pytest.mark.integration
 
 
 def produce(settings: Settings, records: list[GeneratedRecord]) -> None:
     asyncio.run(produce_records(settings, records))
-
-
-def rows(store: Store, sql: str) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in store.client.query(sql).result_rows]
 
 
 @pytest.fixture(scope="module")
@@ -58,32 +53,6 @@ def run(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory):  # type:
     yield settings, spec, records, snapshot(settings), stats
 
 
-class Snapshot:
-    """What ClickHouse holds after the run, read once: chdb opens one data
-    directory per process, so the client is closed before other tests run."""
-
-    def __init__(self, store: Store, db: str) -> None:
-        self.count, self.unique_ids = rows(
-            store, f"SELECT count(), uniqExact(event_id) FROM {db}.touchpoints"
-        )[0]
-        self.touchpoints = list(
-            store.client.query(
-                f"SELECT *, toUnixTimestamp64Milli(occurred_at) AS occurred_ms FROM {db}.touchpoints"
-            ).named_results()
-        )
-        self.dead_letters = list(
-            store.client.query(f"SELECT * FROM {db}.deadletters").named_results()
-        )
-
-
-def snapshot(settings: Settings) -> Snapshot:
-    store = Store(settings.clickhouse_url, settings.database)
-    try:
-        return Snapshot(store, settings.database)
-    finally:
-        store.close()
-
-
 def test_traffic_has_what_the_checks_need(run) -> None:  # type: ignore[no-untyped-def]
     _, _, records, _, _ = run
     kinds = Counter(r.truth.kind for r in records)
@@ -98,14 +67,12 @@ def test_touchpoints_are_the_valid_unique_events(run) -> None:  # type: ignore[n
     # count() without FINAL: a duplicate would show here.
     assert (stored.count, stored.unique_ids) == (len(expected_ids), len(expected_ids))
     assert {row["event_id"] for row in stored.touchpoints} == expected_ids
-    by_type = Counter((row["channel"], row["event_type"]) for row in stored.touchpoints)
-    assert by_type == oracle.touchpoints_by_type(records)
+    assert stored.touchpoints_by_type() == oracle.touchpoints_by_type(records)
 
 
 def test_dead_letters_are_the_invalid_events_with_their_reasons(run) -> None:  # type: ignore[no-untyped-def]
     _, _, records, stored, _ = run
-    by_reason = Counter((row["channel"], row["reason"]) for row in stored.dead_letters)
-    assert by_reason == oracle.dead_letters_by_reason(records)
+    assert stored.dead_letters_by_reason() == oracle.dead_letters_by_reason(records)
     payloads = Counter(row["payload_sha256"] for row in stored.dead_letters)
     assert payloads == oracle.dead_letter_payloads(records)
     positions = {
@@ -234,5 +201,4 @@ def test_kill_9_mid_run_loses_nothing_and_stores_nothing_twice(
     valid_ids = {r.truth.event_id for r in oracle.valid(records)}
     assert (stored.count, stored.unique_ids) == (len(valid_ids), len(valid_ids))
     assert {row["event_id"] for row in stored.touchpoints} == valid_ids
-    by_reason = Counter((row["channel"], row["reason"]) for row in stored.dead_letters)
-    assert by_reason == oracle.dead_letters_by_reason(records)
+    assert stored.dead_letters_by_reason() == oracle.dead_letters_by_reason(records)

@@ -5,7 +5,6 @@ store still holds each event exactly once."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,9 @@ from streams.child_worker import ChildWorker
 from streams.devbroker import LocalBroker, free_port
 from streams.generator import TrafficSpec, generate_traffic
 from streams.produce import produce_records
-from streams.store.clickhouse import Store
 from tests import oracle
 from tests.conftest import isolated_settings
+from tests.stored import snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -52,20 +51,7 @@ def test_two_ingest_workers_feed_one_store_worker(broker: LocalBroker, tmp_path:
     assert all(n > 0 for n in received)  # both took part
     assert sum(received) >= len(records)  # (more if a batch was re-read after a rebalance)
 
-    clickhouse = Store(settings.clickhouse_url, settings.database)
-    try:
-        db = settings.database
-        count, unique = clickhouse.client.query(
-            f"SELECT count(), uniqExact(event_id) FROM {db}.touchpoints"
-        ).result_rows[0]
-        by_type = clickhouse.client.query(
-            f"SELECT channel, event_type, count() FROM {db}.touchpoints GROUP BY 1, 2"
-        ).result_rows
-        by_reason = clickhouse.client.query(
-            f"SELECT channel, reason, count() FROM {db}.deadletters GROUP BY 1, 2"
-        ).result_rows
-    finally:
-        clickhouse.close()
-    assert count == unique == len(oracle.valid(records))
-    assert Counter({(c, t): n for c, t, n in by_type}) == oracle.touchpoints_by_type(records)
-    assert Counter({(c, r): n for c, r, n in by_reason}) == oracle.dead_letters_by_reason(records)
+    stored = snapshot(settings)
+    assert stored.count == stored.unique_ids == len(oracle.valid(records))
+    assert stored.touchpoints_by_type() == oracle.touchpoints_by_type(records)
+    assert stored.dead_letters_by_reason() == oracle.dead_letters_by_reason(records)
