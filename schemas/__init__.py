@@ -4,26 +4,23 @@ pydantic models, with the rejection reasons and journey stages it defines."""
 from schemas.base import CONTRACT_VERSION
 from schemas.channels import CHANNELS, Channel
 from schemas.events import (
-    ALL_EVENT_TYPES,
     CHANNEL_MODELS,
     EVENT_TYPES,
     SHARED_EVENT_TYPES,
     Envelope,
     Event,
 )
-from schemas.identity import IDENTIFIER_FIELDS, PERSONAL_DATA_FIELDS, Context, Identity
+from schemas.identity import IDENTIFIER_FIELDS, Context, Identity
 from schemas.rejections import Rejection, RejectionError, RejectReason
 from schemas.stages import Stage, stage_of
 from schemas.validate import validate_event
 
 __all__ = [
-    "ALL_EVENT_TYPES",
     "CHANNELS",
     "CHANNEL_MODELS",
     "CONTRACT_VERSION",
     "EVENT_TYPES",
     "IDENTIFIER_FIELDS",
-    "PERSONAL_DATA_FIELDS",
     "SHARED_EVENT_TYPES",
     "Channel",
     "Context",

@@ -308,4 +308,3 @@ EVENT_TYPES: dict[Channel, frozenset[str]] = {
     channel: frozenset(map(event_type_of, models)) for channel, models in CHANNEL_MODELS.items()
 }
 SHARED_EVENT_TYPES: frozenset[str] = frozenset(map(event_type_of, SHARED_MODELS))
-ALL_EVENT_TYPES: frozenset[str] = frozenset.union(*EVENT_TYPES.values())

@@ -26,7 +26,6 @@ IDENTIFIER_FIELDS: tuple[str, ...] = (
     "phone",
     "loyalty_id",
 )
-PERSONAL_DATA_FIELDS: frozenset[str] = frozenset({"email", "phone"})
 
 # E.164 digits are ASCII: `\d` would also admit other scripts' digits.
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")

@@ -90,11 +90,15 @@ def _broker(data_dir: Path) -> Iterator[tuple[str, str, str]]:
     """(broker URL, topic prefix, description). A broker that already answers
     at CX_BROKER_URL is used, with topics of this run's own, so the summary
     holds only this run; otherwise a tansu broker is started for the demo."""
-    configured = load_settings().broker_url
-    host, _, port = Settings(broker_url=configured).bootstrap_servers.split(",")[0].rpartition(":")
+    configured = load_settings()
+    host, _, port = configured.bootstrap_servers.split(",")[0].rpartition(":")
     if is_listening(host, int(port)):
         prefix = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}."
-        yield configured, prefix, f"{configured} (already running; this run's topics: {prefix}*)"
+        yield (
+            configured.broker_url,
+            prefix,
+            f"{configured.broker_url} (already running; this run's topics: {prefix}*)",
+        )
         return
     with LocalBroker(log_path=data_dir / "tansu.log") as broker:
         yield broker.url, "cx.", f"tansu on {broker.url} (in memory, started for the demo)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -74,3 +75,12 @@ def test_generate_writes_reproducible_channel_files(tmp_path: Path) -> None:
     verdicts = [orjson.loads(line) for line in result.stdout.splitlines()]
     expected = [t for t in truth if t["channel"] == "store"]
     assert [v.get("reason") for v in verdicts] == [t["reason"] for t in expected]
+
+
+def test_the_producer_guide_lists_every_rejection_reason() -> None:
+    from schemas.rejections import REASON_DESCRIPTIONS, RejectReason
+
+    guide = (Path(__file__).parent.parent / "docs" / "producers.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", guide, flags=re.M))
+    assert set(REASON_DESCRIPTIONS) == set(RejectReason)
+    assert rows == {reason.value: text for reason, text in REASON_DESCRIPTIONS.items()}
