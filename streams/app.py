@@ -14,8 +14,10 @@ import mode
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from faust.web import Request, Response, View
 
+from streams.lookup import BadIdentifier, parse_identifier, person
 from streams.pipeline.deadletters import DeadLetterRecord
 from streams.processor import Processor
+from streams.pseudonym import Pseudonymizer
 from streams.settings import Settings
 from streams.topics import Topics
 
@@ -61,6 +63,31 @@ def create_app(settings: Settings) -> faust.App:
                 return self.json(await processor.stats())
             except (OperationalError, DatabaseError) as exc:  # reported, not retried here
                 return self.json({"phase": processor.phase, "error": repr(exc)}, status=503)
+
+    @app.page("/journey")
+    class Journey(View):
+        """One person's journeys and touchpoints: ?identifier=customer_id:C1
+        (or loyalty_id:, anonymous_id:, email:, phone:, or the hashed forms)."""
+
+        async def get(self, request: Request) -> Response:
+            if not processor.ready.is_set():
+                return self.json({"phase": processor.phase}, status=503)
+            if settings.embedded_clickhouse and not settings.stores:
+                return self.json(
+                    {
+                        "error": "this worker does not open the embedded ClickHouse; ask the store worker"
+                    },
+                    status=503,
+                )
+            secret = settings.pii_secret.get_secret_value() if settings.pii_secret else ""
+            try:
+                identifier = parse_identifier(
+                    request.query.get("identifier", ""), Pseudonymizer(secret.encode())
+                )
+            except BadIdentifier as exc:
+                return self.json({"error": str(exc)}, status=400)
+            data = await processor.store.run("journey lookup", lambda s: person(s, identifier))
+            return self.json(data)
 
     return app
 

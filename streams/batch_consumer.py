@@ -50,8 +50,8 @@ class ConsumerStats:
     committed: dict[TopicPartition, int] = field(default_factory=dict)
 
     def as_dict(self, consumer: AIOKafkaConsumer) -> dict[str, Any]:
-        # Records behind the fetch high watermark, from what this member
-        # committed; None until it has fetched and committed on a partition.
+        # Records behind the fetch high watermark, from the group's commit;
+        # None until this member has fetched a partition and read its commit.
         lag: dict[str, int | None] = {}
         for tp in sorted(consumer.assignment()):
             high, done = consumer.highwater(tp), self.committed.get(tp)
@@ -111,6 +111,7 @@ class BatchConsumer(mode.Service):
         self._stopping = False
         self.generation = 0
         """Counts assignments: a batch gathered across one is dropped."""
+        self._commits_read = -1  # the generation whose commits stats hold
         self._loop_task: asyncio.Task[None] | None = None
 
     @property
@@ -143,8 +144,22 @@ class BatchConsumer(mode.Service):
                 task.cancel()
         await self.consumer.stop()
 
+    async def _read_commits(self) -> None:
+        """The group's commits of newly assigned partitions, for the lag in
+        stats (outside the rebalance callbacks, which must not wait on the
+        coordinator)."""
+        generation = self.generation
+        if generation == self._commits_read:
+            return
+        assigned = self.consumer.assignment()
+        self.stats.committed = {
+            tp: (await self.consumer.committed(tp)) or 0 for tp in sorted(assigned)
+        }
+        self._commits_read = generation
+
     async def _run(self) -> None:
         while not self._stopping:
+            await self._read_commits()
             generation = self.generation
             batch = await self._gather()
             if not batch:

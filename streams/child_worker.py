@@ -36,7 +36,7 @@ class ChildWorker:
                 [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
             )
         if healthy_within is not None:
-            self.wait_until(lambda _: self._get("/health") is not None, healthy_within, "healthy")
+            self.wait_until(lambda _: self.get("/health") is not None, healthy_within, "healthy")
         return self
 
     def health(self) -> tuple[int, dict[str, Any]] | None:
@@ -57,7 +57,7 @@ class ChildWorker:
         except subprocess.TimeoutExpired:
             return None
 
-    def _get(self, path: str) -> dict[str, Any] | None:
+    def get(self, path: str) -> dict[str, Any] | None:
         try:
             with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
                 return dict(json.load(response))
@@ -65,7 +65,7 @@ class ChildWorker:
             return None
 
     def stats(self) -> dict[str, Any]:
-        return self._get("/stats") or {}
+        return self.get("/stats") or {}
 
     def stored(self) -> tuple[int, int]:
         """(touchpoints, dead letters) in ClickHouse, as the worker reports."""

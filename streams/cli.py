@@ -209,6 +209,56 @@ def summary() -> None:
 
 
 @main.command()
+@click.argument("identifier")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
+def journey(identifier: str, as_json: bool) -> None:
+    """Print one person's journeys and touchpoints, from any identifier:
+    customer_id:C1, loyalty_id:L1, anonymous_id:ck-1, email:ADDRESS,
+    phone:NUMBER (a bare email or phone works too). Asks the worker at
+    CX_WEB_HOST:CX_WEB_PORT when one runs, else reads CX_CLICKHOUSE_URL."""
+    from streams.lookup import BadIdentifier, parse_identifier, person, render_person
+    from streams.pseudonym import Pseudonymizer
+    from streams.store.clickhouse import Store
+
+    settings = load_settings()
+    try:
+        stored = parse_identifier(identifier, Pseudonymizer(settings.require_pii_secret()))
+    except BadIdentifier as exc:
+        raise click.UsageError(str(exc)) from exc
+    data = _ask_worker(settings.web_host, settings.web_port, stored)
+    if data is None:
+        store = Store(settings.clickhouse_url, settings.database)
+        try:
+            data = person(store, stored)
+        finally:
+            store.close()
+    click.echo(
+        orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() if as_json else render_person(data)
+    )
+
+
+def _ask_worker(host: str, port: int, identifier: str) -> dict[str, Any] | None:
+    """The worker's answer, or None when no worker listens there."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from streams.devbroker import is_listening
+
+    if not is_listening(host, port):
+        return None
+    query = urllib.parse.urlencode({"identifier": identifier})
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/journey?{query}", timeout=30) as answer:
+            data: dict[str, Any] = orjson.loads(answer.read())
+            return data
+    except urllib.error.HTTPError as exc:
+        raise click.ClickException(
+            f"the worker answered {exc.code}: {exc.read().decode()}"
+        ) from exc
+
+
+@main.command()
 @click.option("--people", default=3000, show_default=True)
 @click.option("--seed", default=7, show_default=True)
 @click.option(

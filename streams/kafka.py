@@ -51,7 +51,7 @@ def producer_for(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
-def consumer_for(settings: Settings, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
+def consumer_for(settings: Settings, group_id: str | None, **overrides: Any) -> AIOKafkaConsumer:
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
         "group_id": group_id,
@@ -68,33 +68,68 @@ def consumer_for(settings: Settings, group_id: str, **overrides: Any) -> AIOKafk
     return AIOKafkaConsumer(**options)
 
 
-async def produce_all(producer: AIOKafkaProducer, topic: str, messages: Iterable[Message]) -> int:
-    """Send keyed messages in one record batch per partition, routed by
-    `partition_of`, and wait until the broker acknowledged all of them."""
+async def produce_all(
+    producer: AIOKafkaProducer, topic: str, messages: Iterable[Message]
+) -> list[tuple[int, int]]:
+    """Send keyed messages in record batches per partition, routed by
+    `partition_of`, and wait until the broker acknowledged all of them.
+    Returns the (partition, offset) of each message, in order."""
     partitions = len(await producer.partitions_for(topic))
-    builders: dict[int, Any] = {}
-    sends: list[asyncio.Future[Any]] = []
-    count = 0
-    for key, value, headers in messages:
+    batches: list[tuple[int, Any]] = []  # (partition, builder), in creation order
+    open_batch: dict[int, int] = {}  # partition -> index of its batch being filled
+    sizes: list[int] = []
+    placed: list[tuple[int, int]] = []  # per message: (batch index, index in batch)
+    for count, (key, value, headers) in enumerate(messages):
         partition = partition_of(key, partitions) if key is not None else count % partitions
-        builder = builders.get(partition)
-        if builder is None:
-            builder = builders[partition] = producer.create_batch()
-        if builder.append(key=key, value=value, timestamp=None, headers=headers) is None:
-            sends.append(await producer.send_batch(builder, topic, partition=partition))
-            builder = builders[partition] = producer.create_batch()
+        index = open_batch.get(partition)
+        if (
+            index is None
+            or batches[index][1].append(key=key, value=value, timestamp=None, headers=headers)
+            is None
+        ):
+            builder = producer.create_batch()
             builder.append(key=key, value=value, timestamp=None, headers=headers)
+            index = open_batch[partition] = len(batches)
+            batches.append((partition, builder))
+            sizes.append(0)
+        placed.append((index, sizes[index]))
+        sizes[index] += 1
+    sent = [await producer.send_batch(b, topic, partition=p) for p, b in batches]
+    done = await asyncio.gather(*sent)  # the offset of a batch is its first record's
+    return [(done[batch].partition, done[batch].offset + at) for batch, at in placed]
+
+
+async def append_all(
+    producer: AIOKafkaProducer,
+    topic: str,
+    values: Sequence[bytes],
+    headers: Sequence[tuple[str, bytes]],
+) -> int:
+    """Append values, in order, to partition 0 of `topic` (a log with one
+    partition); returns the offset of the last one once acknowledged."""
+    batches: list[tuple[Any, int]] = []
+    builder = producer.create_batch()
+    count = 0
+    for value in values:
+        if builder.append(key=None, value=value, timestamp=None, headers=headers) is None:
+            batches.append((await producer.send_batch(builder, topic, partition=0), count))
+            builder, count = producer.create_batch(), 0
+            builder.append(key=None, value=value, timestamp=None, headers=headers)
         count += 1
-    for partition, builder in builders.items():
-        if builder.record_count():
-            sends.append(await producer.send_batch(builder, topic, partition=partition))
-    await asyncio.gather(*sends)
-    return count
+    batches.append((await producer.send_batch(builder, topic, partition=0), count))
+    last = -1
+    for sent, records in batches:
+        metadata = await sent  # the offset of a batch is its first record's
+        last = metadata.offset + records - 1
+    return last
 
 
-async def ensure_topics(settings: Settings, topics: dict[str, int]) -> None:
-    """Create missing topics (name -> partitions). Existing ones are left as
-    they are, with a warning when their partition count differs from the plan."""
+async def ensure_topics(
+    settings: Settings, topics: dict[str, int], configs: dict[str, dict[str, str]] | None = None
+) -> None:
+    """Create missing topics (name -> partitions), with `configs` (name ->
+    topic settings). Existing ones are left as they are, with a warning when
+    their partition count differs from the plan."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
@@ -112,7 +147,12 @@ async def ensure_topics(settings: Settings, topics: dict[str, int]) -> None:
                         found,
                     )
         missing = [
-            NewTopic(name, partitions, settings.replication_factor)
+            NewTopic(
+                name,
+                partitions,
+                settings.replication_factor,
+                topic_configs=(configs or {}).get(name),
+            )
             for name, partitions in topics.items()
             if name not in existing
         ]

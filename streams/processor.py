@@ -12,10 +12,13 @@ import mode
 from aiokafka import AIOKafkaProducer
 
 from streams.batch_consumer import BatchConsumer
+from streams.journeys.rules import JourneyRules
 from streams.kafka import consumer_for, ensure_topics, producer_for
 from streams.kafka import is_transient as kafka_is_transient
 from streams.pipeline.deadletters import DeadLetterMirror
+from streams.pipeline.identity import IdentityRecorder, IdentityReplica
 from streams.pipeline.ingest import IngestHandler
+from streams.pipeline.journeys import JourneyHandler, JourneyStoreHandler
 from streams.pipeline.store import TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
 from streams.retry import with_backoff
@@ -34,6 +37,20 @@ def topic_plan(settings: Settings) -> dict[str, int]:
         **dict.fromkeys(topics.channels, settings.channel_partitions),
         topics.deadletter: settings.channel_partitions,
         topics.touchpoints: settings.internal_partitions,
+        topics.identity: 1,
+        topics.journey_steps: settings.internal_partitions,
+        topics.journeys: settings.internal_partitions,
+    }
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Topic settings the processor relies on: the journey changelog keeps
+    the last record per person; the identity log is kept forever (every
+    worker replays it to rebuild the identity graph)."""
+    topics = Topics(settings.topic_prefix)
+    return {
+        topics.journeys: {"cleanup.policy": "compact"},
+        topics.identity: {"retention.ms": "-1"},
     }
 
 
@@ -56,7 +73,10 @@ class Processor(mode.Service):
             Pseudonymizer(settings.require_pii_secret()) if settings.ingests else None
         )
         self.producer: AIOKafkaProducer | None = None  # aiokafka wants a running loop
+        self.identity: IdentityReplica | None = None
         self.ingest: IngestHandler | None = None
+        self.journeys: JourneyHandler | None = None
+        self.journey_store = JourneyStoreHandler(self.store)
         self.touchpoints = TouchpointStoreHandler(self.store, capacity=settings.dedup_cache_events)
         self.dead_letters = DeadLetterMirror(self.store)
         self.consumers: list[BatchConsumer] = []
@@ -90,19 +110,33 @@ class Processor(mode.Service):
             log.info("schema up to date (%d migrations applied now)", len(applied))
         self.phase = "creating topics"
         await with_backoff(
-            lambda: ensure_topics(settings, topic_plan(settings)),
+            lambda: ensure_topics(settings, topic_plan(settings), topic_configs(settings)),
             is_transient=kafka_is_transient,
             what="create topics",
         )
         group = settings.app_id
-        if settings.ingests:
-            assert self.pseudonymizer is not None
+        self.phase = "reading the identity log"
+        self.identity = IdentityReplica(
+            # No group: every worker reads the whole log.
+            consumer_for(settings, None, fetch_max_wait_ms=20),
+            self.topics.identity,
+            settings.identity_rules,
+        )
+        if settings.stores:
+            self.identity.listeners.append(IdentityRecorder(self.store))
+        await self.add_runtime_dependency(self.identity)
+        await self.identity.caught_up.wait()
+        if settings.ingests or settings.journeys:
             self.phase = "starting the producer"
             self.producer = producer_for(settings)
             await with_backoff(
                 self.producer.start, is_transient=kafka_is_transient, what="start producer"
             )
-            self.ingest = IngestHandler(self.producer, self.topics, self.pseudonymizer)
+        if settings.ingests:
+            assert self.pseudonymizer is not None and self.producer is not None
+            self.ingest = IngestHandler(
+                self.producer, self.topics, self.pseudonymizer, self.identity
+            )
             self.consumers.append(
                 BatchConsumer(
                     "ingest",
@@ -113,7 +147,39 @@ class Processor(mode.Service):
                     max_wait_ms=settings.batch_max_wait_ms,
                 )
             )
+        if settings.journeys:
+            assert self.producer is not None
+            self.journeys = JourneyHandler(
+                self.producer,
+                consumer_for(settings, None, fetch_max_wait_ms=50),
+                self.topics,
+                self.identity.graph,
+                JourneyRules(inactivity_gap_ms=settings.journey_gap_minutes * 60_000),
+                lateness_ms=settings.journey_lateness_minutes * 60_000,
+            )
+            await self.journeys.restorer.start()
+            self.identity.listeners.append(self.journeys.on_identity)
+            self.consumers.append(
+                BatchConsumer(
+                    "journeys",
+                    consumer_for(settings, f"{group}.journeys"),
+                    [self.topics.journey_steps],
+                    self.journeys,
+                    max_records=settings.batch_max_records,
+                    max_wait_ms=settings.batch_max_wait_ms,
+                )
+            )
         if settings.stores:
+            self.consumers.append(
+                BatchConsumer(
+                    "journey-store",
+                    consumer_for(settings, f"{group}.journey-store"),
+                    [self.topics.journeys],
+                    self.journey_store,
+                    max_records=settings.batch_max_records,
+                    max_wait_ms=settings.batch_max_wait_ms,
+                )
+            )
             self.consumers.append(
                 BatchConsumer(
                     "store",
@@ -136,6 +202,10 @@ class Processor(mode.Service):
         # Downstream last: consumers finish their batch, then what they write to.
         for consumer in reversed(self.consumers):
             await consumer.stop()
+        if self.identity is not None:
+            await self.identity.stop()
+        if self.journeys is not None:
+            await self.journeys.restorer.stop()
         if self.producer is not None:
             await self.producer.stop()
         await self.store.close()
@@ -152,6 +222,9 @@ class Processor(mode.Service):
             "phase": self.phase,
             "clickhouse": {str(table): int(rows) for table, rows in stored},
             "ingest": self.ingest.stats() if self.ingest else {},
+            "identity": self.identity.stats() if self.identity else {},
+            "journeys": self.journeys.stats() if self.journeys else {},
+            "journey_store": self.journey_store.stats(),
             "store": self.touchpoints.stats(),
             "deadletters": self.dead_letters.stats(),
             "consumers": {c.name: c.stats.as_dict(c.consumer) for c in self.consumers},

@@ -7,8 +7,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.identity.rules import IdentityRules, parse_kinds
 
 DEV_PII_SECRET = "cx-dev-secret-not-for-production"
 log = logging.getLogger(__name__)
@@ -32,10 +34,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".cx-data")
     app_id: str = Field("cx-processor", description="consumer group and faust app id")
     roles: str = Field(
-        "ingest,store",
-        pattern=r"^(ingest|store)(,(ingest|store))?$",
-        description="stages this worker runs: ingest (channel topics, stateless, scale out "
-        "freely), store (writes ClickHouse; with the embedded engine one process only)",
+        "ingest,journeys,store",
+        pattern=r"^(ingest|journeys|store)(,(ingest|journeys|store)){0,2}$",
+        description="stages this worker runs: ingest (channel topics, identity; scale out "
+        "freely), journeys (journey state, scale out), store (writes ClickHouse; with the "
+        "embedded engine one process only)",
     )
     web_host: str = "127.0.0.1"
     web_port: int = 6066
@@ -55,9 +58,38 @@ class Settings(BaseSettings):
     dedup_cache_events: int = Field(
         500_000, ge=1000, description="most event ids kept per partition"
     )
+    identity_strong: str = Field(
+        "customer_id,loyalty_id",
+        description="identifier kinds of which a person has at most one value: two are "
+        "never merged (kinds: customer_id, loyalty_id, phone, email, anonymous_id)",
+    )
+    identity_shared_limit: int = Field(
+        5,
+        ge=1,
+        description="a weak identifier seen with more distinct identifiers of one "
+        "kind than this (anonymous ids aside) is shared and stops linking",
+    )
+    identity_shared_anonymous_limit: int = Field(
+        50, ge=1, description="the same limit, counting anonymous ids"
+    )
+    journey_gap_minutes: int = Field(
+        3 * 24 * 60, ge=1, description="a journey ends after this long without activity"
+    )
+    journey_lateness_minutes: int = Field(
+        6 * 60,
+        ge=0,
+        description="how late (event time) a touchpoint may arrive and still "
+        "join its journey; ended journeys are kept this long, then evicted from memory",
+    )
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 2_000
     kafka_rebalance_timeout_ms: int = 10_000
+
+    @field_validator("identity_strong")
+    @classmethod
+    def _known_kinds(cls, value: str) -> str:
+        parse_kinds(value)  # raises on an unknown kind
+        return value
 
     @model_validator(mode="after")
     def _default_clickhouse(self) -> Settings:
@@ -73,6 +105,18 @@ class Settings(BaseSettings):
     @property
     def stores(self) -> bool:
         return "store" in self.roles.split(",")
+
+    @property
+    def journeys(self) -> bool:
+        return "journeys" in self.roles.split(",")
+
+    @property
+    def identity_rules(self) -> IdentityRules:
+        return IdentityRules(
+            parse_kinds(self.identity_strong),
+            self.identity_shared_limit,
+            self.identity_shared_anonymous_limit,
+        )
 
     @property
     def bootstrap_servers(self) -> str:

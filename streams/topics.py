@@ -24,6 +24,25 @@ class Topics:
         return f"{self.prefix}deadletter"
 
     @property
+    def identity(self) -> str:
+        """Internal, one partition: the identity log (link evidence)."""
+        return f"{self.prefix}identity"
+
+    @property
     def touchpoints(self) -> str:
-        """Internal: accepted touchpoints keyed by person, for the stateful stages."""
+        """Internal: accepted touchpoints keyed by the event's own strongest
+        identifier (so a repeat of an event lands where the first did), for
+        the store."""
         return f"{self.prefix}touchpoints"
+
+    @property
+    def journey_steps(self) -> str:
+        """Internal: journey steps keyed by person (`customer_key`), for the
+        journey stage; also carries the steps of people merged into others."""
+        return f"{self.prefix}journey-steps"
+
+    @property
+    def journeys(self) -> str:
+        """Internal, compacted: the journey stage's state by person, its
+        changelog, which the store turns into `journeys` rows."""
+        return f"{self.prefix}journeys"

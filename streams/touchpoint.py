@@ -15,9 +15,10 @@ from typing import Any, NamedTuple
 import orjson
 
 from schemas import Channel, Event, Stage, stage_of
+from streams.identity.rules import KINDS
 from streams.pseudonym import Pseudonymizer
 
-FORMAT = b"touchpoint/1"
+FORMAT = b"touchpoint/2"
 """Value of the `cx.format` header on the internal touchpoints topic; the
 value is the JSON array of a `Touchpoint`'s fields in order."""
 
@@ -47,6 +48,9 @@ class Touchpoint(NamedTuple):
     received_at_ms: int
     schema_version: int
     person_key: str
+    """The event's own strongest identifier."""
+    customer_key: str
+    """The person it belongs to, once stitched (`person_key` until then)."""
     identifiers: Identifiers
     context: dict[str, str]
     properties: dict[str, Any]
@@ -55,13 +59,15 @@ class Touchpoint(NamedTuple):
     source_offset: int
 
 
-# The identifier that keys a person until identities are stitched: the
-# strongest one the event carries (hashes stand in for email and phone).
-_KEY_ORDER = ("customer_id", "loyalty_id", "phone_hash", "email_hash", "anonymous_id")
+def identifiers_of(ids: Identifiers) -> tuple[str, ...]:
+    """The event's identifiers as `kind:value`, strongest first (hashes stand
+    in for email and phone)."""
+    return tuple(f"{kind}:{value}" for kind in KINDS if (value := getattr(ids, kind)) is not None)
 
 
 def person_key_of(ids: Identifiers) -> str:
-    for kind in _KEY_ORDER:
+    """The strongest identifier an event carries."""
+    for kind in KINDS:
         value = getattr(ids, kind)
         if value is not None:
             return f"{kind}:{value}"
@@ -119,6 +125,7 @@ def to_touchpoint(
         phone_hash,
         identity.loyalty_id,
     )
+    person_key = person_key_of(ids)
     return Touchpoint(
         event.event_id,
         channel,
@@ -127,7 +134,8 @@ def to_touchpoint(
         epoch_ms(event.occurred_at),
         received_at_ms,
         event.schema_version,
-        person_key_of(ids),
+        person_key,
+        person_key,
         ids,
         _present(event.context),
         properties,
@@ -148,5 +156,5 @@ def decode_touchpoint(raw: bytes) -> Touchpoint:
     fields = orjson.loads(raw)
     fields[1] = _CHANNEL[fields[1]]
     fields[3] = _STAGE[fields[3]]
-    fields[8] = Identifiers(*fields[8])
+    fields[9] = Identifiers(*fields[9])
     return Touchpoint(*fields)

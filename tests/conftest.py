@@ -12,7 +12,7 @@ import pytest
 
 from streams.devbroker import LocalBroker, free_port
 from streams.kafka import ensure_topics
-from streams.processor import topic_plan
+from streams.processor import topic_configs, topic_plan
 from streams.settings import Settings
 from streams.store.clickhouse import Store
 
@@ -48,7 +48,7 @@ def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) ->
         **overrides,
     }
     settings = Settings(**options)  # type: ignore[arg-type]
-    asyncio.run(ensure_topics(settings, topic_plan(settings)))
+    asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
     return settings
 
 

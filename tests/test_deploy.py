@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from streams.processor import topic_plan
+from streams.processor import topic_configs, topic_plan
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -417,6 +417,7 @@ def test_kafka_init_creates_exactly_the_topic_plan(compose: dict[str, Any]) -> N
     init = service(compose, "kafka-init")
     script = "\n".join(command_args(init.get("entrypoint")) + command_args(init.get("command")))
     created: dict[str, int] = {}
+    configs: dict[str, dict[str, str]] = {}
     for line in script.splitlines():
         words = shlex.split(line, comments=True)
         if not words or not words[0].endswith("kafka-topics.sh") or "--create" not in words:
@@ -427,6 +428,9 @@ def test_kafka_init_creates_exactly_the_topic_plan(compose: dict[str, Any]) -> N
         assert int(options["--replication-factor"]) == 1, "one broker"
         assert options["--topic"] not in created, f"created twice: {options['--topic']}"
         created[options["--topic"]] = int(options["--partitions"])
+        configs[options["--topic"]] = dict(
+            words[i + 1].split("=", 1) for i, word in enumerate(words) if word == "--config"
+        )
     assert created, "kafka-init runs no kafka-topics.sh --create"
 
     settings = worker_settings(compose)
@@ -441,6 +445,8 @@ def test_kafka_init_creates_exactly_the_topic_plan(compose: dict[str, Any]) -> N
     )
     assert sorted(created) == sorted(plan)
     assert created == plan, "partitions differ from CX_CHANNEL/INTERNAL_PARTITIONS"
+    for topic, needed in topic_configs(settings).items():  # compaction, kept forever
+        assert needed.items() <= configs[topic].items(), topic
     init_deps = init.get("depends_on") or {}
     assert init_deps.get("kafka", {}).get("condition") == "service_healthy"
 

@@ -1,5 +1,9 @@
 """Stage 1 glue: channel topics -> touchpoints topic (keyed by person) and the
-dead-letter topic. Offsets are committed once the broker acknowledged both."""
+dead-letter topic. Offsets are committed once the broker acknowledged both.
+
+Identifiers seen together that the identity graph does not link yet are
+appended to the identity log first; once this worker's replica has applied
+them, every touchpoint of the batch is keyed by its person (`customer_key`)."""
 
 from __future__ import annotations
 
@@ -14,22 +18,34 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from schemas import Channel
 from streams.batch_consumer import Batch
 from streams.deadletter import encode_dead_letter
+from streams.identity import log as identity_log
+from streams.identity.graph import Evidence
 from streams.ingest import ingest_batch
-from streams.kafka import is_transient, produce_all
+from streams.journeys.steps import STEPS_FORMAT, encode_steps, step_of
+from streams.kafka import append_all, is_transient, produce_all
+from streams.pipeline.identity import IdentityReplica
 from streams.pseudonym import Pseudonymizer
 from streams.retry import with_backoff
 from streams.topics import Topics
-from streams.touchpoint import FORMAT, encode_touchpoint
+from streams.touchpoint import FORMAT, Touchpoint, encode_touchpoint, identifiers_of
 
 _TOUCHPOINT_HEADERS = [("cx.format", FORMAT)]
+_EVIDENCE_HEADERS = [("cx.format", identity_log.FORMAT)]
+_STEP_HEADERS = [("cx.format", STEPS_FORMAT)]
 
 
 class IngestHandler:
     def __init__(
-        self, producer: AIOKafkaProducer, topics: Topics, pseudonymizer: Pseudonymizer
+        self,
+        producer: AIOKafkaProducer,
+        topics: Topics,
+        pseudonymizer: Pseudonymizer,
+        identity: IdentityReplica,
     ) -> None:
         self.producer = producer
         self.topics = topics
+        self.identity = identity
+        self.evidence_sent = 0
         self.channels: dict[str, Channel] = topics.channels
         self.pseudonymizer = pseudonymizer
         self.received = 0
@@ -46,15 +62,20 @@ class IngestHandler:
         now_ms = time.time_ns() // 1_000_000
         records = list(chain.from_iterable(batch.values()))
         result = ingest_batch(records, self.channels, now_ms, self.pseudonymizer)
+        stitched = await self._stitch(result.touchpoints)
         touchpoints = [
-            (tp.person_key.encode(), encode_touchpoint(tp), _TOUCHPOINT_HEADERS)
-            for tp in result.touchpoints
+            (tp.person_key.encode(), encode_touchpoint(tp), _TOUCHPOINT_HEADERS) for tp in stitched
+        ]
+        steps = [
+            (tp.customer_key.encode(), encode_steps((step_of(tp),)), _STEP_HEADERS)
+            for tp in stitched
         ]
         dead_letters = [encode_dead_letter(letter) for letter in result.dead_letters]
 
         async def send() -> None:
             await asyncio.gather(
                 produce_all(self.producer, self.topics.touchpoints, touchpoints),
+                produce_all(self.producer, self.topics.journey_steps, steps),
                 produce_all(self.producer, self.topics.deadletter, dead_letters),
             )
 
@@ -63,8 +84,35 @@ class IngestHandler:
         self.accepted.update(tp.channel.value for tp in result.touchpoints)
         self.rejected.update(letter.rejection.reason.value for letter in result.dead_letters)
 
+    async def _stitch(self, touchpoints: list[Touchpoint]) -> list[Touchpoint]:
+        """The touchpoints keyed by person, after the links they carry are in
+        the identity graph."""
+        graph = self.identity.graph
+        identifiers = [identifiers_of(tp.identifiers) for tp in touchpoints]
+        news: dict[tuple[str, ...], Evidence] = {}
+        for tp, ids in zip(touchpoints, identifiers, strict=True):
+            if len(ids) > 1 and ids not in news and graph.is_news(ids):
+                news[ids] = Evidence(tp.event_id, tp.occurred_at_ms, tp.channel.value, ids)
+        if news:
+            # In event-time order, so that within a batch the earlier evidence
+            # wins a conflict whatever the arrival order.
+            ordered = sorted(news.values(), key=lambda e: (e.occurred_at_ms, e.event_id))
+            values = [identity_log.encode_evidence(e) for e in ordered]
+            last = await with_backoff(
+                lambda: append_all(self.producer, self.topics.identity, values, _EVIDENCE_HEADERS),
+                is_transient=is_transient,
+                what="append identity evidence",
+            )
+            await self.identity.wait_applied(last)
+            self.evidence_sent += len(values)
+        return [
+            tp._replace(customer_key=graph.resolve(ids))
+            for tp, ids in zip(touchpoints, identifiers, strict=True)
+        ]
+
     def stats(self) -> dict[str, Any]:
         return {
+            "evidence_sent": self.evidence_sent,
             "received": self.received,
             "accepted": sum(self.accepted.values()),
             "rejected": sum(self.rejected.values()),

@@ -86,6 +86,11 @@ class Store:
         result = self.client.query(sql.query(name), parameters=self._params(params))
         return [tuple(row) for row in result.result_rows]
 
+    def query_named(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Rows of queries/NAME.sql as column name -> value."""
+        result = self.client.query(sql.query(name), parameters=self._params(params))
+        return [dict(row) for row in result.named_results()]
+
     def insert(
         self,
         table: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 from streams.store import sql
 from streams.store.clickhouse import Store
@@ -21,11 +22,24 @@ class MigrationError(RuntimeError):
     pass
 
 
+_DATABASE = "{database:Identifier}"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _rendered(statement: str, database: str) -> str:
+    """The statement with the database name written in. A view keeps the
+    text of its query, and a query parameter left in it would make it a
+    parameterised view, so DDL names the database literally."""
+    if not _IDENTIFIER.match(database):
+        raise MigrationError(f"not a plain database name: {database!r}")
+    return statement.replace(_DATABASE, f"`{database}`")
+
+
 def migrate(store: Store) -> list[str]:
     """Apply pending migrations; returns the names of those applied now."""
     found = sql.migrations()
     for statement in sql.statements(found[0][2]):
-        store.command(statement)
+        store.command(_rendered(statement, store.database))
     ledger = {int(version): checksum for version, checksum in store.query("applied_migrations")}
     applied_now: list[str] = []
     for index, (version, name, text) in enumerate(found):
@@ -38,7 +52,7 @@ def migrate(store: Store) -> list[str]:
             continue
         if index > 0:
             for statement in sql.statements(text):
-                store.command(statement)
+                store.command(_rendered(statement, store.database))
         store.insert(
             "schema_migrations",
             {"version": [version], "name": [name], "checksum": [checksum]},

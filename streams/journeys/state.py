@@ -1,0 +1,127 @@
+"""`PersonState`: what the journey stage keeps per person, and its changelog
+record.
+
+A person's state is their steps, in event-time order, each event once.
+Journeys are rebuilt from the steps (`fold`), so a late step, or the history of
+a person merged in, simply takes its place in time. The changelog record
+(`PersonRecord`) carries the steps (to restore the state) and the journeys
+they make (for the store), plus the journey ids that no longer exist (for the
+store to delete).
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.journeys.fold import build_journey, split_journeys
+from streams.journeys.records import Journey
+from streams.journeys.rules import JourneyRules
+from streams.journeys.steps import Step
+
+RECORD_FORMAT = b"person/1"
+"""Value of the `cx.format` header on the journeys (changelog) topic."""
+
+
+def _order(step: Step) -> tuple[int, str]:
+    return step.occurred_at_ms, step.event_id
+
+
+@dataclass(slots=True)
+class PersonState:
+    steps: list[Step] = field(default_factory=list)
+    event_ids: set[str] = field(default_factory=set)
+    purchased_before: bool = False
+    """A purchase in a journey already trimmed (a later one is loyalty)."""
+    version: int = 0
+    journey_ids: tuple[str, ...] = ()
+    """Journeys last written for this person."""
+
+    @property
+    def last_at_ms(self) -> int:
+        return self.steps[-1].occurred_at_ms if self.steps else 0
+
+
+def add_steps(state: PersonState, steps: Iterable[Step]) -> int:
+    """Add the steps not seen yet, in event-time order; how many were new."""
+    added = 0
+    for step in steps:
+        if step.event_id not in state.event_ids:
+            state.event_ids.add(step.event_id)
+            insort(state.steps, step, key=_order)
+            added += 1
+    return added
+
+
+def journeys_of(
+    customer_key: str, state: PersonState, rules: JourneyRules, as_of_ms: int
+) -> list[Journey]:
+    journeys: list[Journey] = []
+    purchased = state.purchased_before
+    for run in split_journeys(state.steps, rules.inactivity_gap_ms):
+        journey = build_journey(
+            customer_key, run, rules, as_of_ms=as_of_ms, purchased_before=purchased
+        )
+        journeys.append(journey)
+        purchased = purchased or journey.converted
+    return journeys
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """One changelog record of a person (JSON)."""
+
+    customer_key: str
+    version: int
+    as_of_ms: int
+    purchased_before: bool
+    steps: list[Step]
+    journeys: list[Journey]
+    retired: list[str]
+    """Journey ids written before that no longer exist (a late step moved a
+    journey's start, or the person was merged into another)."""
+    moved_to: str | None = None
+    evicted: bool = False
+    """Idle: the state left memory (this record keeps it, for a late step)."""
+
+
+def encode_record(record: PersonRecord) -> bytes:
+    return orjson.dumps(
+        {
+            "customer_key": record.customer_key,
+            "version": record.version,
+            "as_of_ms": record.as_of_ms,
+            "purchased_before": record.purchased_before,
+            "steps": [tuple(step) for step in record.steps],
+            "journeys": record.journeys,
+            "retired": record.retired,
+            "moved_to": record.moved_to,
+            "evicted": record.evicted,
+        }
+    )
+
+
+def decode_record(raw: bytes) -> dict[str, Any]:
+    """The record as JSON values (journeys as plain objects)."""
+    data: dict[str, Any] = orjson.loads(raw)
+    data["steps"] = [Step(*fields) for fields in data["steps"]]
+    return data
+
+
+def restored(data: dict[str, Any]) -> PersonState | None:
+    """The state a changelog record holds, or None when the person was
+    merged into another."""
+    if data["moved_to"] is not None:
+        return None
+    steps: list[Step] = data["steps"]
+    return PersonState(
+        steps=steps,
+        event_ids={step.event_id for step in steps},
+        purchased_before=data["purchased_before"],
+        version=data["version"],
+        journey_ids=tuple(journey["journey_id"] for journey in data["journeys"]),
+    )

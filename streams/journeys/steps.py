@@ -1,0 +1,98 @@
+"""`Step`: what a journey needs of one touchpoint, flat and compact.
+
+Steps are kept in memory for many people and stored as JSON arrays, so they
+hold only str/int/float/None fields: no enums, no nested objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import orjson
+
+from streams.touchpoint import Touchpoint
+
+STEPS_FORMAT = b"steps/1"
+"""Value of the `cx.format` header on the journey-steps topic; the value is
+`encode_steps` of the steps (one for a new touchpoint, many for a move)."""
+
+PURCHASE_TYPES = frozenset({"purchase", "pos_purchase"})
+"""Event types that are a purchase (web/app `purchase`, store `pos_purchase`)."""
+
+
+class Step(NamedTuple):
+    event_id: str
+    occurred_at_ms: int
+    channel: str
+    event_type: str
+    stage: str | None = None
+    store_id: str | None = None
+    session_id: str | None = None
+    order_id: str | None = None
+    revenue: float | None = None
+    currency: str | None = None
+    contact_id: str | None = None
+    message_kind: str | None = None
+    survey: str | None = None
+    score: int | None = None
+    dimension: str | None = None
+    about_event_id: str | None = None
+
+
+def _text(values: Mapping[str, Any], key: str) -> str | None:
+    value = values.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _number(values: Mapping[str, Any], key: str) -> float | None:
+    value = values.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _integer(values: Mapping[str, Any], key: str) -> int | None:
+    value = values.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def step_of(touchpoint: Touchpoint) -> Step:
+    """The step of a touchpoint (pure). store_id and session_id come from the
+    context; revenue and currency (upper-cased) only from purchases; score
+    only from survey responses; other properties when present as strings."""
+    props = touchpoint.properties
+    kind = touchpoint.event_type
+    purchase = kind in PURCHASE_TYPES
+    currency = _text(props, "currency") if purchase else None
+    return Step(
+        event_id=touchpoint.event_id,
+        occurred_at_ms=touchpoint.occurred_at_ms,
+        channel=touchpoint.channel.value,
+        event_type=kind,
+        stage=touchpoint.stage.value if touchpoint.stage is not None else None,
+        store_id=touchpoint.context.get("store_id"),
+        session_id=touchpoint.context.get("session_id"),
+        order_id=_text(props, "order_id"),
+        revenue=_number(props, "revenue") if purchase else None,
+        currency=currency.upper() if currency is not None else None,
+        contact_id=_text(props, "contact_id"),
+        message_kind=_text(props, "message_kind"),
+        survey=_text(props, "survey"),
+        score=_integer(props, "score") if kind == "survey_response" else None,
+        dimension=_text(props, "dimension"),
+        about_event_id=_text(props, "about_event_id"),
+    )
+
+
+def encode_steps(steps: Iterable[Step]) -> bytes:
+    """A JSON array of steps, each the JSON array of its fields in order."""
+    return orjson.dumps([tuple(step) for step in steps])
+
+
+def decode_steps(raw: bytes) -> list[Step]:
+    """Inverse of `encode_steps` (exact: ints stay ints, floats floats)."""
+    rows = orjson.loads(raw)
+    if not isinstance(rows, list):
+        raise ValueError("encoded steps must be a JSON array")
+    return [Step(*row) for row in rows]

@@ -1,0 +1,356 @@
+"""Journey stage glue: person-keyed steps -> per-person state, kept in memory
+per partition and backed by its changelog (the compacted journeys topic),
+which the store turns into `journeys` rows.
+
+- A partition's state is restored from its changelog before its first batch
+  is handled (after a restart or when the partition moves to this worker).
+- Steps for a key that the identity graph has merged into another are
+  forwarded to that key; when the graph merges a person this worker holds,
+  their steps move to the new key (`on_identity`), and the old key's journeys
+  are retired. Whichever member owns a partition when it restores checks its
+  keys too, so a merge seen during a rebalance is not lost.
+- Offsets are committed after the changelog records were acknowledged. The
+  changelog may run ahead of the commit after a crash; replayed steps are
+  already in the state and change nothing (each event id once per person).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.batch_consumer import Batch
+from streams.identity.graph import IdentityGraph
+from streams.journeys.rules import JourneyRules
+from streams.journeys.state import (
+    RECORD_FORMAT,
+    PersonRecord,
+    PersonState,
+    add_steps,
+    decode_record,
+    encode_record,
+    journeys_of,
+    restored,
+)
+from streams.journeys.steps import STEPS_FORMAT, Step, decode_steps, encode_steps
+from streams.kafka import Message, is_transient, partition_of, produce_all
+from streams.retry import with_backoff
+from streams.store.clickhouse import OffLoopStore
+from streams.store.identity_rows import Applied
+from streams.store.journey_rows import journey_columns
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+
+_STEP_HEADERS = [("cx.format", STEPS_FORMAT)]
+_RECORD_HEADERS = [("cx.format", RECORD_FORMAT)]
+_SWEEP_SECONDS = 5.0
+_SWEEP_EVENT_TIME_MS = 3_600_000
+
+People = dict[str, PersonState]
+
+
+class JourneyHandler:
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        restorer: AIOKafkaConsumer,
+        topics: Topics,
+        graph: IdentityGraph,
+        rules: JourneyRules,
+        *,
+        lateness_ms: int,
+    ) -> None:
+        self.producer = producer
+        self.restorer = restorer
+        self.topics = topics
+        self.graph = graph
+        self.rules = rules
+        self.lateness_ms = lateness_ms
+        self.people: dict[int, People] = {}
+        self.spilled: dict[int, dict[str, int]] = {}
+        """Per partition, people evicted from memory: the changelog offset of
+        the record that holds their state, reloaded if a late step comes."""
+        self.watermark: dict[int, int] = {}
+        self.swept: dict[int, tuple[float, int]] = {}
+        self.lock = asyncio.Lock()
+        self.counts: Counter[str] = Counter()
+
+    # -- partitions ---------------------------------------------------------
+    async def on_assigned(self, partitions: set[TopicPartition]) -> None:
+        pass  # restored lazily by the first batch (see the store handler)
+
+    async def on_revoked(self, partitions: set[TopicPartition]) -> None:
+        async with self.lock:
+            for tp in partitions:
+                self.people.pop(tp.partition, None)
+                self.spilled.pop(tp.partition, None)
+                self.watermark.pop(tp.partition, None)
+
+    async def _restore(self, partitions: list[int]) -> None:
+        """The partitions' state from their changelog, read to its end."""
+        tps = [TopicPartition(self.topics.journeys, p) for p in partitions]
+        self.restorer.assign(tps)
+        await self.restorer.seek_to_beginning(*tps)
+        people: dict[int, People] = {p: {} for p in partitions}
+        spilled: dict[int, dict[str, int]] = {p: {} for p in partitions}
+        watermark = dict.fromkeys(partitions, 0)
+        pending = set(tps)
+        while pending:
+            fetched = await self.restorer.getmany(*pending, timeout_ms=200, max_records=10_000)
+            for tp, records in fetched.items():
+                for record in records:
+                    self._replay(record, people[tp.partition], spilled[tp.partition], watermark)
+            for tp in list(pending):
+                high = self.restorer.highwater(tp)
+                if high is not None and await self.restorer.position(tp) >= high:
+                    pending.discard(tp)
+        for p in partitions:
+            self.people[p], self.spilled[p], self.watermark[p] = people[p], spilled[p], watermark[p]
+            self.counts["restored_people"] += len(people[p])
+            log.info(
+                "journeys: restored partition %d: %d people in memory, %d evicted",
+                p,
+                len(people[p]),
+                len(spilled[p]),
+            )
+
+    @staticmethod
+    def _replay(
+        record: Any, people: People, spilled: dict[str, int], watermark: dict[int, int]
+    ) -> None:
+        key = record.key.decode() if record.key else ""
+        people.pop(key, None)
+        spilled.pop(key, None)
+        if record.value is None:
+            return
+        data = decode_record(record.value)
+        watermark[record.partition] = max(watermark[record.partition], data["as_of_ms"])
+        state = restored(data)
+        if state is not None and data["evicted"]:
+            spilled[key] = record.offset
+        elif state is not None:
+            people[key] = state
+
+    async def _reload(self, partition: int, keys: list[str]) -> None:
+        """Bring evicted people back from their changelog records."""
+        tp = TopicPartition(self.topics.journeys, partition)
+        self.restorer.assign([tp])
+        people, spilled = self.people[partition], self.spilled[partition]
+        for key in keys:
+            offset = spilled.pop(key)
+            self.restorer.seek(tp, offset)
+            record = None
+            while record is None:
+                fetched = await self.restorer.getmany(tp, timeout_ms=1000, max_records=1)
+                record = next((r for r in fetched.get(tp, []) if r.offset >= offset), None)
+            assert record.offset == offset and record.value is not None, "changelog gap"
+            state = restored(decode_record(record.value))
+            assert state is not None
+            people[key] = state
+            self.counts["people_reloaded"] += 1
+
+    async def _restore_new(
+        self, partitions: list[int], changelog: list[Message], out: list[Message]
+    ) -> None:
+        """Restore the partitions not in memory yet, and move the people in
+        them that were merged into others meanwhile."""
+        new = [p for p in partitions if p not in self.people]
+        if not new:
+            return
+        await self._restore(new)
+        for partition in new:
+            people = self.people[partition]
+            known = [*people, *self.spilled[partition]]
+            stale = [key for key in known if self.graph.key_of(key) != key]
+            await self._reload(partition, [key for key in stale if key not in people])
+            for key in stale:
+                self._move(key, people, changelog, out)
+
+    # -- steps ----------------------------------------------------------------
+    async def handle(self, batch: Batch) -> None:
+        async with self.lock:
+            changelog: list[Message] = []
+            steps_out: list[Message] = []
+            evictions: list[tuple[int, str, int]] = []
+            await self._restore_new([tp.partition for tp in batch], changelog, steps_out)
+            for tp, records in batch.items():
+                people = self.people[tp.partition]
+                spilled = self.spilled[tp.partition]
+                back = {r.key.decode() for r in records} & spilled.keys()
+                await self._reload(tp.partition, [k for k in back if self.graph.key_of(k) == k])
+                self._fold(tp.partition, people, records, changelog, steps_out)
+                evictions += self._sweep(tp.partition, people, changelog)
+            positions = await self._send(changelog, steps_out)
+            for partition, key, index in evictions:
+                self.spilled[partition][key] = positions[index][1]
+
+    def _fold(
+        self,
+        partition: int,
+        people: People,
+        records: list[Any],
+        changelog: list[Message],
+        steps_out: list[Message],
+    ) -> None:
+        watermark = self.watermark.get(partition, 0)
+        touched: set[str] = set()
+        for record in records:
+            key = record.key.decode()
+            steps = decode_steps(record.value)
+            current = self.graph.key_of(key)
+            if current != key:  # merged into another person since it was keyed
+                steps_out.append((current.encode(), record.value, _STEP_HEADERS))
+                self.counts["steps_forwarded"] += len(steps)
+                continue
+            state = people.get(key)
+            if state is None:
+                state = people[key] = PersonState()
+            if add_steps(state, steps):
+                touched.add(key)
+            self.counts["steps"] += len(steps)
+            watermark = max(watermark, max(s.occurred_at_ms for s in steps))
+        self.watermark[partition] = watermark
+        for key in touched:
+            changelog.append(self._record(key, people[key], watermark))
+
+    def _record(
+        self, key: str, state: PersonState, as_of_ms: int, *, evicted: bool = False
+    ) -> Message:
+        journeys = journeys_of(key, state, self.rules, as_of_ms)
+        ids = tuple(journey.journey_id for journey in journeys)
+        retired = [journey_id for journey_id in state.journey_ids if journey_id not in ids]
+        state.version += 1
+        state.journey_ids = ids
+        record = PersonRecord(
+            key,
+            state.version,
+            as_of_ms,
+            state.purchased_before,
+            state.steps,
+            journeys,
+            retired,
+            evicted=evicted,
+        )
+        return key.encode(), encode_record(record), _RECORD_HEADERS
+
+    def _sweep(
+        self, partition: int, people: People, changelog: list[Message]
+    ) -> list[tuple[int, str, int]]:
+        """Every few seconds, or when event time moved on by an hour: write
+        the final state of people idle for the gap plus the lateness and
+        evict them from memory. Returns (partition, key, changelog index) of
+        each eviction."""
+        now, watermark = time.monotonic(), self.watermark.get(partition, 0)
+        last_time, last_mark = self.swept.get(partition, (0.0, 0))
+        if now - last_time < _SWEEP_SECONDS and watermark - last_mark < _SWEEP_EVENT_TIME_MS:
+            return []
+        self.swept[partition] = (now, watermark)
+        horizon = watermark - self.rules.inactivity_gap_ms - self.lateness_ms
+        evicted = []
+        for key in [k for k, state in people.items() if state.last_at_ms < horizon]:
+            evicted.append((partition, key, len(changelog)))
+            changelog.append(self._record(key, people.pop(key), watermark, evicted=True))
+            self.counts["people_evicted"] += 1
+        return evicted
+
+    # -- identity -------------------------------------------------------------
+    async def on_identity(self, applied: list[Applied]) -> None:
+        """Move the state of people merged into others (identity listener)."""
+        moves = [move for _, _, change in applied for move in change.moves]
+        if not moves:
+            return
+        async with self.lock:
+            partitions = len(await self.producer.partitions_for(self.topics.journey_steps))
+            changelog: list[Message] = []
+            steps_out: list[Message] = []
+            for move in moves:
+                partition = partition_of(move.from_key.encode(), partitions)
+                people = self.people.get(partition)
+                if people is None:
+                    continue  # not ours, or not restored yet (checked on restore)
+                if move.from_key in self.spilled[partition]:
+                    await self._reload(partition, [move.from_key])
+                if move.from_key in people:
+                    self._move(move.from_key, people, changelog, steps_out)
+            await self._send(changelog, steps_out)
+
+    def _move(
+        self, key: str, people: People, changelog: list[Message], steps_out: list[Message]
+    ) -> None:
+        state = people.pop(key)
+        target = self.graph.key_of(key)
+        steps: list[Step] = state.steps
+        steps_out.append((target.encode(), encode_steps(steps), _STEP_HEADERS))
+        state.version += 1
+        record = PersonRecord(
+            key, state.version, 0, state.purchased_before, [], [], list(state.journey_ids),
+            moved_to=target,
+        )  # fmt: skip
+        changelog.append((key.encode(), encode_record(record), _RECORD_HEADERS))
+        self.counts["people_moved"] += 1
+
+    async def _send(
+        self, changelog: list[Message], steps_out: list[Message]
+    ) -> list[tuple[int, int]]:
+        """Produce both; the changelog records' (partition, offset)."""
+        if not changelog and not steps_out:
+            return []
+
+        async def send() -> list[tuple[int, int]]:
+            positions, _ = await asyncio.gather(
+                produce_all(self.producer, self.topics.journeys, changelog),
+                produce_all(self.producer, self.topics.journey_steps, steps_out),
+            )
+            return positions
+
+        return await with_backoff(send, is_transient=is_transient, what="produce journey changes")
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            "people_in_memory": sum(len(people) for people in self.people.values()),
+            "people_evicted_now": sum(len(keys) for keys in self.spilled.values()),
+            "steps_in_memory": sum(
+                len(state.steps) for people in self.people.values() for state in people.values()
+            ),
+            "watermarks": dict(sorted(self.watermark.items())),
+        }
+
+
+class JourneyStoreHandler:
+    """Store stage for journeys: changelog records -> `journeys` rows
+    (replacing on version; idempotent), committed after the insert."""
+
+    def __init__(self, store: OffLoopStore) -> None:
+        self.store = store
+        self.records = 0
+
+    async def on_assigned(self, partitions: set[TopicPartition]) -> None:
+        pass
+
+    async def on_revoked(self, partitions: set[TopicPartition]) -> None:
+        pass
+
+    async def handle(self, batch: Batch) -> None:
+        records = [
+            decode_record(record.value)
+            for records in batch.values()
+            for record in records
+            if record.value is not None
+        ]
+        columns = journey_columns(records)
+        if columns["journey_id"]:
+            ranges = sorted(
+                f"{tp.partition}:{rs[0].offset}-{rs[-1].offset}" for tp, rs in batch.items()
+            )
+            await self.store.insert("journeys", columns, dedup_token="journeys:" + ";".join(ranges))
+        self.records += len(records)
+
+    def stats(self) -> dict[str, Any]:
+        return {"records": self.records}
