@@ -82,7 +82,8 @@ def create_app(settings: Settings) -> faust.App:
             secret = settings.pii_secret.get_secret_value() if settings.pii_secret else ""
             try:
                 identifier = parse_identifier(
-                    request.query.get("identifier", ""), Pseudonymizer(secret.encode())
+                    request.query.get("identifier", ""),
+                    Pseudonymizer(secret.encode()) if secret else None,
                 )
             except BadIdentifier as exc:
                 return self.json({"error": str(exc)}, status=400)

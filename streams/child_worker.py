@@ -98,6 +98,25 @@ class ChildWorker:
 
         self.wait_until(done, timeout, f"done storing {touchpoints} + {dead_letters}")
 
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Wait until every consumer of the worker has caught up (no lag on
+        any partition) and handled no batch for a while: downstream stages
+        (journeys, their rows) are done too."""
+        calm = 0
+        deadline = time.monotonic() + timeout
+        while calm < 2:
+            stats = self.wait_until(lambda _: True, timeout, "answering")
+            consumers = stats.get("consumers", {}).values()
+            quiet = bool(consumers) and all(
+                all(lag == 0 for lag in c["lag"].values())
+                and (c["seconds_since_last_batch"] or 2.0) > 1.5
+                for c in consumers
+            )
+            calm = calm + 1 if quiet else 0
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker not idle within {timeout}s (log: {self.log_path})")
+            time.sleep(0.5)
+
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM: finish the batch in flight, commit, exit."""
         assert self.process is not None

@@ -222,7 +222,8 @@ def journey(identifier: str, as_json: bool) -> None:
 
     settings = load_settings()
     try:
-        stored = parse_identifier(identifier, Pseudonymizer(settings.require_pii_secret()))
+        secret = settings.pii_secret.get_secret_value() if settings.pii_secret else ""
+        stored = parse_identifier(identifier, Pseudonymizer(secret.encode()) if secret else None)
     except BadIdentifier as exc:
         raise click.UsageError(str(exc)) from exc
     data = _ask_worker(settings.web_host, settings.web_port, stored)

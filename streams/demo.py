@@ -24,7 +24,7 @@ from streams.generator import TrafficSpec, generate_traffic
 from streams.produce import produce_records
 from streams.settings import DEV_PII_SECRET, Settings, load_settings
 from streams.store.clickhouse import Store
-from streams.summary import render_summary
+from streams.summary import example_person, render_summary
 
 
 def run_demo(people: int, seed: int, data_dir: Path) -> None:
@@ -68,6 +68,7 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
             say(f"produced:   {len(records):,} records in {time.monotonic() - began:.1f}s")
             _show_progress(worker, kinds["valid"], kinds["invalid"])
             worker.wait_stored(kinds["valid"], kinds["invalid"], timeout=300)
+            worker.wait_idle()  # journeys, after the touchpoints
             say(
                 f"stored:     everything, {time.monotonic() - began:.1f}s after the first record was sent"
             )
@@ -78,11 +79,19 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
     store = Store(settings.clickhouse_url, settings.database)
     try:
         say(render_summary(store))
+        example = example_person(store)
     finally:
         store.close()
     say(
-        f"\nexpected from the generator: {kinds['valid']:,} touchpoints, {kinds['invalid']:,} dead letters"
+        f"\nexpected from the generator: {kinds['valid']:,} touchpoints, {kinds['invalid']:,} dead letters;"
+        f"\n{people:,} true people, seen as more where no event links their identifiers"
+        "\n(a cookie that never logs in, a loyalty card never shown with a phone)"
     )
+    if example:
+        say(
+            f"\nOne person's journey, read back from the demo's ClickHouse:\n"
+            f"  CX_CLICKHOUSE_URL=chdb://{clickhouse_dir} .venv/bin/cx journey {example}"
+        )
 
 
 @contextmanager

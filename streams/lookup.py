@@ -21,7 +21,7 @@ class BadIdentifier(ValueError):
     pass
 
 
-def parse_identifier(text: str, pseudonymizer: Pseudonymizer) -> str:
+def parse_identifier(text: str, pseudonymizer: Pseudonymizer | None) -> str:
     """`kind:value` as stored. Accepts customer_id:, loyalty_id:,
     anonymous_id:, email: and phone: (normalised and hashed as on ingest),
     the stored email_hash:/phone_hash: forms, and a bare email or phone."""
@@ -37,6 +37,8 @@ def parse_identifier(text: str, pseudonymizer: Pseudonymizer) -> str:
     if not value:
         raise BadIdentifier("the identifier is empty")
     if kind in ("email", "phone"):
+        if pseudonymizer is None:
+            raise BadIdentifier(f"set CX_PII_SECRET to look people up by {kind}")
         try:
             normalised = getattr(Identity.model_validate({kind: value}), kind)
         except ValidationError as exc:
@@ -77,6 +79,10 @@ def _minutes(ms: int | None) -> str:
     return "-" if ms is None else f"{ms / 60_000:.0f} min"
 
 
+def _switches(n: int) -> str:
+    return f"{n} channel switch" + ("" if n == 1 else "es")
+
+
 def render_person(data: dict[str, Any]) -> str:
     """The person as text for a terminal."""
     lines = [
@@ -97,7 +103,7 @@ def render_person(data: dict[str, Any]) -> str:
                 f"{stage} {_at(at)}"
                 for stage, at in zip(j["stages"], j["stage_reached_at_ms"], strict=True)
             ),
-            f"  channels: {' > '.join(j['channels'])} ({j['channel_switches']} switches)",
+            f"  channels: {' > '.join(j['channels'])} ({_switches(j['channel_switches'])})",
         ]
         if j["converted"]:
             revenue = ", ".join(
