@@ -191,8 +191,8 @@ class Processor(mode.Service):
                 )
             )
         self.phase = "starting consumers"
-        for consumer in self.consumers:
-            await self.add_runtime_dependency(consumer)
+        # Together: each waits for its group join (seconds on a fresh group).
+        await asyncio.gather(*(self.add_runtime_dependency(c) for c in self.consumers))
         self.phase = "running"
         self.ready.set()
 

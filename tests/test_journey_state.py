@@ -1,0 +1,94 @@
+"""Per-person journey state, its changelog record, and the journey rows it
+becomes in ClickHouse (on chdb: versions replace, retired journeys vanish)."""
+
+from __future__ import annotations
+
+from streams.journeys.rules import JourneyRules
+from streams.journeys.state import (
+    PersonRecord,
+    PersonState,
+    add_steps,
+    decode_record,
+    encode_record,
+    journeys_of,
+    restored,
+)
+from streams.journeys.steps import Step
+from streams.store.clickhouse import Store
+from streams.store.journey_rows import journey_columns
+from streams.store.migrate import migrate
+
+HOUR = 3_600_000
+DAY = 24 * HOUR
+RULES = JourneyRules()
+
+
+def step(event_id: str, at: int, event_type: str = "page_view", **fields: object) -> Step:
+    return Step(event_id, at, str(fields.pop("channel", "web")), event_type, **fields)  # type: ignore[arg-type]
+
+
+def test_steps_are_kept_in_event_time_order_each_event_once() -> None:
+    state = PersonState()
+    assert add_steps(state, [step("b", 20), step("a", 10)]) == 2
+    assert add_steps(state, [step("a", 10), step("c", 15)]) == 1  # "a" again: a repeat
+    assert [s.event_id for s in state.steps] == ["a", "c", "b"]
+    assert state.last_at_ms == 20
+
+
+def test_a_late_step_moves_the_journey_start_and_retires_the_old_id() -> None:
+    state = PersonState()
+    add_steps(state, [step("b", 5 * DAY)])
+    first = journeys_of("customer_id:C1", state, RULES, 5 * DAY)
+    add_steps(state, [step("a", 4 * DAY)])  # within the gap: same journey, new start
+    second = journeys_of("customer_id:C1", state, RULES, 5 * DAY)
+    assert [j.touchpoints for j in second] == [2]
+    assert first[0].journey_id != second[0].journey_id
+
+
+def test_a_record_round_trips_and_restores_the_state() -> None:
+    state = PersonState()
+    add_steps(
+        state,
+        [
+            step("a", 1, "purchase", revenue=10.5, currency="EUR", order_id="o1"),
+            step("b", 2, "survey_response", channel="sms", survey="nps", score=3),
+        ],
+    )
+    journeys = journeys_of("customer_id:C1", state, RULES, 10)
+    record = PersonRecord("customer_id:C1", 7, 10, False, state.steps, journeys, ["old"])
+    data = decode_record(encode_record(record))
+    assert data["steps"] == state.steps
+    assert data["journeys"][0]["pain_points"][0]["kind"] == "low_score"
+    back = restored(data)
+    assert back is not None
+    assert (back.steps, back.version, back.journey_ids) == (
+        state.steps,
+        7,
+        (journeys[0].journey_id,),
+    )
+    moved = PersonRecord("anonymous_id:a", 3, 0, False, [], [], ["j"], moved_to="customer_id:C1")
+    assert restored(decode_record(encode_record(moved))) is None
+
+
+def test_journey_rows_replace_by_version_and_retired_journeys_vanish(store: Store) -> None:
+    migrate(store)
+    key = "customer_id:C1"
+    state = PersonState()
+    add_steps(
+        state,
+        [step("b", 5 * DAY), step("c", 5 * DAY + HOUR, "purchase", revenue=20.0, currency="EUR")],
+    )
+    old = journeys_of(key, state, RULES, 5 * DAY + HOUR)
+    v1 = PersonRecord(key, 1, 5 * DAY + HOUR, False, state.steps, old, [])
+    add_steps(state, [step("a", 4 * DAY)])  # a late step: the journey now starts earlier
+    new = journeys_of(key, state, RULES, 5 * DAY + HOUR)
+    retired = [old[0].journey_id]
+    v2 = PersonRecord(key, 2, 5 * DAY + HOUR, False, state.steps, new, retired)
+    for record in (v1, v2):
+        store.insert("journeys", journey_columns([decode_record(encode_record(record))]))
+    rows = store.client.query(
+        "SELECT journey_id, touchpoints, purchases, revenue FROM cx_test.current_journeys"
+    ).result_rows
+    assert [(r[0], r[1], r[2], {k: float(v) for k, v in r[3].items()}) for r in rows] == [
+        (new[0].journey_id, 3, 1, {"EUR": 20.0})
+    ]
