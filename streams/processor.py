@@ -11,7 +11,7 @@ from typing import Any
 import mode
 from aiokafka import AIOKafkaProducer
 
-from streams.batch_consumer import BatchConsumer
+from streams.batch_consumer import BatchConsumer, BatchHandler
 from streams.journeys.rules import JourneyRules
 from streams.kafka import consumer_for, ensure_topics, producer_for
 from streams.kafka import is_transient as kafka_is_transient
@@ -114,7 +114,6 @@ class Processor(mode.Service):
             is_transient=kafka_is_transient,
             what="create topics",
         )
-        group = settings.app_id
         self.phase = "reading the identity log"
         self.identity = IdentityReplica(
             # No group: every worker reads the whole log.
@@ -137,16 +136,7 @@ class Processor(mode.Service):
             self.ingest = IngestHandler(
                 self.producer, self.topics, self.pseudonymizer, self.identity
             )
-            self.consumers.append(
-                BatchConsumer(
-                    "ingest",
-                    consumer_for(settings, f"{group}.ingest"),
-                    list(self.topics.channels),
-                    self.ingest,
-                    max_records=settings.batch_max_records,
-                    max_wait_ms=settings.batch_max_wait_ms,
-                )
-            )
+            self._consume("ingest", list(self.topics.channels), self.ingest)
         if settings.journeys:
             assert self.producer is not None
             self.journeys = JourneyHandler(
@@ -159,42 +149,29 @@ class Processor(mode.Service):
             )
             await self.journeys.restorer.start()
             self.identity.listeners.append(self.journeys.on_identity)
-            self.consumers.append(
-                BatchConsumer(
-                    "journeys",
-                    consumer_for(settings, f"{group}.journeys"),
-                    [self.topics.journey_steps],
-                    self.journeys,
-                    max_records=settings.batch_max_records,
-                    max_wait_ms=settings.batch_max_wait_ms,
-                )
-            )
+            self._consume("journeys", [self.topics.journey_steps], self.journeys)
         if settings.stores:
-            self.consumers.append(
-                BatchConsumer(
-                    "journey-store",
-                    consumer_for(settings, f"{group}.journey-store"),
-                    [self.topics.journeys],
-                    self.journey_store,
-                    max_records=settings.batch_max_records,
-                    max_wait_ms=settings.batch_max_wait_ms,
-                )
-            )
-            self.consumers.append(
-                BatchConsumer(
-                    "store",
-                    consumer_for(settings, f"{group}.store"),
-                    [self.topics.touchpoints],
-                    self.touchpoints,
-                    max_records=settings.batch_max_records,
-                    max_wait_ms=settings.batch_max_wait_ms,
-                )
-            )
+            self._consume("journey-store", [self.topics.journeys], self.journey_store)
+            self._consume("store", [self.topics.touchpoints], self.touchpoints)
         self.phase = "starting consumers"
         # Together: each waits for its group join (seconds on a fresh group).
         await asyncio.gather(*(self.add_runtime_dependency(c) for c in self.consumers))
         self.phase = "running"
         self.ready.set()
+
+    def _consume(self, stage: str, topics: list[str], handler: BatchHandler) -> None:
+        """A batch consumer for `stage`, in its own consumer group."""
+        settings = self.settings
+        self.consumers.append(
+            BatchConsumer(
+                stage,
+                consumer_for(settings, f"{settings.app_id}.{stage}"),
+                topics,
+                handler,
+                max_records=settings.batch_max_records,
+                max_wait_ms=settings.batch_max_wait_ms,
+            )
+        )
 
     async def on_stop(self) -> None:
         if self._startup is not None and not self._startup.done():
