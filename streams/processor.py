@@ -74,6 +74,7 @@ class Processor(mode.Service):
         )
         self.producer: AIOKafkaProducer | None = None  # aiokafka wants a running loop
         self.identity: IdentityReplica | None = None
+        self.recorder: IdentityRecorder | None = None
         self.ingest: IngestHandler | None = None
         self.journeys: JourneyHandler | None = None
         self.journey_store = JourneyStoreHandler(self.store)
@@ -122,7 +123,8 @@ class Processor(mode.Service):
             settings.identity_rules,
         )
         if settings.stores:
-            self.identity.listeners.append(IdentityRecorder(self.store))
+            self.recorder = IdentityRecorder(self.store, self.crash)
+            self.identity.listeners.append(self.recorder)
         await self.add_runtime_dependency(self.identity)
         await self.identity.caught_up.wait()
         if settings.ingests or settings.journeys:
@@ -146,6 +148,8 @@ class Processor(mode.Service):
                 self.identity.graph,
                 JourneyRules(inactivity_gap_ms=settings.journey_gap_minutes * 60_000),
                 lateness_ms=settings.journey_lateness_minutes * 60_000,
+                evict_idle_s=settings.journey_evict_idle_seconds,
+                crash=self.crash,
             )
             await self.journeys.restorer.start()
             self.identity.listeners.append(self.journeys.on_identity)
@@ -181,7 +185,10 @@ class Processor(mode.Service):
             await consumer.stop()
         if self.identity is not None:
             await self.identity.stop()
+        if self.recorder is not None:
+            await self.recorder.drain.stop()
         if self.journeys is not None:
+            await self.journeys.mover.stop()
             await self.journeys.restorer.stop()
         if self.producer is not None:
             await self.producer.stop()

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="how late (event time) a touchpoint may arrive and still "
         "join its journey; ended journeys are kept this long, then evicted from memory",
     )
+    journey_evict_idle_seconds: float = Field(
+        60,
+        ge=0,
+        description="a person also stays in memory until untouched this long "
+        "(wall clock): reading a backlog, event time runs ahead on some topics",
+    )
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 2_000
     kafka_rebalance_timeout_ms: int = 10_000

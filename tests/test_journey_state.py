@@ -57,7 +57,6 @@ def test_a_record_round_trips_and_restores_the_state() -> None:
     journeys = journeys_of("customer_id:C1", state, RULES, 10)
     record = PersonRecord("customer_id:C1", 7, 10, False, state.steps, journeys, ["old"])
     data = decode_record(encode_record(record))
-    assert data["steps"] == state.steps
     assert data["journeys"][0]["pain_points"][0]["kind"] == "low_score"
     back = restored(data)
     assert back is not None

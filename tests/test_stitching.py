@@ -168,6 +168,7 @@ def test_people_and_journeys_across_two_workers(broker: LocalBroker, tmp_path: P
         internal_partitions=4,
         batch_max_records=300,
         identity_shared_anonymous_limit=3,
+        journey_evict_idle_seconds=0,  # evict by event time alone: late steps reload people
     )
 
     def worker(name: str, roles: str) -> ChildWorker:
@@ -260,7 +261,9 @@ def test_kill_9_mid_run_keeps_people_and_journeys_exact(
     traffic = generate_traffic(TrafficSpec(people=500, seed=37))
     end = max(r.truth.occurred_at_ms for r in traffic)
     valid = len({r.truth.event_id for r in traffic if r.truth.kind == "valid"})
-    settings = isolated_settings(broker, tmp_path, batch_max_records=200, batch_max_wait_ms=50)
+    settings = isolated_settings(
+        broker, tmp_path, batch_max_records=200, batch_max_wait_ms=50, journey_evict_idle_seconds=0
+    )
     asyncio.run(produce_records(settings, traffic[: len(traffic) // 2]))
     worker = ChildWorker(settings, tmp_path / "worker-1.log").start()
     worker.wait_until(lambda s: s.get("clickhouse", {}).get("journeys", 0) > 300, 120, "partway")
@@ -278,6 +281,7 @@ def test_kill_9_mid_run_keeps_people_and_journeys_exact(
     finally:
         assert worker.stop() == 0
     assert restarted["journeys"]["restored_people"] > 0
+    assert restarted["journeys"]["people_reloaded"] > 0
     assert restarted["identity"]["applied_offset"] > 0
     check_against_oracle(read_store(settings), traffic)
 

@@ -21,7 +21,7 @@ import orjson
 from streams.journeys.fold import build_journey, split_journeys
 from streams.journeys.records import Journey
 from streams.journeys.rules import JourneyRules
-from streams.journeys.steps import Step
+from streams.journeys.steps import Step, decode_steps, encode_steps
 
 RECORD_FORMAT = b"person/1"
 """Value of the `cx.format` header on the journeys (changelog) topic."""
@@ -40,6 +40,8 @@ class PersonState:
     version: int = 0
     journey_ids: tuple[str, ...] = ()
     """Journeys last written for this person."""
+    touched_at: float = 0.0
+    """time.monotonic() of the last step (memory only)."""
 
     @property
     def last_at_ms(self) -> int:
@@ -96,7 +98,9 @@ def encode_record(record: PersonRecord) -> bytes:
             "version": record.version,
             "as_of_ms": record.as_of_ms,
             "purchased_before": record.purchased_before,
-            "steps": [tuple(step) for step in record.steps],
+            # A JSON string inside the record: the store, which reads every
+            # record for its journeys, does not pay for parsing the steps.
+            "steps": encode_steps(record.steps).decode(),
             "journeys": record.journeys,
             "retired": record.retired,
             "moved_to": record.moved_to,
@@ -106,9 +110,9 @@ def encode_record(record: PersonRecord) -> bytes:
 
 
 def decode_record(raw: bytes) -> dict[str, Any]:
-    """The record as JSON values (journeys as plain objects)."""
+    """The record as JSON values (journeys as plain objects; the steps still
+    encoded: `restored` decodes them)."""
     data: dict[str, Any] = orjson.loads(raw)
-    data["steps"] = [Step(*fields) for fields in data["steps"]]
     return data
 
 
@@ -117,7 +121,7 @@ def restored(data: dict[str, Any]) -> PersonState | None:
     merged into another."""
     if data["moved_to"] is not None:
         return None
-    steps: list[Step] = data["steps"]
+    steps = decode_steps(data["steps"].encode())
     return PersonState(
         steps=steps,
         event_ids={step.event_id for step in steps},

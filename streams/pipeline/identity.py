@@ -23,6 +23,7 @@ from streams.identity.graph import IdentityGraph
 from streams.identity.log import decode_evidence
 from streams.identity.rules import IdentityRules
 from streams.kafka import is_transient
+from streams.pipeline.drain import Drain
 from streams.retry import with_backoff
 from streams.store.clickhouse import OffLoopStore
 from streams.store.identity_rows import Applied, identity_link_columns, identity_map_columns
@@ -53,7 +54,8 @@ class IdentityReplica(mode.Service):
         """Set once the replica reached the end of the log it found."""
         self.listeners: list[Listener] = []
         """Called with each applied batch, in order, before it counts as
-        applied (ClickHouse, journey moves)."""
+        applied. They must not wait on anything slow: ingest waits for the
+        replica (the recorder and the journey stage queue the work)."""
         self.decisions: Counter[str] = Counter()
         self._progress = asyncio.Condition()
         self._stopping = False
@@ -122,17 +124,25 @@ class IdentityReplica(mode.Service):
 
 class IdentityRecorder:
     """Records the replica's decisions in ClickHouse (`identity_links`,
-    `identity_map`), then how far it got (`sink_positions`). Both tables are
-    replacing on the log position, so a range recorded twice after a crash is
-    kept once; the position only spares the restart from redoing it all."""
+    `identity_map`), then how far it got (`sink_positions`), in the
+    background: the replica only queues them. Both tables are replacing on
+    the log position, so a range recorded twice after a crash is kept once.
+    What was queued and not recorded before a crash is recorded after the
+    restart, which replays the log from its start."""
 
     SINK = "identity"
 
-    def __init__(self, store: OffLoopStore) -> None:
+    def __init__(
+        self, store: OffLoopStore, crash: Callable[[BaseException], Awaitable[None]]
+    ) -> None:
         self.store = store
         self.through: int | None = None
+        self.drain: Drain[Applied] = Drain("identity-recorder", self.record, crash)
 
     async def __call__(self, applied: list[Applied]) -> None:
+        self.drain.put(applied)
+
+    async def record(self, applied: list[Applied]) -> None:
         if self.through is None:
             rows = await self.store.query("sink_position", sink=self.SINK)
             self.through = int(rows[0][0]) if rows else -1

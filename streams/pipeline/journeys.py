@@ -20,12 +20,13 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.batch_consumer import Batch
-from streams.identity.graph import IdentityGraph
+from streams.identity.graph import IdentityGraph, Move
 from streams.journeys.rules import JourneyRules
 from streams.journeys.state import (
     RECORD_FORMAT,
@@ -39,6 +40,7 @@ from streams.journeys.state import (
 )
 from streams.journeys.steps import STEPS_FORMAT, Step, decode_steps, encode_steps
 from streams.kafka import Message, is_transient, partition_of, produce_all
+from streams.pipeline.drain import Drain
 from streams.retry import with_backoff
 from streams.store.clickhouse import OffLoopStore
 from streams.store.identity_rows import Applied
@@ -65,6 +67,8 @@ class JourneyHandler:
         rules: JourneyRules,
         *,
         lateness_ms: int,
+        evict_idle_s: float,
+        crash: Callable[[BaseException], Awaitable[None]],
     ) -> None:
         self.producer = producer
         self.restorer = restorer
@@ -72,6 +76,8 @@ class JourneyHandler:
         self.graph = graph
         self.rules = rules
         self.lateness_ms = lateness_ms
+        self.evict_idle_s = evict_idle_s
+        self.mover: Drain[Move] = Drain("journey-mover", self._apply_moves, crash)
         self.people: dict[int, People] = {}
         self.spilled: dict[int, dict[str, int]] = {}
         """Per partition, people evicted from memory: the changelog offset of
@@ -213,8 +219,12 @@ class JourneyHandler:
                 state = people[key] = PersonState()
             if add_steps(state, steps):
                 touched.add(key)
+            state.touched_at = time.monotonic()
             self.counts["steps"] += len(steps)
-            watermark = max(watermark, max(s.occurred_at_ms for s in steps))
+            latest = (
+                steps[0].occurred_at_ms if len(steps) == 1 else max(s.occurred_at_ms for s in steps)
+            )
+            watermark = max(watermark, latest)
         self.watermark[partition] = watermark
         for key in touched:
             changelog.append(self._record(key, people[key], watermark))
@@ -243,8 +253,9 @@ class JourneyHandler:
         self, partition: int, people: People, changelog: list[Message]
     ) -> list[tuple[int, str, int]]:
         """Every few seconds, or when event time moved on by an hour: write
-        the final state of people idle for the gap plus the lateness and
-        evict them from memory. Returns (partition, key, changelog index) of
+        the final state of people idle for the gap plus the lateness (event
+        time) and untouched for `evict_idle_s` (wall clock), and evict them
+        from memory. Returns (partition, key, changelog index) of
         each eviction."""
         now, watermark = time.monotonic(), self.watermark.get(partition, 0)
         last_time, last_mark = self.swept.get(partition, (0.0, 0))
@@ -252,8 +263,14 @@ class JourneyHandler:
             return []
         self.swept[partition] = (now, watermark)
         horizon = watermark - self.rules.inactivity_gap_ms - self.lateness_ms
+        untouched = now - self.evict_idle_s
+        idle = [
+            key
+            for key, state in people.items()
+            if state.last_at_ms < horizon and state.touched_at <= untouched
+        ]
         evicted = []
-        for key in [k for k, state in people.items() if state.last_at_ms < horizon]:
+        for key in idle:
             evicted.append((partition, key, len(changelog)))
             changelog.append(self._record(key, people.pop(key), watermark, evicted=True))
             self.counts["people_evicted"] += 1
@@ -261,10 +278,12 @@ class JourneyHandler:
 
     # -- identity -------------------------------------------------------------
     async def on_identity(self, applied: list[Applied]) -> None:
-        """Move the state of people merged into others (identity listener)."""
-        moves = [move for _, _, change in applied for move in change.moves]
-        if not moves:
-            return
+        """Identity listener: queue the moves of people merged into others
+        (the replica, and ingest behind it, must not wait for them). Moves
+        lost in a crash are made when the partition is restored."""
+        self.mover.put(move for _, _, change in applied for move in change.moves)
+
+    async def _apply_moves(self, moves: list[Move]) -> None:
         async with self.lock:
             partitions = len(await self.producer.partitions_for(self.topics.journey_steps))
             changelog: list[Message] = []
