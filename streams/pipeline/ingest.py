@@ -46,6 +46,8 @@ class IngestHandler:
         self.topics = topics
         self.identity = identity
         self.evidence_sent = 0
+        self.identity_wait_s = 0.0
+        """Time spent waiting for the replica to apply this worker's evidence."""
         self.channels: dict[str, Channel] = topics.channels
         self.pseudonymizer = pseudonymizer
         self.received = 0
@@ -103,7 +105,9 @@ class IngestHandler:
                 is_transient=is_transient,
                 what="append identity evidence",
             )
+            waited = time.monotonic()
             await self.identity.wait_applied(last)
+            self.identity_wait_s += time.monotonic() - waited
             self.evidence_sent += len(values)
         return [
             tp._replace(customer_key=graph.resolve(ids))
@@ -113,6 +117,7 @@ class IngestHandler:
     def stats(self) -> dict[str, Any]:
         return {
             "evidence_sent": self.evidence_sent,
+            "identity_wait_s": round(self.identity_wait_s, 3),
             "received": self.received,
             "accepted": sum(self.accepted.values()),
             "rejected": sum(self.rejected.values()),
