@@ -209,6 +209,29 @@ def summary() -> None:
 
 
 @main.command()
+@click.option(
+    "--window",
+    type=click.Choice(["15m", "1h", "24h", "7d"]),
+    default="7d",
+    show_default=True,
+    help="rolling window of the scores, ending at the latest data",
+)
+@click.option("--days", default=7, show_default=True, help="days of data in the funnel")
+def metrics(window: str, days: int) -> None:
+    """Print the current NPS, CSAT and CES by channel and store, with sample
+    sizes, and the funnel (reads CX_CLICKHOUSE_URL)."""
+    from streams.metrics_report import render_metrics
+    from streams.store.clickhouse import Store
+
+    settings = load_settings()
+    store = Store(settings.clickhouse_url, settings.database)
+    try:
+        click.echo(render_metrics(store, window, days))
+    finally:
+        store.close()
+
+
+@main.command()
 @click.argument("identifier")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
 def journey(identifier: str, as_json: bool) -> None:

@@ -89,11 +89,12 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
         f"\n{people:,} true people, seen as more where no event links their identifiers"
         "\n(a cookie that never logs in, a loyalty card never shown with a phone)"
     )
-    if example:
-        say(
-            f"\nOne person's journey, read back from the demo's ClickHouse:\n"
-            f"  CX_CLICKHOUSE_URL=chdb://{clickhouse_dir} .venv/bin/cx journey {example}"
-        )
+    say(
+        "\nRead back from the demo's ClickHouse: scores by channel and store, the funnel"
+        + (", one person's journey" if example else "")
+        + f":\n  export CX_CLICKHOUSE_URL=chdb://{clickhouse_dir}\n  .venv/bin/cx metrics"
+        + (f"\n  .venv/bin/cx journey {example}" if example else "")
+    )
 
 
 @contextmanager

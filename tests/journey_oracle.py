@@ -33,6 +33,7 @@ class Seen:
     properties: dict[str, Any]
     identifiers: tuple[str, ...]
     person: int | None
+    store_id: str = ""
 
 
 def read(records: Iterable[GeneratedRecord], secret: str) -> list[Seen]:
@@ -55,6 +56,7 @@ def read(records: Iterable[GeneratedRecord], secret: str) -> list[Seen]:
             raw.get("properties", {}),
             identifiers_of(tp.identifiers),
             record.truth.person,
+            raw.get("context", {}).get("store_id", ""),
         )
     return list(seen.values())
 
@@ -93,17 +95,22 @@ class ExpectedJourney:
     pains: tuple[str, ...]
 
 
-def journeys(events: Sequence[Seen], gap: int = 3 * DAY) -> list[ExpectedJourney]:
-    """One person's journeys: split where nothing happened for `gap`."""
+def runs(events: Sequence[Seen], gap: int = 3 * DAY) -> list[list[Seen]]:
+    """One person's events split where nothing happened for `gap`."""
     ordered = sorted(events, key=lambda e: (e.at, e.event_id))
-    runs: list[list[Seen]] = []
+    result: list[list[Seen]] = []
     for event in ordered:
-        if not runs or event.at - runs[-1][-1].at > gap:
-            runs.append([])
-        runs[-1].append(event)
+        if not result or event.at - result[-1][-1].at > gap:
+            result.append([])
+        result[-1].append(event)
+    return result
+
+
+def journeys(events: Sequence[Seen], gap: int = 3 * DAY) -> list[ExpectedJourney]:
+    """One person's journeys."""
     result = []
     bought_before = False
-    for run in runs:
+    for run in runs(events, gap):
         result.append(_journey(run, bought_before))
         bought_before = bought_before or result[-1].purchases > 0
     return result

@@ -100,7 +100,16 @@ class Store:
     ) -> None:
         """Insert column-oriented data. The same `dedup_token` on a retried
         insert makes ClickHouse store the block once."""
-        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
+        # A retried block is dropped by the table and, with the second
+        # setting, by the materialized views it feeds (metrics_minute).
+        settings = (
+            {
+                "insert_deduplication_token": dedup_token,
+                "deduplicate_blocks_in_dependent_materialized_views": 1,
+            }
+            if dedup_token
+            else None
+        )
         self.client.insert(
             table,
             list(columns.values()),
