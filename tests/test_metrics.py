@@ -1,7 +1,7 @@
 """The BI views against an oracle computed here by plain Python: NPS, CSAT
 and CES per day, channel and store; the funnel per day and first channel;
-support response times per day and channel; pain points; churn risk per
-person. Replaying the whole input changes nothing; a late survey answer
+support response times per day and channel; pain points; active and new
+people; churn risk per person. Replaying the whole input changes nothing; a late survey answer
 lands in its own day."""
 
 from __future__ import annotations
@@ -149,6 +149,22 @@ def expected_churn(events: list[oracle.Seen], now_ms: int) -> dict[str, int]:
     return result
 
 
+def expected_people(events: list[oracle.Seen]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(day, channel or "all") -> active people, new people (first touch)."""
+    keys = oracle.people(events)
+    first: dict[str, str] = {}
+    active: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for e in sorted(events, key=lambda e: e.at):
+        person = keys[e.identifiers[0]]
+        first.setdefault(person, day_of(e.at))
+        for channel in (e.channel, "all"):
+            active[(day_of(e.at), channel)].add(person)
+    return {
+        key: (len(people), sum(first[p] == key[0] for p in people))
+        for key, people in active.items()
+    }
+
+
 def read_views(settings: Settings) -> dict[str, list[dict[str, Any]]]:
     store = Store(settings.clickhouse_url, settings.database)
     db = settings.database
@@ -168,6 +184,7 @@ def read_views(settings: Settings) -> dict[str, list[dict[str, Any]]]:
                 "pain_points_daily",
                 "volume_daily",
                 "churn_risk",
+                "people_daily",
             )
         }
     finally:
@@ -247,6 +264,13 @@ def test_views_equal_the_oracle_survive_a_replay_and_take_a_late_event(
         len(j.pains) for g in oracle.by_person(events, oracle.people(events)).values()
         for j in oracle.journeys(g)
     )  # fmt: skip
+
+    people = {
+        (r["day"], r["channel"]): (r["active_people"], r["new_people"])
+        for r in first["people_daily"]
+        if r["day"] != last_day
+    }
+    assert people == expected_people(events)
 
     churn = {r["customer_key"]: r["risk_score"] for r in first["churn_risk"]}
     expected = expected_churn(events, int(datetime.now(UTC).timestamp() * 1000))

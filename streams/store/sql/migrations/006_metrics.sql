@@ -150,6 +150,33 @@ SELECT toDate(minute) AS day, channel, store_id, event_type, stage, currency,
 FROM {database:Identifier}.metrics_minute AS m
 GROUP BY day, channel, store_id, event_type, stage, currency;
 
+-- Events per minute and slice, for dashboards.
+CREATE VIEW IF NOT EXISTS {database:Identifier}.volume_minute AS
+SELECT minute, channel, store_id, event_type, stage, currency,
+       sum(m.events) AS events, sum(m.purchases) AS purchases, sum(m.revenue) AS revenue
+FROM {database:Identifier}.metrics_minute AS m
+GROUP BY minute, channel, store_id, event_type, stage, currency;
+
+-- People per day and channel (and channel = 'all'): active (a touchpoint
+-- that day) and new (their first touchpoint ever that day), counted after
+-- stitching, under the person each touchpoint belongs to now.
+CREATE VIEW IF NOT EXISTS {database:Identifier}.people_daily AS
+SELECT
+    day,
+    if(grouping(touched_on) = 1, 'all', touched_on) AS channel,
+    uniqExact(customer_key) AS active_people,
+    uniqExactIf(customer_key, day = first_day) AS new_people
+FROM
+(
+    SELECT
+        toDate(occurred_at) AS day,
+        channel AS touched_on,
+        customer_key,
+        min(toDate(occurred_at)) OVER (PARTITION BY customer_key) AS first_day
+    FROM {database:Identifier}.customer_touchpoints
+)
+GROUP BY GROUPING SETS ((day, touched_on), (day));
+
 -- The funnel per day (of the journey's first touch) and first channel, and
 -- for all channels (channel = 'all'): journeys reaching each stage,
 -- conversion, and conversion on another channel than the journey began on.
@@ -200,6 +227,29 @@ FROM
 )
 WHERE opened_at_ms IS NOT NULL
 GROUP BY day, channel;
+
+-- Support response times per minute the contact opened, for dashboards.
+CREATE VIEW IF NOT EXISTS {database:Identifier}.response_times_minute AS
+SELECT
+    toStartOfMinute(fromUnixTimestamp64Milli(opened_at_ms, 'UTC')) AS minute,
+    channel,
+    count() AS contacts,
+    countIf(first_answer_ms IS NOT NULL) AS answered,
+    countIf(resolution_ms IS NOT NULL) AS resolved,
+    sumIf(first_answer_ms, first_answer_ms IS NOT NULL) AS first_answer_sum_ms,
+    sumIf(resolution_ms, resolution_ms IS NOT NULL) AS resolution_sum_ms
+FROM
+(
+    SELECT
+        JSONExtract(contact, 'opened_at_ms', 'Nullable(Int64)') AS opened_at_ms,
+        JSONExtractString(contact, 'channel') AS channel,
+        JSONExtract(contact, 'first_answer_ms', 'Nullable(Int64)') AS first_answer_ms,
+        JSONExtract(contact, 'resolution_ms', 'Nullable(Int64)') AS resolution_ms
+    FROM {database:Identifier}.current_journeys
+    ARRAY JOIN JSONExtractArrayRaw(support) AS contact
+)
+WHERE opened_at_ms IS NOT NULL
+GROUP BY minute, channel;
 
 -- Pain points per day, kind, and the touchpoint that caused them (its
 -- channel, store and event type).
@@ -264,3 +314,14 @@ SELECT
     countIf(risk = 'low') AS low_risk
 FROM {database:Identifier}.churn_risk
 GROUP BY channel;
+
+-- Pain points per minute and kind, for dashboards.
+CREATE VIEW IF NOT EXISTS {database:Identifier}.pain_points_minute AS
+SELECT
+    toStartOfMinute(fromUnixTimestamp64Milli(JSONExtractInt(pain, 'at_ms'), 'UTC')) AS minute,
+    JSONExtractString(pain, 'kind') AS kind,
+    count() AS pain_points,
+    uniqExact(j.customer_key) AS people
+FROM {database:Identifier}.current_journeys AS j
+ARRAY JOIN JSONExtractArrayRaw(j.pain_points) AS pain
+GROUP BY minute, kind;
