@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS {database:Identifier}.metrics_minute
     nps_detractors  UInt64 COMMENT 'NPS 0-6',
     csat_satisfied  UInt64 COMMENT 'CSAT 4-5',
     ces_sum         UInt64 COMMENT 'sum of CES scores (1-7)',
+    ces_sum_squares UInt64 COMMENT 'sum of squared CES scores (for its standard error)',
     ces_easy        UInt64 COMMENT 'CES 5-7'
 )
 ENGINE = SummingMergeTree
@@ -43,6 +44,7 @@ SELECT
     countIf(survey = 'nps' AND score <= 6) AS nps_detractors,
     countIf(survey = 'csat' AND score >= 4) AS csat_satisfied,
     toUInt64(sumIf(ifNull(score, 0), survey = 'ces')) AS ces_sum,
+    toUInt64(sumIf(ifNull(score, 0) * ifNull(score, 0), survey = 'ces')) AS ces_sum_squares,
     countIf(survey = 'ces' AND score >= 5) AS ces_easy
 FROM {database:Identifier}.touchpoints
 GROUP BY minute, channel, store_id, event_type, stage, survey, dimension, currency;
@@ -60,6 +62,7 @@ SELECT
     countIf(survey = 'nps' AND score <= 6),
     countIf(survey = 'csat' AND score >= 4),
     toUInt64(sumIf(ifNull(score, 0), survey = 'ces')),
+    toUInt64(sumIf(ifNull(score, 0) * ifNull(score, 0), survey = 'ces')),
     countIf(survey = 'ces' AND score >= 5)
 FROM {database:Identifier}.touchpoints
 GROUP BY minute, channel, store_id, event_type, stage, survey, dimension, currency;

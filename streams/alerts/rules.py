@@ -1,0 +1,175 @@
+"""Alert rules: a TOML file, validated on load with errors that name the rule
+and the field. The format is documented in docs/alerts.md.
+
+```toml
+[[rule]]
+name = "app-csat-low"
+metric = "csat"
+slice = { channel = "app" }
+window = "1h"
+severity = "critical"
+condition = { kind = "threshold", below = 70 }
+```
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from schemas import Channel, Stage
+
+SCORE_METRICS = ("nps", "csat", "ces", "ces_easy")
+"""Survey metrics: NPS (-100..100), CSAT (% 4-5), CES (mean 1-7), and the
+share of easy CES answers (% 5-7)."""
+TIME_METRICS = ("first_answer_p90_minutes", "resolution_p90_minutes")
+"""Support response times, the 90th percentile in minutes."""
+METRICS = (*SCORE_METRICS, *TIME_METRICS, "events")
+Metric = Literal[
+    "nps", "csat", "ces", "ces_easy", "first_answer_p90_minutes", "resolution_p90_minutes", "events"
+]
+_DURATION = re.compile(r"^(\d+)([mhd])$")
+_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
+
+
+def minutes(duration: str) -> int:
+    """Minutes of a duration such as 15m, 1h or 7d."""
+    match = _DURATION.match(duration)
+    if match is None:
+        raise ValueError(f"{duration!r} is not a duration such as 15m, 1h or 7d")
+    return int(match[1]) * _MINUTES[match[2]]
+
+
+Duration = Annotated[str, Field(pattern=_DURATION.pattern)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Slice(_Model):
+    """Which traffic a rule watches; a field left out means all of it."""
+
+    channel: Channel | None = None
+    store_id: str | None = None
+    stage: Stage | None = None
+    dimension: Literal["functional", "mechanic", "humanic"] | None = None
+
+    def describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in self.model_dump(mode="json").items() if v is not None]
+        return ", ".join(parts) or "all"
+
+
+class Threshold(_Model):
+    """Fires when the metric is confidently below `below` (or above
+    `above`): the whole confidence interval is past the line."""
+
+    kind: Literal["threshold"]
+    below: float | None = None
+    above: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Threshold:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("give exactly one of below or above")
+        return self
+
+
+class Drop(_Model):
+    """Fires when the metric is more than `points` below its own value over
+    the trailing `baseline`, and the drop is significant for both samples."""
+
+    kind: Literal["drop"]
+    points: float = Field(gt=0)
+    baseline: Duration = "7d"
+
+
+class Volume(_Model):
+    """Fires when fewer events came than `below_share` of what the trailing
+    `baseline` predicts for the window, beyond chance."""
+
+    kind: Literal["volume"]
+    below_share: float = Field(0.5, gt=0, lt=1)
+    baseline: Duration = "7d"
+
+
+class Silence(_Model):
+    """Fires when no event came in the window although the trailing
+    `baseline` predicts at least `min_expected`: the data stopped."""
+
+    kind: Literal["silence"]
+    baseline: Duration = "7d"
+    min_expected: float = Field(10, gt=0)
+
+
+Condition = Annotated[Threshold | Drop | Volume | Silence, Field(discriminator="kind")]
+
+
+class Rule(_Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+    metric: Metric
+    slice: Slice = Slice()
+    window: Duration = "1h"
+    condition: Condition
+    severity: Literal["info", "warning", "critical"] = "warning"
+    min_responses: int = Field(30, ge=1)
+    """Fewer answers (or contacts) than this in a window decide nothing."""
+
+    @model_validator(mode="after")
+    def _fits_the_metric(self) -> Rule:
+        volume = isinstance(self.condition, Volume | Silence)
+        if volume and self.metric != "events":
+            raise ValueError(f"a {self.condition.kind} condition watches metric 'events'")
+        if not volume and self.metric == "events":
+            raise ValueError("metric 'events' takes a volume or silence condition")
+        if isinstance(self.condition, Drop) and self.metric not in SCORE_METRICS:
+            raise ValueError("a drop condition watches a survey score")
+        baseline = getattr(self.condition, "baseline", None)
+        if baseline is not None and minutes(baseline) <= minutes(self.window):
+            raise ValueError("the baseline must be longer than the window")
+        return self
+
+    @property
+    def window_minutes(self) -> int:
+        return minutes(self.window)
+
+
+class RulesError(ValueError):
+    """The rules file is not valid; the message lists every problem."""
+
+
+def parse_rules(text: str, source: str = "rules") -> list[Rule]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{source}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"rule"}
+    problems = [
+        f"{source}: unknown top-level key {k!r} (rules are [[rule]] tables)" for k in unknown
+    ]
+    rules: list[Rule] = []
+    for index, raw in enumerate(data.get("rule", []), 1):
+        label = f"{source}: rule {index}" + (f" ({raw['name']})" if "name" in raw else "")
+        try:
+            rules.append(Rule.model_validate(raw, strict=False))
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(str(part) for part in error["loc"])
+                message = error["msg"].removeprefix("Value error, ")
+                problems.append(f"{label}: {field}: {message}" if field else f"{label}: {message}")
+    names = [raw.get("name") for raw in data.get("rule", []) if isinstance(raw.get("name"), str)]
+    problems += [
+        f"{source}: rule name {n!r} is used twice"
+        for n in sorted({n for n in names if names.count(n) > 1})
+    ]
+    if problems:
+        raise RulesError("\n".join(problems))
+    return rules
+
+
+def load_rules(path: Path) -> list[Rule]:
+    return parse_rules(path.read_text(encoding="utf-8"), str(path))
