@@ -64,6 +64,20 @@ def create_app(settings: Settings) -> faust.App:
             except (OperationalError, DatabaseError) as exc:  # reported, not retried here
                 return self.json({"phase": processor.phase, "error": repr(exc)}, status=503)
 
+    @app.timer(settings.alert_interval_seconds)  # type: ignore[untyped-decorator]
+    async def evaluate_alerts() -> None:
+        # On an embedded ClickHouse only the store worker can read it; with a
+        # server, the leader of the app's group evaluates, once.
+        evaluator = processor.alerts
+        if evaluator is None or not processor.ready.is_set():
+            return
+        if settings.embedded_clickhouse or app.is_leader():
+            try:
+                await evaluator.tick()
+            except Exception as exc:  # a bug (infrastructure errors are retried inside)
+                await processor.crash(exc)
+                raise
+
     @app.page("/journey")
     class Journey(View):
         """One person's journeys and touchpoints: ?identifier=customer_id:C1

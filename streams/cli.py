@@ -23,11 +23,12 @@ class _Group(click.Group):
     """Known operational errors become one readable line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from streams.alerts.rules import RulesError
         from streams.store.clickhouse import EmbeddedStoreBusy
 
         try:
             return super().invoke(ctx)
-        except EmbeddedStoreBusy as exc:
+        except (EmbeddedStoreBusy, RulesError) as exc:
             raise click.ClickException(str(exc)) from exc
 
 

@@ -11,10 +11,12 @@ from typing import Any
 import mode
 from aiokafka import AIOKafkaProducer
 
+from streams.alerts.rules import load_rules
 from streams.batch_consumer import BatchConsumer, BatchHandler
 from streams.journeys.rules import JourneyRules
 from streams.kafka import consumer_for, ensure_topics, producer_for
 from streams.kafka import is_transient as kafka_is_transient
+from streams.pipeline.alerting import AlertEvaluator, AlertSinks
 from streams.pipeline.deadletters import DeadLetterMirror
 from streams.pipeline.identity import IdentityRecorder, IdentityReplica
 from streams.pipeline.ingest import IngestHandler
@@ -38,6 +40,7 @@ def topic_plan(settings: Settings) -> dict[str, int]:
         topics.deadletter: settings.channel_partitions,
         topics.touchpoints: settings.internal_partitions,
         topics.identity: 1,
+        topics.alerts: 1,
         topics.journey_steps: settings.internal_partitions,
         topics.journeys: settings.internal_partitions,
     }
@@ -75,6 +78,8 @@ class Processor(mode.Service):
         self.producer: AIOKafkaProducer | None = None  # aiokafka wants a running loop
         self.identity: IdentityReplica | None = None
         self.recorder: IdentityRecorder | None = None
+        self.alerts: AlertEvaluator | None = None
+        self.rules = load_rules(settings.alert_rules) if settings.alert_rules else []
         self.ingest: IngestHandler | None = None
         self.journeys: JourneyHandler | None = None
         self.journey_store = JourneyStoreHandler(self.store)
@@ -127,7 +132,7 @@ class Processor(mode.Service):
             self.identity.listeners.append(self.recorder)
         await self.add_runtime_dependency(self.identity)
         await self.identity.caught_up.wait()
-        if settings.ingests or settings.journeys:
+        if settings.ingests or settings.journeys or (settings.stores and self.rules):
             self.phase = "starting the producer"
             self.producer = producer_for(settings)
             await with_backoff(
@@ -157,6 +162,15 @@ class Processor(mode.Service):
         if settings.stores:
             self._consume("journey-store", [self.topics.journeys], self.journey_store)
             self._consume("store", [self.topics.touchpoints], self.touchpoints)
+        if settings.stores and self.rules:
+            assert self.producer is not None
+            sinks = AlertSinks(
+                self.store, self.producer, self.topics.alerts, settings.webhook_urls, self.crash
+            )
+            self.alerts = AlertEvaluator(self.rules, self.store, sinks)
+            log.info(
+                "alerting: %d rules, every %ss", len(self.rules), settings.alert_interval_seconds
+            )
         self.phase = "starting consumers"
         # Together: each waits for its group join (seconds on a fresh group).
         await asyncio.gather(*(self.add_runtime_dependency(c) for c in self.consumers))
@@ -187,6 +201,8 @@ class Processor(mode.Service):
             await self.identity.stop()
         if self.recorder is not None:
             await self.recorder.drain.stop()
+        if self.alerts is not None:
+            await self.alerts.sinks.stop()
         if self.journeys is not None:
             await self.journeys.mover.stop()
             await self.journeys.restorer.stop()
@@ -209,6 +225,15 @@ class Processor(mode.Service):
             "identity": self.identity.stats() if self.identity else {},
             "journeys": self.journeys.stats() if self.journeys else {},
             "journey_store": self.journey_store.stats(),
+            "alerts": (
+                {
+                    "ticks": self.alerts.ticks,
+                    **self.alerts.sinks.counts,
+                    "open": len(self.alerts.episodes or {}),
+                }
+                if self.alerts
+                else {}
+            ),
             "store": self.touchpoints.stats(),
             "deadletters": self.dead_letters.stats(),
             "consumers": {c.name: c.stats.as_dict(c.consumer) for c in self.consumers},

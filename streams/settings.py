@@ -87,6 +87,15 @@ class Settings(BaseSettings):
         description="a person also stays in memory until untouched this long "
         "(wall clock): reading a backlog, event time runs ahead on some topics",
     )
+    alert_rules: Path | None = Field(
+        None, description="TOML file of alert rules (docs/alerts.md); none: no alerting"
+    )
+    alert_interval_seconds: float = Field(
+        2, gt=0, description="how often the store worker evaluates the alert rules"
+    )
+    alert_webhooks: str = Field(
+        "", description="comma-separated URLs that get every alert as a JSON POST"
+    )
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 2_000
     kafka_rebalance_timeout_ms: int = 10_000
@@ -111,6 +120,10 @@ class Settings(BaseSettings):
     @property
     def stores(self) -> bool:
         return "store" in self.roles.split(",")
+
+    @property
+    def webhook_urls(self) -> list[str]:
+        return [url.strip() for url in self.alert_webhooks.split(",") if url.strip()]
 
     @property
     def journeys(self) -> bool:

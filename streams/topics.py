@@ -24,6 +24,11 @@ class Topics:
         return f"{self.prefix}deadletter"
 
     @property
+    def alerts(self) -> str:
+        """Alert notices (firing, resolved), keyed by rule and slice."""
+        return f"{self.prefix}alerts"
+
+    @property
     def identity(self) -> str:
         """Internal, one partition: the identity log (link evidence)."""
         return f"{self.prefix}identity"

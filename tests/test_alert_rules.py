@@ -209,3 +209,15 @@ def test_the_shipped_rules_file_is_valid() -> None:
 
     shipped = load_rules(Path(__file__).resolve().parent.parent / "deploy/alerts.toml")
     assert {rule.metric for rule in shipped} >= {"nps", "csat", "ces", "events"}
+
+
+def test_a_score_rule_counts_its_own_survey_only() -> None:
+    from streams.alerts.slices import metric_counts
+
+    rule = rules()["app-csat-low"]
+    rows = [  # channel, store, stage, dimension, survey, events, responses, ...
+        ("app", "", "post_purchase", "functional", "ces", 60, 60, 0, 0, 0, 300, 1600, 50),
+        ("app", "", "post_purchase", "", "csat", 8, 8, 0, 0, 2, 0, 0, 0),
+        ("web", "", "post_purchase", "", "csat", 50, 50, 0, 0, 0, 0, 0, 0),
+    ]
+    assert metric_counts(rule, rows) == {"channel=app": Counts(events=8, responses=8, satisfied=2)}

@@ -109,10 +109,16 @@ class Silence(_Model):
 Condition = Annotated[Threshold | Drop | Volume | Silence, Field(discriminator="kind")]
 
 
+SliceField = Literal["channel", "store_id", "stage", "dimension"]
+
+
 class Rule(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$")
     metric: Metric
     slice: Slice = Slice()
+    by: tuple[SliceField, ...] = ()
+    """Evaluate separately for each value of these (each store against its
+    own baseline, say); an alert names its value."""
     window: Duration = "1h"
     condition: Condition
     severity: Literal["info", "warning", "critical"] = "warning"
@@ -128,6 +134,13 @@ class Rule(_Model):
             raise ValueError("metric 'events' takes a volume or silence condition")
         if isinstance(self.condition, Drop) and self.metric not in SCORE_METRICS:
             raise ValueError("a drop condition watches a survey score")
+        fixed = {k for k, v in self.slice.model_dump().items() if v is not None}
+        if fixed & set(self.by):
+            raise ValueError(
+                f"'by' repeats a field the slice fixes: {sorted(fixed & set(self.by))}"
+            )
+        if self.metric in TIME_METRICS and set(self.by) - {"channel"}:
+            raise ValueError("response times are split by channel only")
         baseline = getattr(self.condition, "baseline", None)
         if baseline is not None and minutes(baseline) <= minutes(self.window):
             raise ValueError("the baseline must be longer than the window")
