@@ -232,6 +232,29 @@ def metrics(window: str, days: int) -> None:
         store.close()
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks: print figures and write JSON."""
+
+
+@bench.command("alerts")
+@click.option("--crossings", default=20, show_default=True, help="alerts to time")
+@click.option("--interval", default=2.0, show_default=True, help="CX_ALERT_INTERVAL_SECONDS")
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="also write the figures here"
+)
+def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> None:
+    """Delay from the events that cross an alert condition to the alert at a
+    webhook (local broker, embedded ClickHouse, one worker)."""
+    from streams.bench.alert_delay import measure
+
+    figures = measure(crossings, interval)
+    for name, value in figures.items():
+        click.echo(f"{name:24} {value}")
+    if json_path is not None:
+        json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
 @main.command()
 @click.argument("identifier")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")

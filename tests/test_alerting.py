@@ -6,23 +6,18 @@ dip in a handful of app CSAT answers does not fire."""
 from __future__ import annotations
 
 import asyncio
-import http.server
-import itertools
-import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
 from schemas import Channel
+from streams.bench.webhook import WebhookReceiver
 from streams.child_worker import ChildWorker
 from streams.devbroker import LocalBroker
 from streams.generator import GeneratedRecord
-from streams.generator.traffic import Truth
+from streams.generator.live import answers, event
 from streams.produce import produce_records
 from streams.store.clickhouse import Store
 from tests.conftest import isolated_settings
@@ -61,37 +56,6 @@ window = "15m"
 severity = "critical"
 condition = { kind = "silence", baseline = "1d", min_expected = 5 }
 """
-_ids = itertools.count()
-
-
-def event(channel: Channel, event_type: str, at_ms: int, **fields: Any) -> GeneratedRecord:
-    n = next(_ids)
-    body: dict[str, Any] = {
-        "event_id": f"al-{n}",
-        "event_type": event_type,
-        "occurred_at": datetime.fromtimestamp(at_ms / 1000, tz=UTC).isoformat(),
-        "identity": {"anonymous_id": f"al-person-{n}"},
-    }
-    body.update(fields)
-    truth = Truth("valid", body["event_id"], event_type, None, None, at_ms)
-    return GeneratedRecord(channel, None, orjson.dumps(body), truth)
-
-
-def answers(
-    channel: Channel, survey: str, scores: list[int], since: int, until: int, **context: str
-) -> list[GeneratedRecord]:
-    step = (until - since) // len(scores)
-    props = {"dimension": "functional"} if channel is Channel.APP else {}
-    return [
-        event(
-            channel,
-            "survey_response",
-            since + i * step,
-            properties={"survey": survey, "score": score, **props},
-            context=context,
-        )
-        for i, score in enumerate(scores)
-    ]
 
 
 def history(now: int) -> list[GeneratedRecord]:
@@ -137,58 +101,43 @@ def recovery(now: int) -> list[GeneratedRecord]:
 
 
 @pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(orjson.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/alerts", received
-    finally:
-        server.shutdown()
+def webhook() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
 
 
 def wait_for(
-    received: list[dict[str, Any]], count: int, worker: ChildWorker, timeout: float = 90
+    webhook: WebhookReceiver, count: int, worker: ChildWorker, timeout: float = 90
 ) -> None:
     deadline = time.monotonic() + timeout
-    while len(received) < count:
-        assert time.monotonic() < deadline, f"only {len(received)} alerts: {received}"
-        worker.stats()  # raises if the worker died
+    while len(webhook.received) < count:
+        assert time.monotonic() < deadline, f"only these alerts: {webhook.bodies}"
+        worker.wait_until(lambda _: True, 10, "answering")  # raises if it died
         time.sleep(0.5)
 
 
 def test_exactly_the_injected_problems_alert_and_resolve(
-    broker: LocalBroker, tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
+    broker: LocalBroker, tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
-    url, received = webhook
     rules = tmp_path / "alerts.toml"
     rules.write_text(RULES)
     settings = isolated_settings(
-        broker, tmp_path, alert_rules=rules, alert_interval_seconds=1, alert_webhooks=url
+        broker, tmp_path, alert_rules=rules, alert_interval_seconds=1, alert_webhooks=webhook.url
     )
     worker = ChildWorker(settings, tmp_path / "worker.log").start()
     try:
         now = int(time.time() * 1000)
         asyncio.run(produce_records(settings, history(now)))
-        wait_for(received, 3, worker)
+        wait_for(webhook, 3, worker)
         time.sleep(3)  # a few more evaluations: nothing fires twice, nothing else fires
-        fired = {(a["rule"], a["slice"]) for a in received}
-        assert len(received) == 3
+        fired = {(a["rule"], a["slice"]) for a in webhook.bodies}
+        assert len(webhook.received) == 3
         asyncio.run(produce_records(settings, recovery(int(time.time() * 1000))))
-        wait_for(received, 6, worker)
+        wait_for(webhook, 6, worker)
         time.sleep(3)
     finally:
         assert worker.stop() == 0
+    received = webhook.bodies
     assert fired == {
         ("store-nps-drop", "store_id=tehran-04"),
         ("app-ces-collapse", "channel=app, dimension=functional"),

@@ -1,0 +1,1 @@
+"""Benchmarks run by `cx bench`: each prints figures and writes JSON."""
