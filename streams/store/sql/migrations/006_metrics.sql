@@ -201,6 +201,22 @@ SELECT
 FROM {database:Identifier}.current_journeys AS j
 GROUP BY GROUPING SETS ((day, j.first_channel), (day));
 
+-- One row per support contact opened, from the journeys: when, on which
+-- channel, and how long to the first answer and to resolution (ms; NULL
+-- while there is none).
+CREATE VIEW IF NOT EXISTS {database:Identifier}.support_contacts AS
+SELECT
+    customer_key,
+    JSONExtractString(contact, 'contact_id') AS contact_id,
+    JSONExtractString(contact, 'channel') AS channel,
+    JSONExtract(contact, 'opened_at_ms', 'Nullable(Int64)') AS opened_at_ms,
+    JSONExtract(contact, 'first_answer_ms', 'Nullable(Int64)') AS first_answer_ms,
+    JSONExtract(contact, 'resolution_ms', 'Nullable(Int64)') AS resolution_ms,
+    JSONExtractString(contact, 'state') AS state
+FROM {database:Identifier}.current_journeys
+ARRAY JOIN JSONExtractArrayRaw(support) AS contact
+WHERE opened_at_ms IS NOT NULL;
+
 -- Support response times per day (contact opened) and channel, from the
 -- journeys: first answer and resolution, count, mean and percentiles (ms).
 CREATE VIEW IF NOT EXISTS {database:Identifier}.response_times_daily AS
@@ -218,17 +234,7 @@ SELECT
     quantileExactIf(0.5)(resolution_ms, resolution_ms IS NOT NULL) AS resolution_p50_ms,
     quantileExactIf(0.9)(resolution_ms, resolution_ms IS NOT NULL) AS resolution_p90_ms,
     quantileExactIf(0.99)(resolution_ms, resolution_ms IS NOT NULL) AS resolution_p99_ms
-FROM
-(
-    SELECT
-        JSONExtract(contact, 'opened_at_ms', 'Nullable(Int64)') AS opened_at_ms,
-        JSONExtractString(contact, 'channel') AS channel,
-        JSONExtract(contact, 'first_answer_ms', 'Nullable(Int64)') AS first_answer_ms,
-        JSONExtract(contact, 'resolution_ms', 'Nullable(Int64)') AS resolution_ms
-    FROM {database:Identifier}.current_journeys
-    ARRAY JOIN JSONExtractArrayRaw(support) AS contact
-)
-WHERE opened_at_ms IS NOT NULL
+FROM {database:Identifier}.support_contacts
 GROUP BY day, channel;
 
 -- Support response times per minute the contact opened, for dashboards.
@@ -241,17 +247,7 @@ SELECT
     countIf(resolution_ms IS NOT NULL) AS resolved,
     sumIf(first_answer_ms, first_answer_ms IS NOT NULL) AS first_answer_sum_ms,
     sumIf(resolution_ms, resolution_ms IS NOT NULL) AS resolution_sum_ms
-FROM
-(
-    SELECT
-        JSONExtract(contact, 'opened_at_ms', 'Nullable(Int64)') AS opened_at_ms,
-        JSONExtractString(contact, 'channel') AS channel,
-        JSONExtract(contact, 'first_answer_ms', 'Nullable(Int64)') AS first_answer_ms,
-        JSONExtract(contact, 'resolution_ms', 'Nullable(Int64)') AS resolution_ms
-    FROM {database:Identifier}.current_journeys
-    ARRAY JOIN JSONExtractArrayRaw(support) AS contact
-)
-WHERE opened_at_ms IS NOT NULL
+FROM {database:Identifier}.support_contacts
 GROUP BY minute, channel;
 
 -- Pain points per day, kind, and the touchpoint that caused them (its

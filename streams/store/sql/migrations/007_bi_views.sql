@@ -12,6 +12,7 @@ ALTER TABLE {database:Identifier}.volume_daily MODIFY SQL SECURITY DEFINER;
 ALTER TABLE {database:Identifier}.volume_minute MODIFY SQL SECURITY DEFINER;
 ALTER TABLE {database:Identifier}.people_daily MODIFY SQL SECURITY DEFINER;
 ALTER TABLE {database:Identifier}.response_times_minute MODIFY SQL SECURITY DEFINER;
+ALTER TABLE {database:Identifier}.support_contacts MODIFY SQL SECURITY DEFINER;
 ALTER TABLE {database:Identifier}.pain_points_minute MODIFY SQL SECURITY DEFINER;
 ALTER TABLE {database:Identifier}.funnel_daily MODIFY SQL SECURITY DEFINER;
 ALTER TABLE {database:Identifier}.response_times_daily MODIFY SQL SECURITY DEFINER;
