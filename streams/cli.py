@@ -255,6 +255,25 @@ def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> Non
         json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
 
 
+@bench.command("throughput")
+@click.option(
+    "--people", default=20_000, show_default=True, help="generated people (~9 events each)"
+)
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="also write the figures here"
+)
+def bench_throughput(people: int, json_path: Path | None) -> None:
+    """Records per second through one worker (every stage) against the
+    ceiling peer (getmany + the same validation), on the same events."""
+    from streams.bench.throughput import measure
+
+    figures = measure(people)
+    for name, value in figures.items():
+        click.echo(f"{name:28} {value}")
+    if json_path is not None:
+        json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
 @main.command()
 @click.argument("identifier")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
