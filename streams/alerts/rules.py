@@ -28,7 +28,6 @@ SCORE_METRICS = ("nps", "csat", "ces", "ces_easy")
 share of easy CES answers (% 5-7)."""
 TIME_METRICS = ("first_answer_p90_minutes", "resolution_p90_minutes")
 """Support response times, the 90th percentile in minutes."""
-METRICS = (*SCORE_METRICS, *TIME_METRICS, "events")
 Metric = Literal[
     "nps", "csat", "ces", "ces_easy", "first_answer_p90_minutes", "resolution_p90_minutes", "events"
 ]

@@ -16,10 +16,9 @@ from typing import Any
 from schemas import Channel
 from streams.bench.webhook import WebhookReceiver
 from streams.child_worker import ChildWorker
-from streams.devbroker import LocalBroker, free_port
+from streams.devbroker import LocalBroker, local_settings
 from streams.generator.live import answers
 from streams.produce import produce_records
-from streams.settings import DEV_PII_SECRET, Settings
 
 RULE = """[[rule]]
 name = "csat-low"
@@ -42,18 +41,12 @@ def measure(crossings: int = 20, interval_s: float = 2.0, seed: int = 1) -> dict
     rules.write_text(RULE)
     delays: list[float] = []
     with LocalBroker(log_path=folder / "tansu.log") as broker, WebhookReceiver() as webhook:
-        settings = Settings(
-            broker_url=broker.url,
-            clickhouse_url=f"chdb://{folder / 'clickhouse'}",
-            data_dir=folder,
-            pii_secret=DEV_PII_SECRET,
-            web_port=free_port(),
+        settings = local_settings(
+            broker.url,
+            folder,
             alert_rules=rules,
             alert_interval_seconds=interval_s,
             alert_webhooks=webhook.url,
-            kafka_session_timeout_ms=6000,
-            kafka_heartbeat_interval_ms=1000,
-            kafka_rebalance_timeout_ms=6000,
             log_level="WARNING",
         )
         worker = ChildWorker(settings, folder / "worker.log").start()

@@ -24,12 +24,12 @@ from aiokafka import AIOKafkaConsumer
 
 from schemas import validate_event
 from streams.child_worker import ChildWorker
-from streams.devbroker import LocalBroker, free_port
+from streams.devbroker import LocalBroker, local_settings
 from streams.generator import TrafficSpec, generate_traffic
 from streams.kafka import ensure_topics
 from streams.processor import topic_configs, topic_plan
 from streams.produce import produce_records
-from streams.settings import DEV_PII_SECRET, Settings
+from streams.settings import Settings
 from streams.topics import Topics
 
 
@@ -100,17 +100,7 @@ def measure(people: int = 20_000, seed: int = 1) -> dict[str, Any]:
     invalid = sum(r.truth.kind == "invalid" for r in records)
     folder = Path(tempfile.mkdtemp(prefix="cx-bench-throughput-"))
     with LocalBroker(log_path=folder / "tansu.log") as broker:
-        settings = Settings(
-            broker_url=broker.url,
-            clickhouse_url=f"chdb://{folder / 'clickhouse'}",
-            data_dir=folder,
-            pii_secret=DEV_PII_SECRET,
-            web_port=free_port(),
-            log_level="WARNING",
-            kafka_session_timeout_ms=6000,
-            kafka_heartbeat_interval_ms=1000,
-            kafka_rebalance_timeout_ms=6000,
-        )
+        settings = local_settings(broker.url, folder, log_level="WARNING")
         asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
         asyncio.run(produce_records(settings, records))
         ceiling_s = asyncio.run(ceiling(settings, len(records)))

@@ -131,12 +131,6 @@ class IdentityGraph:
             return identifier
         return self._people[self._root(identifier)].key
 
-    def members(self, identifier: str) -> list[str]:
-        """Every identifier of the person `identifier` belongs to."""
-        if identifier not in self._parent:
-            return [identifier]
-        return sorted(self._people[self._root(identifier)].members, key=key_order)
-
     def is_shared(self, identifier: str) -> bool:
         return identifier in self._shared
 

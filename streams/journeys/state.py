@@ -18,9 +18,7 @@ from typing import Any
 
 import orjson
 
-from streams.journeys.fold import build_journey, split_journeys
 from streams.journeys.records import Journey
-from streams.journeys.rules import JourneyRules
 from streams.journeys.steps import Step, decode_steps, encode_steps
 
 RECORD_FORMAT = b"person/1"
@@ -35,8 +33,6 @@ def _order(step: Step) -> tuple[int, str]:
 class PersonState:
     steps: list[Step] = field(default_factory=list)
     event_ids: set[str] = field(default_factory=set)
-    purchased_before: bool = False
-    """A purchase in a journey already trimmed (a later one is loyalty)."""
     version: int = 0
     journey_ids: tuple[str, ...] = ()
     """Journeys last written for this person."""
@@ -59,20 +55,6 @@ def add_steps(state: PersonState, steps: Iterable[Step]) -> int:
     return added
 
 
-def journeys_of(
-    customer_key: str, state: PersonState, rules: JourneyRules, as_of_ms: int
-) -> list[Journey]:
-    journeys: list[Journey] = []
-    purchased = state.purchased_before
-    for run in split_journeys(state.steps, rules.inactivity_gap_ms):
-        journey = build_journey(
-            customer_key, run, rules, as_of_ms=as_of_ms, purchased_before=purchased
-        )
-        journeys.append(journey)
-        purchased = purchased or journey.converted
-    return journeys
-
-
 @dataclass(frozen=True, slots=True)
 class PersonRecord:
     """One changelog record of a person (JSON)."""
@@ -80,7 +62,6 @@ class PersonRecord:
     customer_key: str
     version: int
     as_of_ms: int
-    purchased_before: bool
     steps: list[Step]
     journeys: list[Journey]
     retired: list[str]
@@ -97,7 +78,6 @@ def encode_record(record: PersonRecord) -> bytes:
             "customer_key": record.customer_key,
             "version": record.version,
             "as_of_ms": record.as_of_ms,
-            "purchased_before": record.purchased_before,
             # A JSON string inside the record: the store, which reads every
             # record for its journeys, does not pay for parsing the steps.
             "steps": encode_steps(record.steps).decode(),
@@ -125,7 +105,6 @@ def restored(data: dict[str, Any]) -> PersonState | None:
     return PersonState(
         steps=steps,
         event_ids={step.event_id for step in steps},
-        purchased_before=data["purchased_before"],
         version=data["version"],
         journey_ids=tuple(journey["journey_id"] for journey in data["journeys"]),
     )

@@ -23,7 +23,6 @@ class Drain(Generic[T]):
         self.work = work
         self.crash = crash
         self.queued: list[T] = []
-        self.done = 0
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -42,7 +41,6 @@ class Drain(Generic[T]):
                 items, self.queued = self.queued, []
                 if items:
                     await self.work(items)
-                    self.done += len(items)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

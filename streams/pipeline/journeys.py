@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.batch_consumer import Batch
 from streams.identity.graph import IdentityGraph, Move
+from streams.journeys.fold import person_journeys
 from streams.journeys.rules import JourneyRules
 from streams.journeys.state import (
     RECORD_FORMAT,
@@ -35,7 +36,6 @@ from streams.journeys.state import (
     add_steps,
     decode_record,
     encode_record,
-    journeys_of,
     restored,
 )
 from streams.journeys.steps import STEPS_FORMAT, Step, decode_steps, encode_steps
@@ -232,7 +232,7 @@ class JourneyHandler:
     def _record(
         self, key: str, state: PersonState, as_of_ms: int, *, evicted: bool = False
     ) -> Message:
-        journeys = journeys_of(key, state, self.rules, as_of_ms)
+        journeys = person_journeys(key, state.steps, self.rules, as_of_ms=as_of_ms)
         ids = tuple(journey.journey_id for journey in journeys)
         retired = [journey_id for journey_id in state.journey_ids if journey_id not in ids]
         state.version += 1
@@ -241,7 +241,6 @@ class JourneyHandler:
             key,
             state.version,
             as_of_ms,
-            state.purchased_before,
             state.steps,
             journeys,
             retired,
@@ -308,7 +307,7 @@ class JourneyHandler:
         steps_out.append((target.encode(), encode_steps(steps), _STEP_HEADERS))
         state.version += 1
         record = PersonRecord(
-            key, state.version, 0, state.purchased_before, [], [], list(state.journey_ids),
+            key, state.version, 0, [], [], list(state.journey_ids),
             moved_to=target,
         )  # fmt: skip
         changelog.append((key.encode(), encode_record(record), _RECORD_HEADERS))
