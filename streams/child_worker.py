@@ -36,8 +36,11 @@ class ChildWorker:
                 [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
             )
         if healthy_within is not None:
-            self.wait_until(lambda _: self.get("/health") is not None, healthy_within, "healthy")
+            self.wait_healthy(healthy_within)
         return self
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        self.wait_until(lambda _: self.get("/health") is not None, timeout, "healthy")
 
     def health(self) -> tuple[int, dict[str, Any]] | None:
         """(HTTP status, body) of /health, or None while nothing listens."""

@@ -256,20 +256,41 @@ def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> Non
 
 
 @bench.command("throughput")
+@click.option("--events", default=1_000_000, show_default=True, help="generated records (about)")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--faust-peer/--no-faust-peer", default=True, show_default=True)
+@click.option("--two-workers/--no-two-workers", default=True, show_default=True)
 @click.option(
-    "--people", default=20_000, show_default=True, help="generated people (~9 events each)"
+    "--latency-seconds",
+    default=30.0,
+    show_default=True,
+    help="how long to feed the latency run at half the measured rate (0: skip)",
 )
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="also write the figures here"
 )
-def bench_throughput(people: int, json_path: Path | None) -> None:
-    """Records per second through one worker (every stage) against the
-    ceiling peer (getmany + the same validation), on the same events."""
-    from streams.bench.throughput import measure
+def bench_throughput(
+    events: int,
+    seed: int,
+    faust_peer: bool,
+    two_workers: bool,
+    latency_seconds: float,
+    json_path: Path | None,
+) -> None:
+    """Records per second through one worker (every stage), against the
+    ceiling (getmany + the same validation) and a one-event-at-a-time faust
+    peer on the same events; two workers' scale-up; latency at half the
+    rate; memory and GC pauses (local brokers, embedded ClickHouse)."""
+    import tempfile
 
-    figures = measure(people)
+    from streams.bench.throughput import Plan, measure
+
+    folder = Path(tempfile.mkdtemp(prefix="cx-bench-"))
+    click.echo(f"working in {folder} (broker and worker logs)")
+    figures = measure(Plan(events, seed, faust_peer, two_workers, latency_seconds), folder)
     for name, value in figures.items():
-        click.echo(f"{name:28} {value}")
+        if name != "runs":
+            click.echo(f"{name:32} {value}")
     if json_path is not None:
         json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
 

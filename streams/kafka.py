@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 
 Message = tuple[bytes | None, bytes, Sequence[tuple[str, bytes]]]
 """(key, value, headers) of a record to produce."""
+
+T = TypeVar("T")
+
+BUNDLE_ITEMS = 1000
+"""Most items in one record of an internal topic (`produce_bundles`)."""
 
 
 def partition_of(key: bytes, partitions: int) -> int:
@@ -75,12 +80,51 @@ async def produce_all(
     `partition_of`, and wait until the broker acknowledged all of them.
     Returns the (partition, offset) of each message, in order."""
     partitions = len(await producer.partitions_for(topic))
+    routed = [
+        (partition_of(key, partitions) if key is not None else count % partitions, key, value, h)
+        for count, (key, value, h) in enumerate(messages)
+    ]
+    return await _send_routed(producer, topic, routed)
+
+
+async def produce_bundles(
+    producer: AIOKafkaProducer,
+    topic: str,
+    items: Iterable[tuple[bytes, T]],
+    encode: Callable[[list[T]], bytes],
+    headers: Sequence[tuple[str, bytes]],
+    *,
+    per_record: int = BUNDLE_ITEMS,
+) -> None:
+    """Send (key, item) pairs as few records: the items of each partition
+    (routed by their key with `partition_of`, in order) are encoded
+    together, up to `per_record` in one record. Kafka's per-record cost,
+    paid by the producer and by every consumer, is then paid per bundle;
+    waits until the broker acknowledged all of them."""
+    partitions = len(await producer.partitions_for(topic))
+    grouped: dict[int, list[T]] = {}
+    for key, item in items:
+        grouped.setdefault(partition_of(key, partitions), []).append(item)
+    routed = [
+        (partition, None, encode(group[start : start + per_record]), headers)
+        for partition, group in grouped.items()
+        for start in range(0, len(group), per_record)
+    ]
+    await _send_routed(producer, topic, routed)
+
+
+async def _send_routed(
+    producer: AIOKafkaProducer,
+    topic: str,
+    routed: Sequence[tuple[int, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
+) -> list[tuple[int, int]]:
+    """Send (partition, key, value, headers) in record batches per
+    partition; the (partition, offset) of each once acknowledged."""
     batches: list[tuple[int, Any]] = []  # (partition, builder), in creation order
     open_batch: dict[int, int] = {}  # partition -> index of its batch being filled
     sizes: list[int] = []
     placed: list[tuple[int, int]] = []  # per message: (batch index, index in batch)
-    for count, (key, value, headers) in enumerate(messages):
-        partition = partition_of(key, partitions) if key is not None else count % partitions
+    for partition, key, value, headers in routed:
         index = open_batch.get(partition)
         if (
             index is None

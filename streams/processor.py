@@ -11,6 +11,7 @@ from typing import Any
 import mode
 from aiokafka import AIOKafkaProducer
 
+from streams import gc_watch
 from streams.alerts.rules import load_rules
 from streams.batch_consumer import BatchConsumer, BatchHandler
 from streams.journeys.rules import JourneyRules
@@ -87,6 +88,7 @@ class Processor(mode.Service):
         self.dead_letters = DeadLetterMirror(self.store)
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()
+        self.gc = gc_watch.GcWatch().install()
         self.phase = "not started"
         self._startup: asyncio.Task[None] | None = None
 
@@ -175,6 +177,9 @@ class Processor(mode.Service):
         # Together: each waits for its group join (seconds on a fresh group).
         await asyncio.gather(*(self.add_runtime_dependency(c) for c in self.consumers))
         self.phase = "running"
+        if settings.gc_tuned:
+            gc_watch.tune()
+            self.gc.freeze_after_full = True
         self.ready.set()
 
     def _consume(self, stage: str, topics: list[str], handler: BatchHandler) -> None:
@@ -209,6 +214,7 @@ class Processor(mode.Service):
         if self.producer is not None:
             await self.producer.stop()
         await self.store.close()
+        self.gc.uninstall()
 
     async def stats(self) -> dict[str, Any]:
         stored = (
@@ -235,6 +241,7 @@ class Processor(mode.Service):
                 else {}
             ),
             "store": self.touchpoints.stats(),
+            "gc": self.gc.as_dict(),
             "deadletters": self.dead_letters.stats(),
             "consumers": {c.name: c.stats.as_dict(c.consumer) for c in self.consumers},
         }

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     alert_webhooks: str = Field(
         "", description="comma-separated URLs that get every alert as a JSON POST"
     )
+    gc_tuned: bool = Field(
+        True,
+        description="collect garbage less often and freeze what survives a full "
+        "collection, keeping pauses short (streams/gc_watch.py); false: CPython's defaults",
+    )
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 2_000
     kafka_rebalance_timeout_ms: int = 10_000

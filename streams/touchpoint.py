@@ -9,6 +9,7 @@ are built, sent and stored tens of thousands of times a second.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -18,9 +19,10 @@ from schemas import Channel, Event, Stage, stage_of
 from streams.identity.rules import KINDS
 from streams.pseudonym import Pseudonymizer
 
-FORMAT = b"touchpoint/2"
+FORMAT = b"touchpoints/3"
 """Value of the `cx.format` header on the internal touchpoints topic; the
-value is the JSON array of a `Touchpoint`'s fields in order."""
+value is a JSON array of touchpoints (a bundle), each the JSON array of a
+`Touchpoint`'s fields in order."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -143,8 +145,9 @@ def to_touchpoint(
     )
 
 
-def encode_touchpoint(touchpoint: Touchpoint) -> bytes:
-    return orjson.dumps(touchpoint, default=tuple)
+def encode_touchpoints(touchpoints: Sequence[Touchpoint]) -> bytes:
+    """A bundle of touchpoints (one Kafka record holds many)."""
+    return orjson.dumps(touchpoints, default=tuple)
 
 
 _CHANNEL = {channel.value: channel for channel in Channel}
@@ -152,9 +155,12 @@ _STAGE: dict[str | None, Stage | None] = {stage.value: stage for stage in Stage}
 _STAGE[None] = None
 
 
-def decode_touchpoint(raw: bytes) -> Touchpoint:
-    fields = orjson.loads(raw)
-    fields[1] = _CHANNEL[fields[1]]
-    fields[3] = _STAGE[fields[3]]
-    fields[9] = Identifiers(*fields[9])
-    return Touchpoint(*fields)
+def decode_touchpoints(raw: bytes) -> list[Touchpoint]:
+    """Inverse of `encode_touchpoints`."""
+    touchpoints = []
+    for fields in orjson.loads(raw):
+        fields[1] = _CHANNEL[fields[1]]
+        fields[3] = _STAGE[fields[3]]
+        fields[9] = Identifiers(*fields[9])
+        touchpoints.append(Touchpoint(*fields))
+    return touchpoints

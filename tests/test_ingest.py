@@ -10,7 +10,7 @@ from streams.deadletter import DeadLetter, decode_dead_letter, encode_dead_lette
 from streams.ingest import ingest_batch
 from streams.pseudonym import Pseudonymizer
 from streams.topics import Topics
-from streams.touchpoint import Touchpoint, decode_touchpoint, encode_touchpoint, epoch_ms
+from streams.touchpoint import Touchpoint, decode_touchpoints, encode_touchpoints, epoch_ms
 from tests.examples import invalid_cases, record, valid_events
 
 TOPICS = Topics("cx.")
@@ -86,7 +86,7 @@ def test_touchpoint_is_normalised_and_pseudonymised() -> None:
     assert tp.identifiers.phone_hash == phone_hash
     assert tp.person_key == f"phone_hash:{phone_hash}"  # phone outranks anonymous_id
     assert tp.properties["comment"] == f"call me on phone:{phone_hash}"
-    encoded = encode_touchpoint(tp)
+    encoded = encode_touchpoints([tp])
     assert b"+989121234567" not in encoded and b"9121234567" not in encoded
 
 
@@ -135,8 +135,8 @@ def test_sms_stage_depends_on_message_kind() -> None:
 @pytest.mark.parametrize("channel", list(Channel), ids=lambda c: c.value)
 def test_touchpoint_wire_format_round_trips(channel: Channel) -> None:
     touchpoints, _ = ingest(channel, valid_events(channel))
-    for tp in touchpoints:
-        assert decode_touchpoint(encode_touchpoint(tp)) == tp
+    assert decode_touchpoints(encode_touchpoints(touchpoints)) == touchpoints
+    assert decode_touchpoints(encode_touchpoints(touchpoints[:1])) == touchpoints[:1]
 
 
 def test_dead_letter_wire_format_round_trips() -> None:

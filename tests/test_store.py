@@ -20,7 +20,7 @@ from streams.store.dedup import BUCKET_MS
 from streams.store.migrate import MigrationError, migrate
 from streams.store.rows import DEADLETTER_COLUMNS, TOUCHPOINT_COLUMNS
 from streams.topics import Topics
-from streams.touchpoint import Touchpoint, encode_touchpoint
+from streams.touchpoint import Touchpoint, encode_touchpoints
 from tests.examples import invalid_cases, record, valid_events
 
 TOPICS = Topics("cx.")
@@ -49,7 +49,7 @@ def as_batch(items: list[Touchpoint], partition: int = 0, first_offset: int = 0)
     tp = TopicPartition(TOPICS.touchpoints, partition)
     return {
         tp: [
-            record(tp.topic, encode_touchpoint(t), first_offset + i, partition)
+            record(tp.topic, encode_touchpoints([t]), first_offset + i, partition)
             for i, t in enumerate(items)
         ]
     }

@@ -1,36 +1,60 @@
-"""Throughput of the whole pipeline against its ceiling, on the same events
-in the same run.
+"""`cx bench throughput`: what the processor costs, against peers on the
+same events in the same run.
 
-- **ceiling**: a plain aiokafka consumer that reads the four channel topics
-  with `getmany` and validates every event with the same pydantic models,
-  and does nothing else;
-- **processor**: one worker with every stage (ingest, identity, journeys,
-  store into the embedded ClickHouse), timed from the first touchpoint
-  stored to the last.
+Runs on local tansu brokers and embedded ClickHouse:
 
-Both read the same pre-produced events on a local tansu broker. The faust
-peer, the two-worker scale-up and the latency run at half the maximum rate
-are still to come (issue 6)."""
+1. **ceiling**: a plain aiokafka consumer that reads the four channel topics
+   with `getmany` and validates every event with the same pydantic models,
+   and does nothing else;
+2. **processor**: one worker with every stage (validation, identity,
+   journeys, metrics, alerts, ClickHouse), timed from the first touchpoint
+   stored until every stage has caught up (its last batch handled);
+3. **faust peer**: one faust agent, one event at a time, same rows
+   (`streams.bench.faust_peer`);
+4. **two workers**: the same events on a fresh broker, read by two worker
+   processes sharing 4 channel and 8 internal partitions (only one of them
+   stores: one process per embedded ClickHouse);
+5. **latency**: a fresh worker fed at half the processor's rate; delay from
+   send to queryable (`streams.bench.latency`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
 from schemas import validate_event
+from streams.bench.faust_peer import run_faust_peer
+from streams.bench.latency import latency_summary, send_paced, stored_at
 from streams.child_worker import ChildWorker
 from streams.devbroker import LocalBroker, local_settings
-from streams.generator import TrafficSpec, generate_traffic
+from streams.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.kafka import ensure_topics
 from streams.processor import topic_configs, topic_plan
 from streams.produce import produce_records
 from streams.settings import Settings
 from streams.topics import Topics
+
+EVENTS_PER_PERSON = 9.39
+"""Records the generator makes per person (measured; duplicates and invalid
+records included)."""
+
+ALERT_RULES = Path(__file__).resolve().parents[2] / "deploy" / "alerts.toml"
+
+
+@dataclass(frozen=True)
+class Plan:
+    events: int = 1_000_000
+    seed: int = 1
+    faust_peer: bool = True
+    two_workers: bool = True
+    latency_seconds: float = 30.0
+    """0: no latency run."""
 
 
 async def ceiling(settings: Settings, expected: int) -> float:
@@ -66,49 +90,166 @@ async def ceiling(settings: Settings, expected: int) -> float:
         await consumer.stop()
 
 
-def processor(settings: Settings, folder: Path, valid: int, invalid: int) -> dict[str, Any]:
-    """Seconds from the first touchpoint stored to the last, one worker."""
-    worker = ChildWorker(settings, folder / "worker.log").start()
+def _proc_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def _pid(worker: ChildWorker) -> int:
+    assert worker.process is not None
+    return worker.process.pid
+
+
+def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[str, Any]:
+    """Start the workers (the first one stores) and time them from the first
+    touchpoint stored until every consumer of every worker has caught up."""
+    for worker in workers:  # together: they join the groups at once
+        worker.start(healthy_within=None)
+    for worker in workers:
+        worker.wait_healthy()
+    store = workers[0]
     try:
+        baseline_kb = _proc_kb(_pid(store), "VmRSS")
         first: float | None = None
         while True:
-            stored, dead = worker.stored()
-            now = time.perf_counter()
-            if first is None and stored > 0:
-                first = now
-            if stored >= valid and dead >= invalid:
+            touchpoints, dead = store.stored()
+            if first is None and touchpoints > 0:
+                first = time.perf_counter()
+            if touchpoints >= valid and dead >= invalid:
                 break
-            time.sleep(0.1)
+            time.sleep(0.25)
+        for worker in workers:
+            worker.wait_idle(timeout=600)
+        polled = time.perf_counter()
+        stats = [worker.stats() for worker in workers]
+        # The last batch of any consumer of any worker ended this long ago:
+        quiet = min(
+            c["seconds_since_last_batch"] or 0.0 for s in stats for c in s["consumers"].values()
+        )
         assert first is not None
-        assert worker.process is not None
-        return {"seconds": now - first, "peak_rss_mb": _peak_rss_mb(worker.process.pid)}
+        people = sum(s["journeys"].get("people_in_memory", 0) for s in stats)
+        rss_kb = sum(_proc_kb(_pid(w), "VmRSS") for w in workers)
+        return {
+            "seconds": round(polled - quiet - first, 3),
+            "peak_rss_mb": [_proc_kb(_pid(w), "VmHWM") // 1024 for w in workers],
+            "rss_mb_at_start": baseline_kb // 1024,
+            "rss_mb_at_end": rss_kb // 1024,
+            "people_in_memory": people,
+            "people_evicted": sum(s["journeys"].get("people_evicted", 0) for s in stats),
+            "gc": [s["gc"] for s in stats],
+        }
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
 
 
-def _peak_rss_mb(pid: int) -> int:
-    """The process's peak resident memory (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) // 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
+def _prepare(settings: Settings, records: list[GeneratedRecord]) -> None:
+    asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
+    asyncio.run(produce_records(settings, records))
 
 
-def measure(people: int = 20_000, seed: int = 1) -> dict[str, Any]:
-    records = generate_traffic(TrafficSpec(people=people, seed=seed))
+def _worker(broker: LocalBroker, folder: Path, **overrides: Any) -> ChildWorker:
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = local_settings(
+        broker.url, folder, log_level="WARNING", alert_rules=ALERT_RULES, **overrides
+    )
+    return ChildWorker(settings, folder / "worker.log")
+
+
+def measure(plan: Plan, folder: Path) -> dict[str, Any]:
+    people = max(100, round(plan.events / EVENTS_PER_PERSON))
+    records = generate_traffic(TrafficSpec(people=people, seed=plan.seed))
     valid = sum(r.truth.kind == "valid" for r in records)
     invalid = sum(r.truth.kind == "invalid" for r in records)
-    folder = Path(tempfile.mkdtemp(prefix="cx-bench-throughput-"))
-    with LocalBroker(log_path=folder / "tansu.log") as broker:
-        settings = local_settings(broker.url, folder, log_level="WARNING")
+    figures: dict[str, Any] = {"records": len(records), "valid": valid, "invalid": invalid}
+
+    with LocalBroker(log_path=folder / "tansu-one.log") as broker:
+        one = _worker(broker, folder / "one")
+        _prepare(one.settings, records)
+        figures["ceiling_s"] = round(asyncio.run(ceiling(one.settings, len(records))), 3)
+        figures["processor"] = run_workers([one], valid, invalid)
+        if plan.faust_peer:
+            peer = local_settings(
+                broker.url,
+                folder / "faust-peer",
+                app_id="cx-faust-peer",
+                log_level="WARNING",
+            )
+            (folder / "faust-peer").mkdir()
+            figures["faust_peer"] = run_faust_peer(peer, folder / "faust-peer", valid, invalid)
+
+    if plan.two_workers:
+        with LocalBroker(log_path=folder / "tansu-two.log") as broker:
+            pair = [
+                _worker(broker, folder / "two-a"),
+                _worker(broker, folder / "two-b", roles="ingest,journeys"),
+            ]
+            _prepare(pair[0].settings, records)
+            figures["two_workers"] = run_workers(pair, valid, invalid)
+
+    if plan.latency_seconds > 0:
+        rate = 0.5 * len(records) / figures["processor"]["seconds"]
+        figures["latency"] = latency_run(folder / "latency", rate, plan)
+    return summarize(figures)
+
+
+def latency_run(folder: Path, rate: float, plan: Plan) -> dict[str, Any]:
+    """A fresh worker fed `rate` records/s for `plan.latency_seconds`."""
+    people = max(100, round(rate * plan.latency_seconds / EVENTS_PER_PERSON))
+    records = generate_traffic(TrafficSpec(people=people, seed=plan.seed + 1))
+    with LocalBroker(log_path=folder.parent / "tansu-latency.log") as broker:
+        worker = _worker(broker, folder)
+        settings = worker.settings
         asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
-        asyncio.run(produce_records(settings, records))
-        ceiling_s = asyncio.run(ceiling(settings, len(records)))
-        ours = processor(settings, folder, valid, invalid)
-    return {
-        "records": len(records),
-        "ceiling_records_per_s": round(len(records) / ceiling_s),
-        "processor_records_per_s": round(len(records) / ours["seconds"]),
-        "processor_share_of_ceiling": round(ceiling_s / ours["seconds"], 3),
-        "worker_peak_rss_mb": ours["peak_rss_mb"],
+        worker.start()
+        try:
+            sent_at = asyncio.run(send_paced(settings, records, rate))
+            worker.wait_stored(
+                sum(r.truth.kind == "valid" for r in records),
+                sum(r.truth.kind == "invalid" for r in records),
+                timeout=600,
+            )
+            gc = worker.stats()["gc"]
+        finally:
+            worker.stop()
+        return {
+            "offered_records_per_s": round(rate),
+            "records": len(records),
+            **latency_summary(sent_at, stored_at(settings)),
+            "gc": gc,
+        }
+
+
+def summarize(figures: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures, computed from the raw ones (kept under `runs`)."""
+    records = figures["records"]
+    ours = records / figures["processor"]["seconds"]
+    ceiling_rate = records / figures["ceiling_s"]
+    summary: dict[str, Any] = {
+        "records": records,
+        "ceiling_records_per_s": round(ceiling_rate),
+        "processor_records_per_s": round(ours),
+        "processor_share_of_ceiling": round(ours / ceiling_rate, 3),
+        "worker_peak_rss_mb": figures["processor"]["peak_rss_mb"][0],
     }
+    processor = figures["processor"]
+    if processor["people_in_memory"]:
+        grown = processor["rss_mb_at_end"] - processor["rss_mb_at_start"]
+        summary["rss_mb_per_100k_people"] = round(grown * 100_000 / processor["people_in_memory"])
+    summary["longest_gc_pause_ms"] = processor["gc"][0]["longest_pause_ms"]
+    if "faust_peer" in figures:
+        faust = figures["faust_peer"]
+        summary["faust_peer_records_per_s"] = round(records / faust["seconds"])
+        summary["processor_vs_faust_peer"] = round(ours * faust["seconds"] / records, 2)
+    if "two_workers" in figures:
+        two = records / figures["two_workers"]["seconds"]
+        summary["two_workers_records_per_s"] = round(two)
+        summary["two_workers_scale_up"] = round(two / ours, 2)
+    if "latency" in figures:
+        latency = figures["latency"]
+        summary["latency_offered_records_per_s"] = latency["offered_records_per_s"]
+        for key in ("p50_ms", "p99_ms", "max_ms", "missing"):
+            summary[f"latency_{key}"] = latency.get(key)
+    return {**summary, "runs": figures}

@@ -21,8 +21,10 @@ import orjson
 from streams.journeys.records import Journey
 from streams.journeys.steps import Step, decode_steps, encode_steps
 
-RECORD_FORMAT = b"person/1"
-"""Value of the `cx.format` header on the journeys (changelog) topic."""
+RECORD_FORMAT = b"person/2"
+"""Value of the `cx.format` header on the journeys (changelog) topic. The
+record's value is the person's journeys (JSON); their steps travel in the
+`cx.steps` header (`encode_steps`), which the store never has to parse."""
 
 
 def _order(step: Step) -> tuple[int, str]:
@@ -72,36 +74,34 @@ class PersonRecord:
     """Idle: the state left memory (this record keeps it, for a late step)."""
 
 
-def encode_record(record: PersonRecord) -> bytes:
-    return orjson.dumps(
+def encode_record(record: PersonRecord) -> tuple[bytes, bytes]:
+    """The record's value (JSON, without the steps) and its encoded steps."""
+    value = orjson.dumps(
         {
             "customer_key": record.customer_key,
             "version": record.version,
             "as_of_ms": record.as_of_ms,
-            # A JSON string inside the record: the store, which reads every
-            # record for its journeys, does not pay for parsing the steps.
-            "steps": encode_steps(record.steps).decode(),
             "journeys": record.journeys,
             "retired": record.retired,
             "moved_to": record.moved_to,
             "evicted": record.evicted,
         }
     )
+    return value, encode_steps(record.steps)
 
 
 def decode_record(raw: bytes) -> dict[str, Any]:
-    """The record as JSON values (journeys as plain objects; the steps still
-    encoded: `restored` decodes them)."""
+    """The record's value as JSON values (journeys as plain objects)."""
     data: dict[str, Any] = orjson.loads(raw)
     return data
 
 
-def restored(data: dict[str, Any]) -> PersonState | None:
-    """The state a changelog record holds, or None when the person was
-    merged into another."""
+def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
+    """The state a changelog record holds (its decoded value and steps), or
+    None when the person was merged into another."""
     if data["moved_to"] is not None:
         return None
-    steps = decode_steps(data["steps"].encode())
+    steps = decode_steps(encoded_steps)
     return PersonState(
         steps=steps,
         event_ids={step.event_id for step in steps},

@@ -6,16 +6,17 @@ hold only str/int/float/None fields: no enums, no nested objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
 
 from streams.touchpoint import Touchpoint
 
-STEPS_FORMAT = b"steps/1"
+STEPS_FORMAT = b"steps/2"
 """Value of the `cx.format` header on the journey-steps topic; the value is
-`encode_steps` of the steps (one for a new touchpoint, many for a move)."""
+`encode_keyed_steps`: a bundle of (customer key, steps) pairs, one step for a
+new touchpoint, many for a person moved to another key."""
 
 PURCHASE_TYPES = frozenset({"purchase", "pos_purchase"})
 """Event types that are a purchase (web/app `purchase`, store `pos_purchase`)."""
@@ -96,3 +97,16 @@ def decode_steps(raw: bytes) -> list[Step]:
     if not isinstance(rows, list):
         raise ValueError("encoded steps must be a JSON array")
     return [Step(*row) for row in rows]
+
+
+KeyedSteps = tuple[str, Sequence[Step]]
+
+
+def encode_keyed_steps(items: Iterable[KeyedSteps]) -> bytes:
+    """A JSON array of [customer key, [step, ...]] pairs."""
+    return orjson.dumps([(key, [tuple(step) for step in steps]) for key, steps in items])
+
+
+def decode_keyed_steps(raw: bytes) -> list[tuple[str, list[Step]]]:
+    """Inverse of `encode_keyed_steps`."""
+    return [(key, [Step(*row) for row in rows]) for key, rows in orjson.loads(raw)]

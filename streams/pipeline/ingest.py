@@ -1,5 +1,6 @@
-"""Stage 1 glue: channel topics -> touchpoints topic (keyed by person) and the
-dead-letter topic. Offsets are committed once the broker acknowledged both.
+"""Stage 1 glue: channel topics -> touchpoints topic (routed by the event's
+own identifier), journey steps (routed by person) and the dead-letter topic.
+Touchpoints and steps travel in bundles, many to a Kafka record. Offsets are committed once the broker acknowledged both.
 
 Identifiers seen together that the identity graph does not link yet are
 appended to the identity log first; once this worker's replica has applied
@@ -21,13 +22,13 @@ from streams.deadletter import encode_dead_letter
 from streams.identity import log as identity_log
 from streams.identity.graph import Evidence
 from streams.ingest import ingest_batch
-from streams.journeys.steps import STEPS_FORMAT, encode_steps, step_of
-from streams.kafka import append_all, is_transient, produce_all
+from streams.journeys.steps import STEPS_FORMAT, encode_keyed_steps, step_of
+from streams.kafka import append_all, is_transient, produce_all, produce_bundles
 from streams.pipeline.identity import IdentityReplica
 from streams.pseudonym import Pseudonymizer
 from streams.retry import with_backoff
 from streams.topics import Topics
-from streams.touchpoint import FORMAT, Touchpoint, encode_touchpoint, identifiers_of
+from streams.touchpoint import FORMAT, Touchpoint, encode_touchpoints, identifiers_of
 
 _TOUCHPOINT_HEADERS = [("cx.format", FORMAT)]
 _EVIDENCE_HEADERS = [("cx.format", identity_log.FORMAT)]
@@ -65,20 +66,24 @@ class IngestHandler:
         records = list(chain.from_iterable(batch.values()))
         result = ingest_batch(records, self.channels, now_ms, self.pseudonymizer)
         stitched = await self._stitch(result.touchpoints)
-        touchpoints = [
-            (tp.person_key.encode(), encode_touchpoint(tp), _TOUCHPOINT_HEADERS) for tp in stitched
-        ]
-        steps = [
-            (tp.customer_key.encode(), encode_steps((step_of(tp),)), _STEP_HEADERS)
-            for tp in stitched
-        ]
+        touchpoints = [(tp.person_key.encode(), tp) for tp in stitched]
+        steps = [(tp.customer_key.encode(), (tp.customer_key, (step_of(tp),))) for tp in stitched]
         dead_letters = [encode_dead_letter(letter) for letter in result.dead_letters]
+        producer, topics = self.producer, self.topics
 
         async def send() -> None:
             await asyncio.gather(
-                produce_all(self.producer, self.topics.touchpoints, touchpoints),
-                produce_all(self.producer, self.topics.journey_steps, steps),
-                produce_all(self.producer, self.topics.deadletter, dead_letters),
+                produce_bundles(
+                    producer,
+                    topics.touchpoints,
+                    touchpoints,
+                    encode_touchpoints,
+                    _TOUCHPOINT_HEADERS,
+                ),
+                produce_bundles(
+                    producer, topics.journey_steps, steps, encode_keyed_steps, _STEP_HEADERS
+                ),
+                produce_all(producer, topics.deadletter, dead_letters),
             )
 
         await with_backoff(send, is_transient=is_transient, what="produce ingest batch")

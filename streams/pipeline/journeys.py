@@ -38,8 +38,14 @@ from streams.journeys.state import (
     encode_record,
     restored,
 )
-from streams.journeys.steps import STEPS_FORMAT, Step, decode_steps, encode_steps
-from streams.kafka import Message, is_transient, partition_of, produce_all
+from streams.journeys.steps import (
+    STEPS_FORMAT,
+    KeyedSteps,
+    Step,
+    decode_keyed_steps,
+    encode_keyed_steps,
+)
+from streams.kafka import Message, is_transient, partition_of, produce_all, produce_bundles
 from streams.pipeline.drain import Drain
 from streams.retry import with_backoff
 from streams.store.clickhouse import OffLoopStore
@@ -50,7 +56,19 @@ from streams.topics import Topics
 log = logging.getLogger(__name__)
 
 _STEP_HEADERS = [("cx.format", STEPS_FORMAT)]
-_RECORD_HEADERS = [("cx.format", RECORD_FORMAT)]
+
+
+def _changelog_message(key: str, record: PersonRecord) -> Message:
+    value, steps = encode_record(record)
+    return key.encode(), value, [("cx.format", RECORD_FORMAT), ("cx.steps", steps)]
+
+
+def _steps_of(record: Any) -> bytes:
+    """The encoded steps of a changelog record (its `cx.steps` header)."""
+    steps: bytes = next(value for name, value in record.headers if name == "cx.steps")
+    return steps
+
+
 _SWEEP_SECONDS = 5.0
 _SWEEP_EVENT_TIME_MS = 3_600_000
 
@@ -137,7 +155,7 @@ class JourneyHandler:
             return
         data = decode_record(record.value)
         watermark[record.partition] = max(watermark[record.partition], data["as_of_ms"])
-        state = restored(data)
+        state = restored(data, _steps_of(record))
         if state is not None and data["evicted"]:
             spilled[key] = record.offset
         elif state is not None:
@@ -156,13 +174,13 @@ class JourneyHandler:
                 fetched = await self.restorer.getmany(tp, timeout_ms=1000, max_records=1)
                 record = next((r for r in fetched.get(tp, []) if r.offset >= offset), None)
             assert record.offset == offset and record.value is not None, "changelog gap"
-            state = restored(decode_record(record.value))
+            state = restored(decode_record(record.value), _steps_of(record))
             assert state is not None
             people[key] = state
             self.counts["people_reloaded"] += 1
 
     async def _restore_new(
-        self, partitions: list[int], changelog: list[Message], out: list[Message]
+        self, partitions: list[int], changelog: list[Message], out: list[KeyedSteps]
     ) -> None:
         """Restore the partitions not in memory yet, and move the people in
         them that were merged into others meanwhile."""
@@ -182,15 +200,16 @@ class JourneyHandler:
     async def handle(self, batch: Batch) -> None:
         async with self.lock:
             changelog: list[Message] = []
-            steps_out: list[Message] = []
+            steps_out: list[KeyedSteps] = []
             evictions: list[tuple[int, str, int]] = []
             await self._restore_new([tp.partition for tp in batch], changelog, steps_out)
             for tp, records in batch.items():
                 people = self.people[tp.partition]
                 spilled = self.spilled[tp.partition]
-                back = {r.key.decode() for r in records} & spilled.keys()
+                items = [item for r in records for item in decode_keyed_steps(r.value)]
+                back = {key for key, _ in items} & spilled.keys()
                 await self._reload(tp.partition, [k for k in back if self.graph.key_of(k) == k])
-                self._fold(tp.partition, people, records, changelog, steps_out)
+                self._fold(tp.partition, people, items, changelog, steps_out)
                 evictions += self._sweep(tp.partition, people, changelog)
             positions = await self._send(changelog, steps_out)
             for partition, key, index in evictions:
@@ -200,18 +219,17 @@ class JourneyHandler:
         self,
         partition: int,
         people: People,
-        records: list[Any],
+        items: list[tuple[str, list[Step]]],
         changelog: list[Message],
-        steps_out: list[Message],
+        steps_out: list[KeyedSteps],
     ) -> None:
         watermark = self.watermark.get(partition, 0)
         touched: set[str] = set()
-        for record in records:
-            key = record.key.decode()
-            steps = decode_steps(record.value)
+        now = time.monotonic()
+        for key, steps in items:
             current = self.graph.key_of(key)
             if current != key:  # merged into another person since it was keyed
-                steps_out.append((current.encode(), record.value, _STEP_HEADERS))
+                steps_out.append((current, steps))
                 self.counts["steps_forwarded"] += len(steps)
                 continue
             state = people.get(key)
@@ -219,7 +237,7 @@ class JourneyHandler:
                 state = people[key] = PersonState()
             if add_steps(state, steps):
                 touched.add(key)
-            state.touched_at = time.monotonic()
+            state.touched_at = now
             self.counts["steps"] += len(steps)
             latest = (
                 steps[0].occurred_at_ms if len(steps) == 1 else max(s.occurred_at_ms for s in steps)
@@ -246,7 +264,7 @@ class JourneyHandler:
             retired,
             evicted=evicted,
         )
-        return key.encode(), encode_record(record), _RECORD_HEADERS
+        return _changelog_message(key, record)
 
     def _sweep(
         self, partition: int, people: People, changelog: list[Message]
@@ -286,7 +304,7 @@ class JourneyHandler:
         async with self.lock:
             partitions = len(await self.producer.partitions_for(self.topics.journey_steps))
             changelog: list[Message] = []
-            steps_out: list[Message] = []
+            steps_out: list[KeyedSteps] = []
             for move in moves:
                 partition = partition_of(move.from_key.encode(), partitions)
                 people = self.people.get(partition)
@@ -299,31 +317,37 @@ class JourneyHandler:
             await self._send(changelog, steps_out)
 
     def _move(
-        self, key: str, people: People, changelog: list[Message], steps_out: list[Message]
+        self, key: str, people: People, changelog: list[Message], steps_out: list[KeyedSteps]
     ) -> None:
         state = people.pop(key)
         target = self.graph.key_of(key)
-        steps: list[Step] = state.steps
-        steps_out.append((target.encode(), encode_steps(steps), _STEP_HEADERS))
+        steps_out.append((target, state.steps))
         state.version += 1
         record = PersonRecord(
             key, state.version, 0, [], [], list(state.journey_ids),
             moved_to=target,
         )  # fmt: skip
-        changelog.append((key.encode(), encode_record(record), _RECORD_HEADERS))
+        changelog.append(_changelog_message(key, record))
         self.counts["people_moved"] += 1
 
     async def _send(
-        self, changelog: list[Message], steps_out: list[Message]
+        self, changelog: list[Message], steps_out: list[KeyedSteps]
     ) -> list[tuple[int, int]]:
         """Produce both; the changelog records' (partition, offset)."""
         if not changelog and not steps_out:
             return []
+        forwarded = [(key.encode(), (key, steps)) for key, steps in steps_out]
 
         async def send() -> list[tuple[int, int]]:
             positions, _ = await asyncio.gather(
                 produce_all(self.producer, self.topics.journeys, changelog),
-                produce_all(self.producer, self.topics.journey_steps, steps_out),
+                produce_bundles(
+                    self.producer,
+                    self.topics.journey_steps,
+                    forwarded,
+                    encode_keyed_steps,
+                    _STEP_HEADERS,
+                ),
             )
             return positions
 

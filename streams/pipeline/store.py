@@ -18,7 +18,7 @@ from streams.batch_consumer import Batch
 from streams.store.clickhouse import OffLoopStore
 from streams.store.dedup import NO_FLOOR, SeenEvents, priming_floor
 from streams.store.rows import touchpoint_columns
-from streams.touchpoint import Touchpoint, decode_touchpoint
+from streams.touchpoint import Touchpoint, decode_touchpoints
 
 
 class TouchpointStoreHandler:
@@ -54,7 +54,7 @@ class TouchpointStoreHandler:
     async def handle(self, batch: Batch) -> None:
         fresh = {
             tp.partition: await self._unseen(
-                tp.partition, [decode_touchpoint(r.value) for r in records]
+                tp.partition, [t for r in records for t in decode_touchpoints(r.value)]
             )
             for tp, records in batch.items()
         }
