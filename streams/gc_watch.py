@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-YOUNG_THRESHOLD = 1_000_000
+YOUNG_THRESHOLD = 300_000
 """Allocations between young collections (CPython's default is 700)."""
 
 

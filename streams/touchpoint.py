@@ -145,6 +145,16 @@ def to_touchpoint(
     )
 
 
+_CUSTOMER_KEY = Touchpoint._fields.index("customer_key")
+
+
+def keyed_to(touchpoint: Touchpoint, customer_key: str) -> Touchpoint:
+    """The touchpoint with its stitched person (cheaper than `_replace`)."""
+    fields = list(touchpoint)
+    fields[_CUSTOMER_KEY] = customer_key
+    return Touchpoint._make(fields)
+
+
 def encode_touchpoints(touchpoints: Sequence[Touchpoint]) -> bytes:
     """A bundle of touchpoints (one Kafka record holds many)."""
     return orjson.dumps(touchpoints, default=tuple)
@@ -161,6 +171,6 @@ def decode_touchpoints(raw: bytes) -> list[Touchpoint]:
     for fields in orjson.loads(raw):
         fields[1] = _CHANNEL[fields[1]]
         fields[3] = _STAGE[fields[3]]
-        fields[9] = Identifiers(*fields[9])
-        touchpoints.append(Touchpoint(*fields))
+        fields[9] = Identifiers._make(fields[9])
+        touchpoints.append(Touchpoint._make(fields))
     return touchpoints

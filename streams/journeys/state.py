@@ -20,11 +20,13 @@ import orjson
 
 from streams.journeys.records import Journey
 from streams.journeys.steps import Step, decode_steps, encode_steps
+from streams.store.journey_rows import deleted_row, journey_row
 
-RECORD_FORMAT = b"person/2"
+RECORD_FORMAT = b"person/3"
 """Value of the `cx.format` header on the journeys (changelog) topic. The
-record's value is the person's journeys (JSON); their steps travel in the
-`cx.steps` header (`encode_steps`), which the store never has to parse."""
+record's value (JSON) carries the person's journeys as the store's rows;
+their steps travel in the `cx.steps` header (`encode_steps`), which the store
+never has to parse."""
 
 
 def _order(step: Step) -> tuple[int, str]:
@@ -75,14 +77,19 @@ class PersonRecord:
 
 
 def encode_record(record: PersonRecord) -> tuple[bytes, bytes]:
-    """The record's value (JSON, without the steps) and its encoded steps."""
+    """The record's value (JSON: the person's journeys as `journeys` rows,
+    ready for the store, and deletion rows for the retired ids) and its
+    encoded steps."""
+    key, version, as_of = record.customer_key, record.version, record.as_of_ms
+    rows = [journey_row(key, version, as_of, journey) for journey in record.journeys]
+    rows += [deleted_row(key, version, as_of, journey_id) for journey_id in record.retired]
     value = orjson.dumps(
         {
-            "customer_key": record.customer_key,
-            "version": record.version,
-            "as_of_ms": record.as_of_ms,
-            "journeys": record.journeys,
-            "retired": record.retired,
+            "customer_key": key,
+            "version": version,
+            "as_of_ms": as_of,
+            "journey_ids": [journey.journey_id for journey in record.journeys],
+            "rows": rows,
             "moved_to": record.moved_to,
             "evicted": record.evicted,
         }
@@ -91,7 +98,7 @@ def encode_record(record: PersonRecord) -> tuple[bytes, bytes]:
 
 
 def decode_record(raw: bytes) -> dict[str, Any]:
-    """The record's value as JSON values (journeys as plain objects)."""
+    """The record's value as JSON values."""
     data: dict[str, Any] = orjson.loads(raw)
     return data
 
@@ -106,5 +113,5 @@ def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
         steps=steps,
         event_ids={step.event_id for step in steps},
         version=data["version"],
-        journey_ids=tuple(journey["journey_id"] for journey in data["journeys"]),
+        journey_ids=tuple(data["journey_ids"]),
     )

@@ -96,7 +96,7 @@ def decode_steps(raw: bytes) -> list[Step]:
     rows = orjson.loads(raw)
     if not isinstance(rows, list):
         raise ValueError("encoded steps must be a JSON array")
-    return [Step(*row) for row in rows]
+    return [Step._make(row) for row in rows]
 
 
 KeyedSteps = tuple[str, Sequence[Step]]
@@ -109,4 +109,4 @@ def encode_keyed_steps(items: Iterable[KeyedSteps]) -> bytes:
 
 def decode_keyed_steps(raw: bytes) -> list[tuple[str, list[Step]]]:
     """Inverse of `encode_keyed_steps`."""
-    return [(key, [Step(*row) for row in rows]) for key, rows in orjson.loads(raw)]
+    return [(key, [Step._make(row) for row in rows]) for key, rows in orjson.loads(raw)]

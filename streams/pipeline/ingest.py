@@ -28,7 +28,7 @@ from streams.pipeline.identity import IdentityReplica
 from streams.pseudonym import Pseudonymizer
 from streams.retry import with_backoff
 from streams.topics import Topics
-from streams.touchpoint import FORMAT, Touchpoint, encode_touchpoints, identifiers_of
+from streams.touchpoint import FORMAT, Touchpoint, encode_touchpoints, identifiers_of, keyed_to
 
 _TOUCHPOINT_HEADERS = [("cx.format", FORMAT)]
 _EVIDENCE_HEADERS = [("cx.format", identity_log.FORMAT)]
@@ -115,7 +115,7 @@ class IngestHandler:
             self.identity_wait_s += time.monotonic() - waited
             self.evidence_sent += len(values)
         return [
-            tp._replace(customer_key=graph.resolve(ids))
+            keyed_to(tp, graph.resolve(ids))
             for tp, ids in zip(touchpoints, identifiers, strict=True)
         ]
 

@@ -386,7 +386,7 @@ class JourneyStoreHandler:
             for record in records
             if record.value is not None
         ]
-        columns = journey_columns(records)
+        columns = journey_columns([row for record in records for row in record["rows"]])
         if columns["journey_id"]:
             ranges = sorted(
                 f"{tp.partition}:{rs[0].offset}-{rs[-1].offset}" for tp, rs in batch.items()

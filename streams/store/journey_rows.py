@@ -1,5 +1,5 @@
-"""Journeys from the journey stage's changelog records as column-oriented
-ClickHouse rows (pure)."""
+"""Journeys as ClickHouse rows (pure). The journey stage builds the rows and
+sends them in its changelog records; the store only turns them into columns."""
 
 from __future__ import annotations
 
@@ -8,63 +8,63 @@ from typing import Any
 
 import orjson
 
+from streams.journeys.records import Journey
 
-def _row(record: dict[str, Any], journey: dict[str, Any]) -> tuple[Any, ...]:
-    support = journey["support"]
-    follow = journey["follow_up"]
-    stages = journey["stages"]
+Row = tuple[Any, ...]
+
+
+def journey_row(customer_key: str, version: int, as_of_ms: int, journey: Journey) -> Row:
+    """The `journeys` row of one version of a journey."""
+    support = journey.support
+    follow = journey.follow_up
     return (
-        record["customer_key"],
-        journey["journey_id"],
-        record["version"],
+        customer_key,
+        journey.journey_id,
+        version,
         0,
-        record["as_of_ms"],
-        journey["started_at_ms"],
-        journey["last_at_ms"],
-        int(journey["ended"]),
-        journey["touchpoints"],
-        [stage for stage, _ in stages],
-        [at for _, at in stages],
-        journey["channels"],
-        journey["channel_switches"],
-        journey["first_channel"],
-        journey["last_channel"],
-        int(journey["converted"]),
-        journey["purchase_channel"] or "",
-        journey["first_purchase_at_ms"],
-        journey["time_to_purchase_ms"],
-        journey["purchases"],
-        dict(journey["revenue"]),
+        as_of_ms,
+        journey.started_at_ms,
+        journey.last_at_ms,
+        int(journey.ended),
+        journey.touchpoints,
+        [stage for stage, _ in journey.stages],
+        [at for _, at in journey.stages],
+        journey.channels,
+        journey.channel_switches,
+        journey.first_channel,
+        journey.last_channel,
+        int(journey.converted),
+        journey.purchase_channel or "",
+        journey.first_purchase_at_ms,
+        journey.time_to_purchase_ms,
+        journey.purchases,
+        dict(journey.revenue),
         len(support),
-        [c["first_answer_ms"] for c in support if c["first_answer_ms"] is not None],
-        [c["resolution_ms"] for c in support if c["resolution_ms"] is not None],
+        [c.first_answer_ms for c in support if c.first_answer_ms is not None],
+        [c.resolution_ms for c in support if c.resolution_ms is not None],
         orjson.dumps(support).decode(),
-        orjson.dumps(journey["surveys"]).decode(),
-        int(follow["thank_you_sent"]),
-        int(follow["reminder_sent"]),
-        int(follow["survey_sent"]),
-        int(follow["answered"]),
-        [pain["kind"] for pain in journey["pain_points"]],
-        orjson.dumps(journey["pain_points"]).decode(),
+        orjson.dumps(journey.surveys).decode(),
+        int(follow.thank_you_sent),
+        int(follow.reminder_sent),
+        int(follow.survey_sent),
+        int(follow.answered),
+        [pain.kind.value for pain in journey.pain_points],
+        orjson.dumps(journey.pain_points).decode(),
     )
 
 
-def _deleted(record: dict[str, Any], journey_id: str) -> tuple[Any, ...]:
-    at = record["as_of_ms"]
+def deleted_row(customer_key: str, version: int, as_of_ms: int, journey_id: str) -> Row:
+    """The row that retires a journey id (a later version, deleted)."""
+    at = as_of_ms
     return (
-        record["customer_key"], journey_id, record["version"], 1, at, at, at, 0, 0,
+        customer_key, journey_id, version, 1, at, at, at, 0, 0,
         [], [], [], 0, "", "", 0, "", None, None, 0, {}, 0, [], [], "[]", "[]",
         0, 0, 0, 0, [], "[]",
     )  # fmt: skip
 
 
-def journey_columns(records: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Rows of decoded changelog records: one per journey, and a deletion
-    row per retired journey id."""
-    rows: list[tuple[Any, ...]] = []
-    for record in records:
-        rows.extend(_row(record, journey) for journey in record["journeys"])
-        rows.extend(_deleted(record, journey_id) for journey_id in record["retired"])
+def journey_columns(rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
+    """Rows (as built above, or decoded from JSON) as columns."""
     if not rows:
         return {name: [] for name in JOURNEY_COLUMNS}
     return dict(zip(JOURNEY_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
