@@ -2,9 +2,10 @@
 
 CPython's full collection walks every tracked object: with the journey state
 of many people in memory it pauses the event loop for hundreds of
-milliseconds. The worker therefore freezes what it holds now and then
-(`gc.freeze()`: frozen objects are never scanned again; they are still freed
-by reference counting, which is how evicted people and stored batches go) and
+milliseconds. The worker therefore freezes what survives each full
+collection (`gc.freeze()`: frozen objects are never scanned again; they are
+still freed by reference counting, which is how evicted people and stored
+batches go, but one that later joins a garbage cycle is never reclaimed) and
 collects the young generation less often. `GcWatch` times every collection
 so the pauses are visible in `/stats` and in the benchmark.
 """
