@@ -50,6 +50,7 @@ from typing import Any, NamedTuple
 import faust
 import mode
 
+from streams.bench.procfs import status_kb
 from streams.deadletter import DeadLetter
 from streams.identity.graph import Evidence, IdentityGraph
 from streams.ingest import ingest_record
@@ -60,7 +61,7 @@ from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.migrate import migrate
 from streams.store.rows import dead_letter_columns, touchpoint_columns
 from streams.topics import Topics
-from streams.touchpoint import Touchpoint, identifiers_of
+from streams.touchpoint import Touchpoint, identifiers_of, keyed_to
 
 FLUSH_ROWS = 5000
 FLUSH_WITHIN_S = 1.0
@@ -130,7 +131,7 @@ class PeerIngest:
         ids = identifiers_of(tp.identifiers)
         if len(ids) > 1 and self.graph.is_news(ids):
             self.graph.observe(Evidence(tp.event_id, tp.occurred_at_ms, tp.channel.value, ids))
-        return tp._replace(customer_key=self.graph.resolve(ids))
+        return keyed_to(tp, self.graph.resolve(ids))
 
 
 class PeerSink:
@@ -280,14 +281,6 @@ def build_app(
 # -- the child process ---------------------------------------------------------
 
 
-def _peak_rss_mb() -> int:
-    """This process's peak resident memory (VmHWM), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) // 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
 def _result(sink: PeerSink, ingest: PeerIngest) -> dict[str, Any]:
     first, last = sink.first_stored, sink.all_stored
     assert first is not None and last is not None
@@ -302,7 +295,7 @@ def _result(sink: PeerSink, ingest: PeerIngest) -> dict[str, Any]:
         "cpu_s": round(last.cpu - first.cpu, 3),
         "insert_s": round(sink.insert_s, 3),
         "blocked_on_insert_s": round(sink.blocked_s, 3),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": status_kb("VmHWM") // 1024,
     }
 
 

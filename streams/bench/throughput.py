@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer
 from schemas import validate_event
 from streams.bench.faust_peer import run_faust_peer
 from streams.bench.latency import latency_summary, send_paced, stored_at
+from streams.bench.procfs import status_kb
 from streams.child_worker import ChildWorker
 from streams.devbroker import LocalBroker, local_settings
 from streams.generator import GeneratedRecord, TrafficSpec, generate_traffic
@@ -90,13 +91,6 @@ async def ceiling(settings: Settings, expected: int) -> float:
         await consumer.stop()
 
 
-def _proc_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} for process {pid}")
-
-
 def _pid(worker: ChildWorker) -> int:
     assert worker.process is not None
     return worker.process.pid
@@ -111,15 +105,19 @@ def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[st
         worker.wait_healthy()
     store = workers[0]
     try:
-        baseline_kb = _proc_kb(_pid(store), "VmRSS")
+        baseline_kb = status_kb("VmRSS", _pid(store))
         first: float | None = None
-        while True:
-            touchpoints, dead = store.stored()
+
+        def all_stored(stats: dict[str, Any]) -> bool:
+            nonlocal first
+            counts = stats.get("clickhouse", {})
+            touchpoints, dead = counts.get("touchpoints", 0), counts.get("deadletters", 0)
             if first is None and touchpoints > 0:
                 first = time.perf_counter()
-            if touchpoints >= valid and dead >= invalid:
-                break
-            time.sleep(0.25)
+            return bool(touchpoints >= valid and dead >= invalid)
+
+        # Polls every 0.25 s; raises if the worker exits.
+        store.wait_until(all_stored, 3600, f"done storing {valid} + {invalid}")
         for worker in workers:
             worker.wait_idle(timeout=600)
         polled = time.perf_counter()
@@ -130,10 +128,10 @@ def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[st
         )
         assert first is not None
         people = sum(s["journeys"].get("people_in_memory", 0) for s in stats)
-        rss_kb = sum(_proc_kb(_pid(w), "VmRSS") for w in workers)
+        rss_kb = sum(status_kb("VmRSS", _pid(w)) for w in workers)
         return {
             "seconds": round(polled - quiet - first, 3),
-            "peak_rss_mb": [_proc_kb(_pid(w), "VmHWM") // 1024 for w in workers],
+            "peak_rss_mb": [status_kb("VmHWM", _pid(w)) // 1024 for w in workers],
             "rss_mb_at_start": baseline_kb // 1024,
             "rss_mb_at_end": rss_kb // 1024,
             "people_in_memory": people,

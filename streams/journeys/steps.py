@@ -18,6 +18,9 @@ STEPS_FORMAT = b"steps/2"
 `encode_keyed_steps`: a bundle of (customer key, steps) pairs, one step for a
 new touchpoint, many for a person moved to another key."""
 
+STEPS_HEADERS = [("cx.format", STEPS_FORMAT)]
+"""Headers of every journey-steps record (a list: aiokafka's builder takes no tuple)."""
+
 PURCHASE_TYPES = frozenset({"purchase", "pos_purchase"})
 """Event types that are a purchase (web/app `purchase`, store `pos_purchase`)."""
 

@@ -22,7 +22,7 @@ from streams.deadletter import encode_dead_letter
 from streams.identity import log as identity_log
 from streams.identity.graph import Evidence
 from streams.ingest import ingest_batch
-from streams.journeys.steps import STEPS_FORMAT, encode_keyed_steps, step_of
+from streams.journeys.steps import STEPS_HEADERS, encode_keyed_steps, step_of
 from streams.kafka import append_all, is_transient, produce_all, produce_bundles
 from streams.pipeline.identity import IdentityReplica
 from streams.pseudonym import Pseudonymizer
@@ -32,7 +32,6 @@ from streams.touchpoint import FORMAT, Touchpoint, encode_touchpoints, identifie
 
 _TOUCHPOINT_HEADERS = [("cx.format", FORMAT)]
 _EVIDENCE_HEADERS = [("cx.format", identity_log.FORMAT)]
-_STEP_HEADERS = [("cx.format", STEPS_FORMAT)]
 
 
 class IngestHandler:
@@ -81,7 +80,7 @@ class IngestHandler:
                     _TOUCHPOINT_HEADERS,
                 ),
                 produce_bundles(
-                    producer, topics.journey_steps, steps, encode_keyed_steps, _STEP_HEADERS
+                    producer, topics.journey_steps, steps, encode_keyed_steps, STEPS_HEADERS
                 ),
                 produce_all(producer, topics.deadletter, dead_letters),
             )

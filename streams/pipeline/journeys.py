@@ -39,7 +39,7 @@ from streams.journeys.state import (
     restored,
 )
 from streams.journeys.steps import (
-    STEPS_FORMAT,
+    STEPS_HEADERS,
     KeyedSteps,
     Step,
     decode_keyed_steps,
@@ -54,8 +54,6 @@ from streams.store.journey_rows import journey_columns
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
-
-_STEP_HEADERS = [("cx.format", STEPS_FORMAT)]
 
 
 def _changelog_message(key: str, record: PersonRecord) -> Message:
@@ -346,7 +344,7 @@ class JourneyHandler:
                     self.topics.journey_steps,
                     forwarded,
                     encode_keyed_steps,
-                    _STEP_HEADERS,
+                    STEPS_HEADERS,
                 ),
             )
             return positions
