@@ -13,7 +13,7 @@ from schemas.events import (
 from schemas.identity import IDENTIFIER_FIELDS, Context, Identity
 from schemas.rejections import Rejection, RejectionError, RejectReason
 from schemas.stages import Stage, stage_of
-from schemas.validate import validate_event
+from schemas.validate import AcceptedEvent, accept_event, epoch_ms, normalised, validate_event
 
 __all__ = [
     "CHANNELS",
@@ -22,6 +22,7 @@ __all__ = [
     "EVENT_TYPES",
     "IDENTIFIER_FIELDS",
     "SHARED_EVENT_TYPES",
+    "AcceptedEvent",
     "Channel",
     "Context",
     "Envelope",
@@ -31,6 +32,9 @@ __all__ = [
     "Rejection",
     "RejectionError",
     "Stage",
+    "accept_event",
+    "epoch_ms",
+    "normalised",
     "stage_of",
     "validate_event",
 ]

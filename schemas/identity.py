@@ -28,10 +28,10 @@ IDENTIFIER_FIELDS: tuple[str, ...] = (
 )
 
 # E.164 digits are ASCII: `\d` would also admit other scripts' digits.
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _PUNCTUATION = " ().\u00a0-"  # "-" last: the JSON Schema uses it in a [...] class
 _PHONE_PUNCTUATION = str.maketrans("", "", _PUNCTUATION)
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 # The same checks as JSON Schema patterns on the raw value, before
 # normalisation: blank (absent), or the identifier with surrounding white space.
@@ -99,7 +99,7 @@ class Identity(ContractModel):
         if value is None or not value.strip():
             return None
         email = normalize_email(value)
-        if not _EMAIL.fullmatch(email):
+        if not EMAIL.fullmatch(email):
             raise PydanticCustomError("invalid_identifier", "email must look like name@domain")
         return email
 
@@ -109,7 +109,7 @@ class Identity(ContractModel):
         if value is None or not value.strip():
             return None
         phone = normalize_phone(value)
-        if not _E164.fullmatch(phone):
+        if not E164.fullmatch(phone):
             raise PydanticCustomError(
                 "invalid_identifier",
                 "phone must be an E.164 number such as +989121234567",

@@ -4,8 +4,14 @@ A faust agent handles one event at a time and tops out near 10-14k events/s
 per process; this loop moves whole batches (aiokafka `getmany`) through pure
 batch functions instead. Its guarantees:
 
-- offsets are committed only after the handler returned, i.e. after the
-  sink accepted the batch (at-least-once; sinks are idempotent);
+- offsets are committed only after the sink accepted what the batches made
+  (at-least-once; sinks are idempotent). A stateless handler starts the
+  write of each batch and hands back its completion: up to `max_pending`
+  writes run while the next batches are read and processed, and offsets are
+  committed in order as they complete. A stateful handler (the journey
+  stage) may keep what many batches changed in memory and `flush` it every
+  `flush_interval_s`, so a person touched by ten events in that time is
+  written once, not ten times;
 - a rebalance waits for the batch in flight, so a partition is never processed
   by two members at once;
 - a batch gathered across a rebalance is dropped and its partitions rewound
@@ -19,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,10 +40,36 @@ log = logging.getLogger(__name__)
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
+Write = Awaitable[None]
+"""The completion of a batch's write: done once the sink acknowledged it."""
+
+
 class BatchHandler(Protocol):
     async def on_assigned(self, partitions: set[TopicPartition]) -> None: ...
-    async def on_revoked(self, partitions: set[TopicPartition]) -> None: ...
-    async def handle(self, batch: Batch) -> None: ...
+    async def on_revoked(self, partitions: set[TopicPartition]) -> None:
+        """Called after every write completed and a final flush and commit."""
+
+    async def handle(self, batch: Batch) -> Write | None:
+        """Process the batch; return the completion of its write, if it is
+        still under way (the consumer goes on meanwhile)."""
+
+    async def flush(self) -> None:
+        """Make durable what every batch handled so far changed; their
+        offsets are committed when it returns."""
+
+
+class StatelessHandler:
+    """Base of handlers that write each batch (`handle` returns the write):
+    no partition state, nothing to flush."""
+
+    async def on_assigned(self, partitions: set[TopicPartition]) -> None:
+        pass
+
+    async def on_revoked(self, partitions: set[TopicPartition]) -> None:
+        pass
+
+    async def flush(self) -> None:
+        pass
 
 
 @dataclass
@@ -48,6 +81,10 @@ class ConsumerStats:
     last_batch_at: float | None = None
     assigned: list[str] = field(default_factory=list)
     committed: dict[TopicPartition, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(("gather", "handle", "wait", "flush", "commit"), 0.0)
+    )
+    """Wall-clock time spent in each step of the loop (awaits included)."""
 
     def as_dict(self, consumer: AIOKafkaConsumer) -> dict[str, Any]:
         # Records behind the fetch high watermark, from the group's commit;
@@ -68,6 +105,7 @@ class ConsumerStats:
                 round(time.monotonic() - self.last_batch_at, 3) if self.last_batch_at else None
             ),
             "assigned": self.assigned,
+            "seconds": {step: round(spent, 3) for step, spent in self.seconds.items()},
         }
 
 
@@ -77,6 +115,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         async with self.owner.in_flight:  # let the current batch finish and commit
+            await self.owner.drain()
             await self.owner.handler.on_revoked(set(revoked))
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
@@ -97,6 +136,8 @@ class BatchConsumer(mode.Service):
         *,
         max_records: int,
         max_wait_ms: int,
+        flush_interval_s: float = 0.0,
+        max_pending: int = 2,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -106,8 +147,18 @@ class BatchConsumer(mode.Service):
         self.handler = handler
         self.max_records = max_records
         self.max_wait = max_wait_ms / 1000
+        self.flush_interval_s = flush_interval_s
+        self.max_pending = max_pending
         self.in_flight = asyncio.Lock()
         self.stats = ConsumerStats()
+        self._pending: deque[tuple[dict[TopicPartition, int], asyncio.Future[None] | None]] = (
+            deque()
+        )
+        """Handled batches, oldest first: their next offsets and their write."""
+        self._written: dict[TopicPartition, int] = {}
+        """Next offset per partition of what was handled and written, not
+        committed yet."""
+        self._flushed_at = time.monotonic()
         self._stopping = False
         self.generation = 0
         """Counts assignments: a batch gathered across one is dropped."""
@@ -137,8 +188,8 @@ class BatchConsumer(mode.Service):
     async def on_stop(self) -> None:
         self._stopping = True
         if self._loop_task is not None:
-            # Let the batch in flight finish and commit; a crash was already
-            # reported by _run_or_crash.
+            # Let the batch in flight finish, flush and commit; a crash was
+            # already reported by _run_or_crash.
             _, pending = await asyncio.wait({self._loop_task}, timeout=60)
             for task in pending:
                 task.cancel()
@@ -161,8 +212,15 @@ class BatchConsumer(mode.Service):
         while not self._stopping:
             await self._read_commits()
             generation = self.generation
+            started = time.monotonic()
             batch = await self._gather()
+            self.stats.seconds["gather"] += time.monotonic() - started
             if not batch:
+                if self._pending or self._written:
+                    async with self.in_flight:
+                        await self._settle(wait_above=self.max_pending)
+                        if self._flush_due():
+                            await self.checkpoint()
                 continue
             if generation != self.generation:
                 await self._rewind(batch)
@@ -171,11 +229,57 @@ class BatchConsumer(mode.Service):
                 if generation != self.generation:
                     await self._rewind(batch)
                     continue
-                await self.handler.handle(batch)
-                await self._commit(batch)
+                started = time.monotonic()
+                write = await self.handler.handle(batch)
+                self.stats.seconds["handle"] += time.monotonic() - started
+                offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+                self._pending.append((offsets, asyncio.ensure_future(write) if write else None))
+                await self._settle(wait_above=self.max_pending)
+                if self._flush_due():
+                    await self.checkpoint()
                 self.stats.records += sum(len(records) for records in batch.values())
                 self.stats.batches += 1
                 self.stats.last_batch_at = time.monotonic()
+        async with self.in_flight:
+            await self.drain()
+
+    def _flush_due(self) -> bool:
+        return time.monotonic() - self._flushed_at >= self.flush_interval_s
+
+    async def _settle(self, *, wait_above: int) -> None:
+        """Take in the writes that completed, oldest first, waiting for the
+        oldest while more than `wait_above` are under way. A failed write
+        raises here: a bug (transient failures are retried inside it)."""
+        started = time.monotonic()
+        while self._pending:
+            offsets, write = self._pending[0]
+            if write is not None and not write.done() and len(self._pending) <= wait_above:
+                break
+            if write is not None:
+                await write
+            self._pending.popleft()
+            self._written.update(offsets)
+        self.stats.seconds["wait"] += time.monotonic() - started
+
+    async def drain(self) -> None:
+        """Wait for every write, then flush and commit: before partitions go
+        and at stop. Called with `in_flight` held."""
+        await self._settle(wait_above=0)
+        await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """Flush the handler, then commit every batch written. Called with
+        `in_flight` held."""
+        self._flushed_at = time.monotonic()
+        if not self._written:
+            return
+        offsets, self._written = self._written, {}
+        started = time.monotonic()
+        await self.handler.flush()
+        flushed = time.monotonic()
+        await self._commit(offsets)
+        self.stats.seconds["flush"] += flushed - started
+        self.stats.seconds["commit"] += time.monotonic() - flushed
 
     async def _rewind(self, batch: Batch) -> None:
         """Drop a batch gathered across a rebalance and read its partitions
@@ -209,8 +313,7 @@ class BatchConsumer(mode.Service):
                 deadline = time.monotonic() + self.max_wait
         return batch
 
-    async def _commit(self, batch: Batch) -> None:
-        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         try:
             await self.consumer.commit(offsets)
             self.stats.committed.update(offsets)

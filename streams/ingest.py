@@ -1,4 +1,5 @@
-"""Stage 1, ingest: raw channel records in, touchpoints and dead letters out.
+"""Stage 1, ingest: raw channel records in, touchpoints and dead letters out;
+then each touchpoint's store row and journey step, routed to their partitions.
 
 Pure: no I/O. Every record gives exactly one touchpoint or one dead letter, so
 accepted + rejected = received holds by construction.
@@ -6,12 +7,16 @@ accepted + rejected = received holds by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
-from schemas import Channel, Rejection, RejectReason, validate_event
+from schemas import Channel, Rejection, RejectReason, accept_event
 from streams.deadletter import DeadLetter
+from streams.journeys.steps import KeyedSteps, step_of
+from streams.kafka import partition_of
 from streams.pseudonym import Pseudonymizer
+from streams.store.bundle import Row
+from streams.store.rows import touchpoint_row
 from streams.touchpoint import Touchpoint, to_touchpoint
 
 
@@ -44,7 +49,7 @@ def ingest_record(
     record: RawRecord, channel: Channel, received_at_ms: int, pseudonymizer: Pseudonymizer
 ) -> Touchpoint | DeadLetter:
     value = record.value
-    verdict = validate_event(value, channel) if value else _EMPTY
+    verdict = accept_event(value, channel) if value else _EMPTY
     if isinstance(verdict, Rejection):
         return DeadLetter(
             verdict,
@@ -77,3 +82,32 @@ def ingest_batch(
         else:
             touchpoints.append(outcome)
     return IngestResult(touchpoints, dead_letters)
+
+
+class Routed(NamedTuple):
+    """An ingest batch ready to send, grouped by partition."""
+
+    touchpoints: dict[int, list[tuple[tuple[str, int], Row]]]
+    """Touchpoints topic: ((event_id, occurred_at_ms), row) by the partition
+    of the event's own key, so every delivery of an event meets the first."""
+    steps: dict[int, list[KeyedSteps]]
+    """Journey steps topic: (customer_key, (step,)) by the partition of the person."""
+
+
+def route_batch(
+    touchpoints: Sequence[Touchpoint],
+    customer_keys: Sequence[str],
+    touchpoint_partitions: int,
+    step_partitions: int,
+) -> Routed:
+    """Each touchpoint's store row and journey step, grouped by the partition
+    they go to; `customer_keys[i]` is touchpoint i's stitched person."""
+    rows: dict[int, list[tuple[tuple[str, int], Row]]] = {}
+    steps: dict[int, list[KeyedSteps]] = {}
+    for tp, key in zip(touchpoints, customer_keys, strict=True):
+        route = partition_of(tp.person_key.encode(), touchpoint_partitions)
+        entry = ((tp.event_id, tp.occurred_at_ms), touchpoint_row(tp, key, route))
+        rows.setdefault(route, []).append(entry)
+        step = (key, (step_of(tp),))
+        steps.setdefault(partition_of(key.encode(), step_partitions), []).append(step)
+    return Routed(rows, steps)

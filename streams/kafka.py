@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -65,6 +65,7 @@ def consumer_for(settings: Settings, group_id: str | None, **overrides: Any) -> 
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
         "rebalance_timeout_ms": settings.kafka_rebalance_timeout_ms,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
         "max_poll_interval_ms": 600_000,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
         "fetch_max_bytes": 32 * 1024 * 1024,
@@ -78,33 +79,49 @@ async def produce_all(
 ) -> list[tuple[int, int]]:
     """Send keyed messages in record batches per partition, routed by
     `partition_of`, and wait until the broker acknowledged all of them.
-    Returns the (partition, offset) of each message, in order."""
+    Returns the (partition, offset) of each message, in order. `messages`
+    is read once, lazily: each value can be built just before it is copied
+    into its record batch, and freed right after."""
     partitions = len(await producer.partitions_for(topic))
-    routed = [
+    routed = (
         (partition_of(key, partitions) if key is not None else count % partitions, key, value, h)
         for count, (key, value, h) in enumerate(messages)
-    ]
+    )
     return await _send_routed(producer, topic, routed)
+
+
+def group_by_partition(items: Iterable[tuple[bytes, T]], partitions: int) -> dict[int, list[T]]:
+    """(key, item) pairs grouped by the partition of their key
+    (`partition_of`), each group in the items' order."""
+    grouped: dict[int, list[T]] = {}
+    for key, item in items:
+        partition = zlib.crc32(key) % partitions
+        group = grouped.get(partition)
+        if group is None:
+            grouped[partition] = [item]
+        else:
+            group.append(item)
+    return grouped
+
+
+async def partition_count(producer: AIOKafkaProducer, topic: str) -> int:
+    """Partitions of `topic` (from the producer's metadata, cached)."""
+    return len(await producer.partitions_for(topic))
 
 
 async def produce_bundles(
     producer: AIOKafkaProducer,
     topic: str,
-    items: Iterable[tuple[bytes, T]],
-    encode: Callable[[list[T]], bytes],
+    grouped: Mapping[int, Sequence[T]],
+    encode: Callable[[Sequence[T]], bytes],
     headers: Sequence[tuple[str, bytes]],
     *,
     per_record: int = BUNDLE_ITEMS,
 ) -> None:
-    """Send (key, item) pairs as few records: the items of each partition
-    (routed by their key with `partition_of`, in order) are encoded
-    together, up to `per_record` in one record. Kafka's per-record cost,
-    paid by the producer and by every consumer, is then paid per bundle;
-    waits until the broker acknowledged all of them."""
-    partitions = len(await producer.partitions_for(topic))
-    grouped: dict[int, list[T]] = {}
-    for key, item in items:
-        grouped.setdefault(partition_of(key, partitions), []).append(item)
+    """Send items as few records: the items of each partition are encoded
+    together, in order, up to `per_record` in one record. Kafka's per-record
+    cost, paid by the producer and by every consumer, is then paid per
+    bundle. Waits until the broker acknowledged all of them."""
     routed = [
         (partition, None, encode(group[start : start + per_record]), headers)
         for partition, group in grouped.items()
@@ -116,7 +133,7 @@ async def produce_bundles(
 async def _send_routed(
     producer: AIOKafkaProducer,
     topic: str,
-    routed: Sequence[tuple[int, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
+    routed: Iterable[tuple[int, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
 ) -> list[tuple[int, int]]:
     """Send (partition, key, value, headers) in record batches per
     partition; the (partition, offset) of each once acknowledged."""

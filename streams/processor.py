@@ -44,6 +44,7 @@ def topic_plan(settings: Settings) -> dict[str, int]:
         topics.alerts: 1,
         topics.journey_steps: settings.internal_partitions,
         topics.journeys: settings.internal_partitions,
+        topics.journey_rows: settings.internal_partitions,
     }
 
 
@@ -76,7 +77,10 @@ class Processor(mode.Service):
         self.pseudonymizer = (
             Pseudonymizer(settings.require_pii_secret()) if settings.ingests else None
         )
-        self.producer: AIOKafkaProducer | None = None  # aiokafka wants a running loop
+        self.producers: dict[str, AIOKafkaProducer] = {}
+        """One per stage that writes (aiokafka has one request in flight per
+        connection: the identity log's small appends must not queue behind
+        a stage's bulk writes). Made once the loop runs, as aiokafka wants."""
         self.identity: IdentityReplica | None = None
         self.recorder: IdentityRecorder | None = None
         self.alerts: AlertEvaluator | None = None
@@ -134,22 +138,19 @@ class Processor(mode.Service):
             self.identity.listeners.append(self.recorder)
         await self.add_runtime_dependency(self.identity)
         await self.identity.caught_up.wait()
-        if settings.ingests or settings.journeys or (settings.stores and self.rules):
-            self.phase = "starting the producer"
-            self.producer = producer_for(settings)
-            await with_backoff(
-                self.producer.start, is_transient=kafka_is_transient, what="start producer"
-            )
         if settings.ingests:
-            assert self.pseudonymizer is not None and self.producer is not None
+            assert self.pseudonymizer is not None
             self.ingest = IngestHandler(
-                self.producer, self.topics, self.pseudonymizer, self.identity
+                await self._producer("ingest"),
+                await self._producer("identity"),
+                self.topics,
+                self.pseudonymizer,
+                self.identity,
             )
             self._consume("ingest", list(self.topics.channels), self.ingest)
         if settings.journeys:
-            assert self.producer is not None
             self.journeys = JourneyHandler(
-                self.producer,
+                await self._producer("journeys"),
                 consumer_for(settings, None, fetch_max_wait_ms=50),
                 self.topics,
                 self.identity.graph,
@@ -160,14 +161,22 @@ class Processor(mode.Service):
             )
             await self.journeys.restorer.start()
             self.identity.listeners.append(self.journeys.on_identity)
-            self._consume("journeys", [self.topics.journey_steps], self.journeys)
+            self._consume(
+                "journeys",
+                [self.topics.journey_steps],
+                self.journeys,
+                flush_interval_s=settings.journey_flush_ms / 1000,
+            )
         if settings.stores:
-            self._consume("journey-store", [self.topics.journeys], self.journey_store)
+            self._consume("journey-store", [self.topics.journey_rows], self.journey_store)
             self._consume("store", [self.topics.touchpoints], self.touchpoints)
         if settings.stores and self.rules:
-            assert self.producer is not None
             sinks = AlertSinks(
-                self.store, self.producer, self.topics.alerts, settings.webhook_urls, self.crash
+                self.store,
+                await self._producer("alerts"),
+                self.topics.alerts,
+                settings.webhook_urls,
+                self.crash,
             )
             self.alerts = AlertEvaluator(self.rules, self.store, sinks)
             log.info(
@@ -182,7 +191,15 @@ class Processor(mode.Service):
             self.gc.freeze_after_full = True
         self.ready.set()
 
-    def _consume(self, stage: str, topics: list[str], handler: BatchHandler) -> None:
+    async def _producer(self, name: str) -> AIOKafkaProducer:
+        self.phase = f"starting the {name} producer"
+        producer = self.producers[name] = producer_for(self.settings)
+        await with_backoff(producer.start, is_transient=kafka_is_transient, what="start producer")
+        return producer
+
+    def _consume(
+        self, stage: str, topics: list[str], handler: BatchHandler, *, flush_interval_s: float = 0
+    ) -> None:
         """A batch consumer for `stage`, in its own consumer group."""
         settings = self.settings
         self.consumers.append(
@@ -193,6 +210,7 @@ class Processor(mode.Service):
                 handler,
                 max_records=settings.batch_max_records,
                 max_wait_ms=settings.batch_max_wait_ms,
+                flush_interval_s=flush_interval_s,
             )
         )
 
@@ -211,8 +229,8 @@ class Processor(mode.Service):
         if self.journeys is not None:
             await self.journeys.mover.stop()
             await self.journeys.restorer.stop()
-        if self.producer is not None:
-            await self.producer.stop()
+        for producer in self.producers.values():
+            await producer.stop()
         await self.store.close()
         self.gc.uninstall()
 

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         description="how late (event time) a touchpoint may arrive and still "
         "join its journey; ended journeys are kept this long, then evicted from memory",
     )
+    journey_flush_ms: int = Field(
+        1000,
+        ge=0,
+        description="how often the journey stage folds the people new steps came for and "
+        "writes their journeys and state (a person touched many times in between is "
+        "written once); journeys lag the touchpoints by up to this much",
+    )
     journey_evict_idle_seconds: float = Field(
         60,
         ge=0,
@@ -104,6 +111,12 @@ class Settings(BaseSettings):
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 2_000
     kafka_rebalance_timeout_ms: int = 10_000
+    kafka_fetch_max_wait_ms: int = Field(
+        50,
+        ge=0,
+        description="longest a fetch waits on the broker for records; keep it short: some "
+        "brokers (tansu) answer only when it expires, even when records arrived meanwhile",
+    )
 
     @field_validator("identity_strong")
     @classmethod

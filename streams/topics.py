@@ -49,5 +49,10 @@ class Topics:
     @property
     def journeys(self) -> str:
         """Internal, compacted: the journey stage's state by person, its
-        changelog, which the store turns into `journeys` rows."""
+        changelog (read back only to restore the state)."""
         return f"{self.prefix}journeys"
+
+    @property
+    def journey_rows(self) -> str:
+        """Internal: `journeys` rows in bundles, from the journey stage to the store."""
+        return f"{self.prefix}journey-rows"

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from schemas import Rejection, stage_of, validate_event
+from schemas import Rejection, normalised, stage_of, validate_event
 from streams.generator import GeneratedRecord
 from streams.pseudonym import Pseudonymizer
 from streams.touchpoint import identifiers_of, to_touchpoint
@@ -46,7 +46,7 @@ def read(records: Iterable[GeneratedRecord], secret: str) -> list[Seen]:
             continue
         event = validate_event(record.value, record.channel)
         assert not isinstance(event, Rejection)
-        tp = to_touchpoint(event, record.channel, ("t", 0, 0), 0, pseudonymizer)
+        tp = to_touchpoint(normalised(event), record.channel, ("t", 0, 0), 0, pseudonymizer)
         raw = orjson.loads(record.value)
         seen[event.event_id] = Seen(
             event.event_id,

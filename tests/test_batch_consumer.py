@@ -9,9 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from aiokafka import TopicPartition
 
-from streams.batch_consumer import Batch, BatchConsumer
+from streams.batch_consumer import Batch, BatchConsumer, StatelessHandler, Write
 from streams.devbroker import LocalBroker
 from streams.kafka import consumer_for, ensure_topics, producer_for
 from streams.settings import Settings
@@ -20,24 +19,19 @@ from tests.conftest import isolated_settings
 pytestmark = pytest.mark.integration
 
 
-class Recorder:
-    """A handler that remembers what it was given, slowly enough that
-    rebalances land while batches are in flight."""
+class Recorder(StatelessHandler):
+    """A handler that remembers what it was given, with writes slow enough
+    that rebalances land while batches are handled and written."""
 
     def __init__(self, name: str, handled: list[tuple[int, int, str]]) -> None:
         self.name = name
         self.handled = handled
 
-    async def on_assigned(self, partitions: set[TopicPartition]) -> None:
-        pass
-
-    async def on_revoked(self, partitions: set[TopicPartition]) -> None:
-        pass
-
-    async def handle(self, batch: Batch) -> None:
-        await asyncio.sleep(0.03)
+    async def handle(self, batch: Batch) -> Write:
+        await asyncio.sleep(0.01)
         for tp, records in batch.items():
             self.handled.extend((tp.partition, r.offset, self.name) for r in records)
+        return asyncio.sleep(0.03)  # the write: committed once it is done
 
 
 async def produce_until(settings: Settings, topic: str, stop: asyncio.Event) -> int:

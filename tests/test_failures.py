@@ -59,7 +59,7 @@ def test_a_schema_bug_stops_the_worker_and_the_fixed_worker_loses_nothing(
     broken = ChildWorker(settings, tmp_path / "worker-1.log").start(healthy_within=None)
     code = broken.exit_code(within=60)
     assert code is not None and code != 0
-    assert "Unrecognized column 'product_id'" in (tmp_path / "worker-1.log").read_text()
+    assert "No such column product_id" in (tmp_path / "worker-1.log").read_text()
 
     store = Store(settings.clickhouse_url, settings.database)
     try:  # the fix: restore the table (the worker migrates on start)

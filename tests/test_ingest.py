@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import zlib
+
 import orjson
 import pytest
 
 from schemas import Channel, RejectReason, Stage
 from streams.deadletter import DeadLetter, decode_dead_letter, encode_dead_letter
-from streams.ingest import ingest_batch
+from streams.ingest import ingest_batch, route_batch
 from streams.pseudonym import Pseudonymizer
+from streams.store.bundle import decode_bundle, encode_bundle, split_rows
+from streams.store.rows import TOUCHPOINT_COLUMNS
 from streams.topics import Topics
-from streams.touchpoint import Touchpoint, decode_touchpoints, encode_touchpoints, epoch_ms
+from streams.touchpoint import Touchpoint, epoch_ms
 from tests.examples import invalid_cases, record, valid_events
 
 TOPICS = Topics("cx.")
@@ -86,7 +90,8 @@ def test_touchpoint_is_normalised_and_pseudonymised() -> None:
     assert tp.identifiers.phone_hash == phone_hash
     assert tp.person_key == f"phone_hash:{phone_hash}"  # phone outranks anonymous_id
     assert tp.properties["comment"] == f"call me on phone:{phone_hash}"
-    encoded = encode_touchpoints([tp])
+    routed = route_batch([tp], [tp.person_key], 4, 4)
+    encoded = b"".join(encode_bundle(entries) for entries in routed.touchpoints.values())
     assert b"+989121234567" not in encoded and b"9121234567" not in encoded
 
 
@@ -133,10 +138,31 @@ def test_sms_stage_depends_on_message_kind() -> None:
 
 
 @pytest.mark.parametrize("channel", list(Channel), ids=lambda c: c.value)
-def test_touchpoint_wire_format_round_trips(channel: Channel) -> None:
+def test_rows_travel_in_bundles_routed_by_the_events_own_key(channel: Channel) -> None:
     touchpoints, _ = ingest(channel, valid_events(channel))
-    assert decode_touchpoints(encode_touchpoints(touchpoints)) == touchpoints
-    assert decode_touchpoints(encode_touchpoints(touchpoints[:1])) == touchpoints[:1]
+    keys = [f"person-{i % 3}" for i in range(len(touchpoints))]
+    routed = route_batch(touchpoints, keys, 4, 3)
+    by_id = {tp.event_id: (tp, key) for tp, key in zip(touchpoints, keys, strict=True)}
+    seen = []
+    for partition, entries in routed.touchpoints.items():
+        index, body = decode_bundle(encode_bundle(entries))
+        rows = [orjson.loads(row) for row in split_rows(body)]
+        assert len(index) == len(rows)
+        for (event_id, occurred_at_ms), row in zip(index, rows, strict=True):
+            tp, key = by_id[event_id]
+            values = dict(zip(TOUCHPOINT_COLUMNS, row, strict=True))
+            assert values["event_id"] == event_id and occurred_at_ms == tp.occurred_at_ms
+            assert values["occurred_at"] == tp.occurred_at_ms / 1000  # seconds for ClickHouse
+            assert (values["person_key"], values["customer_key"]) == (tp.person_key, key)
+            assert values["route_partition"] == partition
+            assert zlib.crc32(tp.person_key.encode()) % 4 == partition
+            assert values["properties"] == tp.properties  # an object: stored as its JSON text
+            seen.append(event_id)
+    assert sorted(seen) == sorted(by_id)
+    for partition, steps in routed.steps.items():
+        for key, (step,) in steps:
+            assert zlib.crc32(key.encode()) % 3 == partition
+            assert by_id[step.event_id][1] == key
 
 
 def test_dead_letter_wire_format_round_trips() -> None:

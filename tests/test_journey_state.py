@@ -3,6 +3,10 @@ becomes in ClickHouse (on chdb: versions replace, retired journeys vanish)."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
+import orjson
+
 from streams.journeys.fold import person_journeys
 from streams.journeys.rules import JourneyRules
 from streams.journeys.state import (
@@ -11,11 +15,13 @@ from streams.journeys.state import (
     add_steps,
     decode_record,
     encode_record,
+    merge_steps,
     restored,
 )
 from streams.journeys.steps import Step
+from streams.store.bundle import encode_rows
 from streams.store.clickhouse import Store
-from streams.store.journey_rows import JOURNEY_COLUMNS, journey_columns
+from streams.store.journey_rows import JOURNEY_COLUMNS, deleted_row, journey_row
 from streams.store.migrate import migrate
 
 HOUR = 3_600_000
@@ -29,18 +35,36 @@ def step(event_id: str, at: int, event_type: str = "page_view", **fields: object
 
 def test_steps_are_kept_in_event_time_order_each_event_once() -> None:
     state = PersonState()
-    assert add_steps(state, [step("b", 20), step("a", 10)]) == 2
-    assert add_steps(state, [step("a", 10), step("c", 15)]) == 1  # "a" again: a repeat
-    assert [s.event_id for s in state.steps] == ["a", "c", "b"]
+    assert [s.event_id for s in add_steps(state, [step("b", 20), step("a", 10)]) or []] == [
+        "a",
+        "b",
+    ]
+    merged = add_steps(state, [step("a", 10), step("c", 15)])  # "a" again: a repeat
+    assert [s.event_id for s in merged or []] == ["a", "c", "b"]
+    assert [s.event_id for s in state.decoded()] == ["a", "c", "b"]
     assert state.last_at_ms == 20
+    assert add_steps(state, [step("c", 15), step("c", 15)]) is None  # nothing new: unchanged
+    assert [s.event_id for s in state.decoded()] == ["a", "c", "b"]
+
+
+def test_merge_appends_newer_steps_and_sorts_late_ones_in() -> None:
+    known = [step("a", 10), step("b", 20)]
+    assert merge_steps(known, [step("d", 40), step("c", 30)]) == [
+        *known,
+        step("c", 30),
+        step("d", 40),
+    ]
+    assert merge_steps(known, [step("0", 5)]) == [step("0", 5), *known]
+    assert merge_steps(known, [step("a", 99)]) is None  # an event id counts once, whatever its time
 
 
 def test_a_late_step_moves_the_journey_start_and_retires_the_old_id() -> None:
     state = PersonState()
-    add_steps(state, [step("b", 5 * DAY)])
-    first = person_journeys("customer_id:C1", state.steps, RULES, as_of_ms=5 * DAY)
-    add_steps(state, [step("a", 4 * DAY)])  # within the gap: same journey, new start
-    second = person_journeys("customer_id:C1", state.steps, RULES, as_of_ms=5 * DAY)
+    first = person_journeys(
+        "customer_id:C1", add_steps(state, [step("b", 5 * DAY)]) or [], RULES, as_of_ms=5 * DAY
+    )
+    steps = add_steps(state, [step("a", 4 * DAY)])  # within the gap: same journey, new start
+    second = person_journeys("customer_id:C1", steps or [], RULES, as_of_ms=5 * DAY)
     assert [j.touchpoints for j in second] == [2]
     assert first[0].journey_id != second[0].journey_id
 
@@ -54,45 +78,68 @@ def test_a_record_round_trips_and_restores_the_state() -> None:
             step("b", 2, "survey_response", channel="sms", survey="nps", score=3),
         ],
     )
-    journeys = person_journeys("customer_id:C1", state.steps, RULES, as_of_ms=10)
-    record = PersonRecord("customer_id:C1", 7, 10, state.steps, journeys, ["old"])
+    record = PersonRecord("customer_id:C1", 7, 10, state.steps, state.last_at_ms, ("j1",))
     value, steps = encode_record(record)
-    data = decode_record(value)
-    journey, retired = (dict(zip(JOURNEY_COLUMNS, row, strict=True)) for row in data["rows"])
-    assert (journey["pain_kinds"], journey["is_deleted"]) == (["low_score"], 0)
-    assert (retired["journey_id"], retired["is_deleted"], retired["version"]) == ("old", 1, 7)
-    back = restored(data, steps)
+    back = restored(decode_record(value), steps)
     assert back is not None
-    assert (back.steps, back.version, back.journey_ids) == (
-        state.steps,
+    assert (back.decoded(), back.version, back.journey_ids, back.last_at_ms) == (
+        state.decoded(),
         7,
-        (journeys[0].journey_id,),
+        ("j1",),
+        2,
     )
-    moved = PersonRecord("anonymous_id:a", 3, 0, [], [], ["j"], moved_to="customer_id:C1")
+    moved = PersonRecord("anonymous_id:a", 3, 0, b"[]", 0, (), moved_to="customer_id:C1")
     value, steps = encode_record(moved)
     assert restored(decode_record(value), steps) is None
+
+
+def test_journey_rows_are_json_lines_in_column_order() -> None:
+    steps = [
+        step("a", DAY, "purchase", revenue=10.5, currency="EUR", order_id="o1"),
+        step("b", DAY + HOUR, "survey_response", channel="sms", survey="nps", score=3),
+    ]
+    (journey,) = person_journeys("customer_id:C1", steps, RULES, as_of_ms=2 * DAY)
+    row = dict(
+        zip(
+            JOURNEY_COLUMNS,
+            orjson.loads(encode_rows([journey_row("k", 7, 2 * DAY, journey)])),
+            strict=True,
+        )
+    )
+    assert (row["version"], row["is_deleted"], row["touchpoints"]) == (7, 0, 2)
+    assert row["started_at"] == DAY / 1000  # ClickHouse reads a JSON number as seconds
+    assert row["pain_kinds"] == ["low_score"] and row["pain_points"][0]["kind"] == "low_score"
+    retired = dict(
+        zip(
+            JOURNEY_COLUMNS, orjson.loads(encode_rows([deleted_row("k", 8, 0, "old")])), strict=True
+        )
+    )
+    assert (retired["journey_id"], retired["is_deleted"], retired["version"]) == ("old", 1, 8)
 
 
 def test_journey_rows_replace_by_version_and_retired_journeys_vanish(store: Store) -> None:
     migrate(store)
     key = "customer_id:C1"
+    as_of = 5 * DAY + HOUR
     state = PersonState()
-    add_steps(
+    steps = add_steps(
         state,
         [step("b", 5 * DAY), step("c", 5 * DAY + HOUR, "purchase", revenue=20.0, currency="EUR")],
     )
-    old = person_journeys(key, state.steps, RULES, as_of_ms=5 * DAY + HOUR)
-    v1 = PersonRecord(key, 1, 5 * DAY + HOUR, state.steps, old, [])
-    add_steps(state, [step("a", 4 * DAY)])  # a late step: the journey now starts earlier
-    new = person_journeys(key, state.steps, RULES, as_of_ms=5 * DAY + HOUR)
-    retired = [old[0].journey_id]
-    v2 = PersonRecord(key, 2, 5 * DAY + HOUR, state.steps, new, retired)
-    for record in (v1, v2):
-        rows = decode_record(encode_record(record)[0])["rows"]
-        store.insert("journeys", journey_columns(rows))
+    old = person_journeys(key, steps or [], RULES, as_of_ms=as_of)
+    steps = add_steps(state, [step("a", 4 * DAY)])  # a late step: the journey now starts earlier
+    new = person_journeys(key, steps or [], RULES, as_of_ms=as_of)
+    v1 = [journey_row(key, 1, as_of, j) for j in old]
+    v2 = [journey_row(key, 2, as_of, j) for j in new] + [
+        deleted_row(key, 2, as_of, old[0].journey_id)
+    ]
+    for rows in (v1, v2):
+        store.insert_rows("journeys", JOURNEY_COLUMNS, encode_rows(rows), dedup_token=None)
     rows = store.client.query(
-        "SELECT journey_id, touchpoints, purchases, revenue FROM cx_test.current_journeys"
+        "SELECT journey_id, touchpoints, purchases, revenue, started_at FROM cx_test.current_journeys"
     ).result_rows
     assert [(r[0], r[1], r[2], {k: float(v) for k, v in r[3].items()}) for r in rows] == [
         (new[0].journey_id, 3, 1, {"EUR": 20.0})
     ]
+    started = rows[0][4].replace(tzinfo=UTC)  # the row's seconds are exact milliseconds
+    assert started.timestamp() == 4 * DAY / 1000

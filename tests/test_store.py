@@ -15,12 +15,13 @@ from streams.pipeline.deadletters import DeadLetterMirror
 from streams.pipeline.store import TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
 from streams.store import sql
+from streams.store.bundle import encode_bundle, encode_rows
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.dedup import BUCKET_MS
 from streams.store.migrate import MigrationError, migrate
-from streams.store.rows import DEADLETTER_COLUMNS, TOUCHPOINT_COLUMNS
+from streams.store.rows import DEADLETTER_COLUMNS, TOUCHPOINT_COLUMNS, touchpoint_row
 from streams.topics import Topics
-from streams.touchpoint import Touchpoint, encode_touchpoints
+from streams.touchpoint import Touchpoint
 from tests.examples import invalid_cases, record, valid_events
 
 TOPICS = Topics("cx.")
@@ -49,10 +50,16 @@ def as_batch(items: list[Touchpoint], partition: int = 0, first_offset: int = 0)
     tp = TopicPartition(TOPICS.touchpoints, partition)
     return {
         tp: [
-            record(tp.topic, encode_touchpoints([t]), first_offset + i, partition)
+            record(tp.topic, bundle_of(t, partition), first_offset + i, partition)
             for i, t in enumerate(items)
         ]
     }
+
+
+def bundle_of(t: Touchpoint, partition: int) -> bytes:
+    return encode_bundle(
+        [((t.event_id, t.occurred_at_ms), touchpoint_row(t, t.person_key, partition))]
+    )
 
 
 def test_migrations_are_idempotent(store: Store) -> None:
@@ -78,17 +85,26 @@ def test_row_builders_match_the_table_columns(migrated: Store) -> None:
 
 
 def test_a_retried_insert_with_its_token_is_stored_once(migrated: Store) -> None:
-    from streams.store.rows import touchpoint_columns
-
     items = touchpoints()
-    columns = touchpoint_columns(items, [0] * len(items))
-    migrated.insert("touchpoints", columns, dedup_token="batch-1")
-    migrated.insert("touchpoints", columns, dedup_token="batch-1")
+    rows = encode_rows(touchpoint_row(t, t.person_key, 0) for t in items)
+    migrated.insert_rows("touchpoints", TOUCHPOINT_COLUMNS, rows, dedup_token="batch-1")
+    migrated.insert_rows("touchpoints", TOUCHPOINT_COLUMNS, rows, dedup_token="batch-1")
     assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
 
 
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
+
+
+def store_batch(handler: TouchpointStoreHandler, batch) -> None:  # type: ignore[no-untyped-def]
+    """Handle a batch and wait for its insert, as the batch consumer does."""
+
+    async def handle_and_write() -> None:
+        write = await handler.handle(batch)
+        if write is not None:
+            await write
+
+    asyncio.run(handle_and_write())
 
 
 def handler(store: Store, **limits: int) -> TouchpointStoreHandler:
@@ -98,17 +114,17 @@ def handler(store: Store, **limits: int) -> TouchpointStoreHandler:
 def test_redelivered_events_are_stored_once(migrated: Store) -> None:
     items = touchpoints()
     first = handler(migrated)
-    run(first.handle(as_batch(items)))
-    run(first.handle(as_batch(items + items[:3], first_offset=100)))  # replay + in-batch repeats
+    store_batch(first, as_batch(items))
+    store_batch(first, as_batch(items + items[:3], first_offset=100))  # replay + in-batch repeats
     assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
     assert first.duplicates == len(items) + 3
 
 
 def test_a_restarted_handler_knows_what_is_stored(migrated: Store) -> None:
     items = touchpoints()
-    run(handler(migrated).handle(as_batch(items[:5])))
+    store_batch(handler(migrated), as_batch(items[:5]))
     restarted = handler(migrated)  # a new process: empty memory, primed from ClickHouse
-    run(restarted.handle(as_batch(items)))
+    store_batch(restarted, as_batch(items))
     assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
     assert restarted.duplicates == 5 and restarted.looked_up == 0
 
@@ -121,13 +137,11 @@ def test_events_older_than_memory_are_checked_in_clickhouse(migrated: Store) -> 
         for i, t in enumerate(items)
     ]
     small = handler(migrated, capacity=len(items))
-    run(small.handle(as_batch(items)))
-    run(small.handle(as_batch(later, first_offset=100)))  # over capacity: older hours evicted
+    store_batch(small, as_batch(items))
+    store_batch(small, as_batch(later, first_offset=100))  # over capacity: older hours evicted
     assert not small.seen[0].covers(newest)
-    run(
-        small.handle(
-            as_batch([*items[:4], items[0]._replace(event_id="new-but-old")], first_offset=200)
-        )
+    store_batch(
+        small, as_batch([*items[:4], items[0]._replace(event_id="new-but-old")], first_offset=200)
     )
     assert small.looked_up == 5
     assert count(migrated, "SELECT count() FROM {db}.touchpoints") == 2 * len(items) + 1

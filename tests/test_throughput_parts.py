@@ -15,7 +15,7 @@ import pytest
 from streams import gc_watch
 from streams.devbroker import LocalBroker
 from streams.journeys.steps import Step, decode_keyed_steps, encode_keyed_steps
-from streams.kafka import consumer_for, produce_bundles, producer_for
+from streams.kafka import consumer_for, group_by_partition, produce_bundles, producer_for
 from streams.topics import Topics
 from tests.conftest import isolated_settings
 
@@ -38,8 +38,9 @@ def test_bundles_route_by_key_keep_order_and_split(broker: LocalBroker, tmp_path
         producer = producer_for(settings)
         await producer.start()
         try:
+            grouped = group_by_partition(items, 4)
             await produce_bundles(
-                producer, topic, items, orjson.dumps, [("cx.format", b"test")], per_record=100
+                producer, topic, grouped, orjson.dumps, [("cx.format", b"test")], per_record=100
             )
         finally:
             await producer.stop()

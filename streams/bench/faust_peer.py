@@ -57,11 +57,12 @@ from streams.ingest import ingest_record
 from streams.kafka import partition_of
 from streams.pseudonym import Pseudonymizer
 from streams.settings import Settings, load_settings
+from streams.store.bundle import Row, encode_rows
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.migrate import migrate
-from streams.store.rows import dead_letter_columns, touchpoint_columns
+from streams.store.rows import TOUCHPOINT_COLUMNS, dead_letter_columns, touchpoint_row
 from streams.topics import Topics
-from streams.touchpoint import Touchpoint, identifiers_of, keyed_to
+from streams.touchpoint import Touchpoint, identifiers_of
 
 FLUSH_ROWS = 5000
 FLUSH_WITHIN_S = 1.0
@@ -113,8 +114,9 @@ class PeerIngest:
         self.received = 0
         self.duplicates = 0
 
-    def handle(self, record: _Record) -> Touchpoint | DeadLetter | None:
-        """The row to store for `record`; None for a duplicate."""
+    def handle(self, record: _Record) -> tuple[Touchpoint, str] | DeadLetter | None:
+        """What to store for `record` (a touchpoint with its person, or a
+        dead letter); None for a duplicate."""
         self.received += 1
         now_ms = time.time_ns() // 1_000_000
         outcome = ingest_record(record, self.channels[record.topic], now_ms, self.pseudonymizer)
@@ -124,14 +126,14 @@ class PeerIngest:
             self.duplicates += 1
             return None
         self.seen.add(outcome.event_id)
-        return self._stitch(outcome)
+        return outcome, self._stitch(outcome)
 
-    def _stitch(self, tp: Touchpoint) -> Touchpoint:
-        """As `IngestHandler._stitch`, for one event."""
+    def _stitch(self, tp: Touchpoint) -> str:
+        """As `IngestHandler._stitch`, for one event: its person."""
         ids = identifiers_of(tp.identifiers)
         if len(ids) > 1 and self.graph.is_news(ids):
             self.graph.observe(Evidence(tp.event_id, tp.occurred_at_ms, tp.channel.value, ids))
-        return keyed_to(tp, self.graph.resolve(ids))
+        return self.graph.resolve(ids)
 
 
 class PeerSink:
@@ -144,7 +146,7 @@ class PeerSink:
         self.route_partitions = settings.internal_partitions
         self.deadletter_partitions = settings.channel_partitions
         self.expected = expected
-        self.touchpoints: list[Touchpoint] = []
+        self.touchpoints: list[Row] = []
         self.dead_letters: list[DeadLetter] = []
         self.oldest: float | None = None
         self.newest = 0.0
@@ -163,11 +165,13 @@ class PeerSink:
     async def start(self) -> None:
         await self.store.run("migrate", migrate)
 
-    async def add(self, row: Touchpoint | DeadLetter) -> None:
+    async def add(self, row: tuple[Touchpoint, str] | DeadLetter) -> None:
         if isinstance(row, DeadLetter):
             self.dead_letters.append(row)
         else:
-            self.touchpoints.append(row)
+            tp, customer_key = row
+            route = partition_of(tp.person_key.encode(), self.route_partitions)
+            self.touchpoints.append(touchpoint_row(tp, customer_key, route))
         self.newest = time.monotonic()
         if self.oldest is None:
             self.oldest = self.newest
@@ -195,16 +199,13 @@ class PeerSink:
                 self.blocked_s += time.perf_counter() - waited
             self._inflight = asyncio.ensure_future(self._write(touchpoints, letters))
 
-    async def _write(self, touchpoints: list[Touchpoint], letters: list[DeadLetter]) -> None:
+    async def _write(self, touchpoints: list[Row], letters: list[DeadLetter]) -> None:
         started = time.perf_counter()
         try:
             if touchpoints:
-                routes = [
-                    partition_of(tp.person_key.encode(), self.route_partitions)
-                    for tp in touchpoints
-                ]
-                columns = touchpoint_columns(touchpoints, routes)
-                await self.store.insert("touchpoints", columns, dedup_token=None)
+                await self.store.insert_rows(
+                    "touchpoints", TOUCHPOINT_COLUMNS, encode_rows(touchpoints), dedup_token=None
+                )
             if letters:
                 rows = [
                     (letter, partition_of(letter.position_key, self.deadletter_partitions), 0)

@@ -17,6 +17,7 @@ from itertools import pairwise
 from schemas.stages import Stage
 from streams.journeys.pains import ContactSteps, contact_steps, pain_points
 from streams.journeys.records import (
+    NO_FOLLOW_UP,
     FollowUp,
     Journey,
     PainKind,
@@ -47,11 +48,22 @@ def ordered(steps: Iterable[Step]) -> list[Step]:
 
 def split_journeys(steps: Sequence[Step], gap_ms: int) -> list[list[Step]]:
     """Sorted steps, cut wherever consecutive steps are more than gap_ms apart."""
+    return _split(ordered(steps), gap_ms)
+
+
+def _split(run: Sequence[Step], gap_ms: int) -> list[list[Step]]:
+    """`split_journeys` of steps already `ordered`."""
     journeys: list[list[Step]] = []
-    for step in ordered(steps):
-        if not journeys or step.occurred_at_ms - journeys[-1][-1].occurred_at_ms > gap_ms:
-            journeys.append([])
-        journeys[-1].append(step)
+    current: list[Step] = []
+    last = 0
+    for step in run:
+        if current and step.occurred_at_ms - last > gap_ms:
+            journeys.append(current)
+            current = []
+        current.append(step)
+        last = step.occurred_at_ms
+    if current:
+        journeys.append(current)
     return journeys
 
 
@@ -171,11 +183,26 @@ def build_journey(
     run = ordered(steps)
     if not run:
         raise ValueError("a journey needs at least one step")
+    return _build(customer_key, run, rules, as_of_ms=as_of_ms, purchased_before=purchased_before)
+
+
+def _build(
+    customer_key: str,
+    run: Sequence[Step],
+    rules: JourneyRules,
+    *,
+    as_of_ms: int,
+    purchased_before: bool,
+) -> Journey:
+    """`build_journey` of steps already `ordered`. Each part is computed only
+    when the journey has the event types it looks at (most have few)."""
     first, last = run[0], run[-1]
-    purchases = [s for s in run if s.event_type in PURCHASE_TYPES]
+    types = {step.event_type for step in run}
+    purchases = [s for s in run if s.event_type in PURCHASE_TYPES] if types & PURCHASE_TYPES else []
     bought = purchases[0] if purchases else None
-    contacts = contact_steps(run)
-    surveys = _surveys(run)
+    contacts = contact_steps(run) if any(map(_is_support, types)) else []
+    surveys = _surveys(run) if "survey_response" in types else ()
+    channels = tuple(dict.fromkeys([step.channel for step in run]))
     return Journey(
         journey_id=journey_id(customer_key, first),
         customer_key=customer_key,
@@ -184,19 +211,19 @@ def build_journey(
         ended=as_of_ms - last.occurred_at_ms > rules.inactivity_gap_ms,
         touchpoints=len(run),
         stages=_stages(run, purchased_before),
-        channels=tuple(dict.fromkeys(s.channel for s in run)),
-        channel_switches=_switches(run),
+        channels=channels,
+        channel_switches=_switches(run) if len(channels) > 1 else 0,
         first_channel=first.channel,
         last_channel=last.channel,
         converted=bought is not None,
         first_purchase_at_ms=bought.occurred_at_ms if bought else None,
         time_to_purchase_ms=bought.occurred_at_ms - first.occurred_at_ms if bought else None,
         purchases=len(purchases),
-        revenue=_revenue(purchases),
+        revenue=_revenue(purchases) if purchases else (),
         purchase_channel=bought.channel if bought else None,
         support=tuple(_support_contact(c) for c in contacts),
         surveys=surveys,
-        follow_up=_follow_up(run),
+        follow_up=_follow_up(run) if bought else NO_FOLLOW_UP,
         pain_points=pain_points(
             run,
             contacts,
@@ -204,8 +231,13 @@ def build_journey(
             rules,
             as_of_ms=as_of_ms,
             purchased=purchased_before or bought is not None,
+            types=types,
         ),
     )
+
+
+def _is_support(event_type: str) -> bool:
+    return event_type.startswith("support_contact_")
 
 
 def pain_counts(journey: Journey) -> dict[str, int]:
@@ -219,12 +251,18 @@ def person_journeys(
 ) -> list[Journey]:
     """All journeys of one person's steps, oldest first: split on the
     inactivity gap, each built knowing whether an earlier one purchased."""
+    return journeys_of_ordered(customer_key, ordered(steps), rules, as_of_ms=as_of_ms)
+
+
+def journeys_of_ordered(
+    customer_key: str, steps: Sequence[Step], rules: JourneyRules, *, as_of_ms: int
+) -> list[Journey]:
+    """`person_journeys` of steps already `ordered` (as the journey stage
+    keeps them)."""
     journeys: list[Journey] = []
     purchased = False
-    for run in split_journeys(steps, rules.inactivity_gap_ms):
-        journey = build_journey(
-            customer_key, run, rules, as_of_ms=as_of_ms, purchased_before=purchased
-        )
+    for run in _split(steps, rules.inactivity_gap_ms):
+        journey = _build(customer_key, run, rules, as_of_ms=as_of_ms, purchased_before=purchased)
         journeys.append(journey)
         purchased = purchased or journey.converted
     return journeys

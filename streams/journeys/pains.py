@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from streams.journeys.records import PainKind, PainPoint, SurveyAnswer
@@ -160,14 +161,24 @@ def pain_points(
     *,
     as_of_ms: int,
     purchased: bool,
+    types: AbstractSet[str] | None = None,
 ) -> tuple[PainPoint, ...]:
-    """All pain points of a journey, sorted by (at_ms, kind, event_id)."""
-    pains = [
-        *abandoned_checkouts(steps, rules, as_of_ms),
-        *support_pains(contacts, rules, as_of_ms),
-        *low_scores(answers, rules),
-        *returns_after_purchase(steps, purchased),
-        *crashes_in_session(steps, rules),
-        *opt_outs_after_message(steps, rules),
-    ]
+    """All pain points of a journey, sorted by (at_ms, kind, event_id).
+    `types`, the event types of the steps, lets a rule be skipped when the
+    event type it starts from is absent."""
+    if types is None:
+        types = {step.event_type for step in steps}
+    pains: list[PainPoint] = []
+    if "checkout_started" in types:
+        pains += abandoned_checkouts(steps, rules, as_of_ms)
+    if contacts:
+        pains += support_pains(contacts, rules, as_of_ms)
+    if answers:
+        pains += low_scores(answers, rules)
+    if "return" in types:
+        pains += returns_after_purchase(steps, purchased)
+    if "app_crash" in types:
+        pains += crashes_in_session(steps, rules)
+    if "opt_out" in types:
+        pains += opt_outs_after_message(steps, rules)
     return tuple(sorted(pains, key=lambda p: (p.at_ms, p.kind.value, p.event_id)))

@@ -1,11 +1,13 @@
-"""The records a journey is made of: immutable, typed, serialisable as JSON
-by orjson directly (dataclasses, str enums, tuples)."""
+"""The records a journey is made of: immutable and typed. The parts stored as
+JSON (support contacts, survey answers, pain points) are dataclasses, which
+orjson writes as objects; `Journey` itself is a NamedTuple, the cheapest
+record to build (the journey stage builds one per journey it writes)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 SupportState = Literal["open", "answered", "resolved"]
 
@@ -60,8 +62,10 @@ class PainPoint:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class Journey:
+NO_FOLLOW_UP = FollowUp()
+
+
+class Journey(NamedTuple):
     journey_id: str
     customer_key: str
     started_at_ms: int

@@ -3,30 +3,32 @@ record.
 
 A person's state is their steps, in event-time order, each event once.
 Journeys are rebuilt from the steps (`fold`), so a late step, or the history of
-a person merged in, simply takes its place in time. The changelog record
-(`PersonRecord`) carries the steps (to restore the state) and the journeys
-they make (for the store), plus the journey ids that no longer exist (for the
-store to delete).
+a person merged in, simply takes its place in time. The steps are kept
+encoded (`encode_steps`, one bytes object a person): a hundred thousand
+people cost a hundred thousand objects, which the garbage collector never
+has to look into, and the changelog record carries the same bytes.
+
+The changelog record (`PersonRecord`) carries the steps (to restore the state)
+and the journey ids they made (to retire the ids that later vanish). The
+journeys themselves go to the store as rows (`streams.store.journey_rows`).
 """
 
 from __future__ import annotations
 
-from bisect import insort
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from streams.journeys.records import Journey
 from streams.journeys.steps import Step, decode_steps, encode_steps
-from streams.store.journey_rows import deleted_row, journey_row
 
-RECORD_FORMAT = b"person/3"
+RECORD_FORMAT = b"person/4"
 """Value of the `cx.format` header on the journeys (changelog) topic. The
-record's value (JSON) carries the person's journeys as the store's rows;
-their steps travel in the `cx.steps` header (`encode_steps`), which the store
-never has to parse."""
+record's value (JSON) says who the person is now (version, journey ids,
+moved or evicted); their steps travel in the `cx.steps` header."""
+
+NO_STEPS = encode_steps([])
 
 
 def _order(step: Step) -> tuple[int, str]:
@@ -35,66 +37,78 @@ def _order(step: Step) -> tuple[int, str]:
 
 @dataclass(slots=True)
 class PersonState:
-    steps: list[Step] = field(default_factory=list)
-    event_ids: set[str] = field(default_factory=set)
+    steps: bytes = NO_STEPS
+    """`encode_steps` of the person's steps, in (occurred_at_ms, event_id)
+    order, each event once."""
     version: int = 0
     journey_ids: tuple[str, ...] = ()
     """Journeys last written for this person."""
+    last_at_ms: int = 0
+    """Event time of the latest step."""
     touched_at: float = 0.0
     """time.monotonic() of the last step (memory only)."""
 
-    @property
-    def last_at_ms(self) -> int:
-        return self.steps[-1].occurred_at_ms if self.steps else 0
+    def decoded(self) -> list[Step]:
+        return decode_steps(self.steps)
 
 
-def add_steps(state: PersonState, steps: Iterable[Step]) -> int:
-    """Add the steps not seen yet, in event-time order; how many were new."""
-    added = 0
-    for step in steps:
-        if step.event_id not in state.event_ids:
-            state.event_ids.add(step.event_id)
-            insort(state.steps, step, key=_order)
-            added += 1
-    return added
+def merge_steps(known: list[Step], new: Iterable[Step]) -> list[Step] | None:
+    """`known` (ordered, each event once) with the steps of `new` not in it,
+    in order; None when `new` adds nothing."""
+    ids = {step.event_id for step in known}
+    fresh = []
+    for step in new:
+        if step.event_id not in ids:
+            ids.add(step.event_id)
+            fresh.append(step)
+    if not fresh:
+        return None
+    fresh.sort(key=_order)
+    if not known or _order(fresh[0]) > _order(known[-1]):
+        return known + fresh  # the usual case: the newest steps come last
+    return sorted(known + fresh, key=_order)
+
+
+def add_steps(state: PersonState, new: Iterable[Step]) -> list[Step] | None:
+    """Add the steps not seen yet; the person's steps after, or None when
+    nothing was new (the state is then unchanged)."""
+    merged = merge_steps(state.decoded(), new)
+    if merged is not None:
+        state.steps = encode_steps(merged)
+        state.last_at_ms = merged[-1].occurred_at_ms
+    return merged
 
 
 @dataclass(frozen=True, slots=True)
 class PersonRecord:
-    """One changelog record of a person (JSON)."""
+    """One changelog record of a person."""
 
     customer_key: str
     version: int
     as_of_ms: int
-    steps: list[Step]
-    journeys: list[Journey]
-    retired: list[str]
-    """Journey ids written before that no longer exist (a late step moved a
-    journey's start, or the person was merged into another)."""
+    steps: bytes
+    """Encoded, as in `PersonState.steps`."""
+    last_at_ms: int
+    journey_ids: tuple[str, ...]
     moved_to: str | None = None
     evicted: bool = False
     """Idle: the state left memory (this record keeps it, for a late step)."""
 
 
 def encode_record(record: PersonRecord) -> tuple[bytes, bytes]:
-    """The record's value (JSON: the person's journeys as `journeys` rows,
-    ready for the store, and deletion rows for the retired ids) and its
-    encoded steps."""
-    key, version, as_of = record.customer_key, record.version, record.as_of_ms
-    rows = [journey_row(key, version, as_of, journey) for journey in record.journeys]
-    rows += [deleted_row(key, version, as_of, journey_id) for journey_id in record.retired]
+    """The record's value (JSON) and its encoded steps."""
     value = orjson.dumps(
         {
-            "customer_key": key,
-            "version": version,
-            "as_of_ms": as_of,
-            "journey_ids": [journey.journey_id for journey in record.journeys],
-            "rows": rows,
+            "customer_key": record.customer_key,
+            "version": record.version,
+            "as_of_ms": record.as_of_ms,
+            "last_at_ms": record.last_at_ms,
+            "journey_ids": record.journey_ids,
             "moved_to": record.moved_to,
             "evicted": record.evicted,
         }
     )
-    return value, encode_steps(record.steps)
+    return value, record.steps
 
 
 def decode_record(raw: bytes) -> dict[str, Any]:
@@ -108,10 +122,9 @@ def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
     None when the person was merged into another."""
     if data["moved_to"] is not None:
         return None
-    steps = decode_steps(encoded_steps)
     return PersonState(
-        steps=steps,
-        event_ids={step.event_id for step in steps},
+        steps=encoded_steps,
         version=data["version"],
         journey_ids=tuple(data["journey_ids"]),
+        last_at_ms=data["last_at_ms"],
     )

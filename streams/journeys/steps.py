@@ -67,6 +67,18 @@ def step_of(touchpoint: Touchpoint) -> Step:
     only from survey responses; other properties when present as strings."""
     props = touchpoint.properties
     kind = touchpoint.event_type
+    context = touchpoint.context
+    stage = touchpoint.stage.value if touchpoint.stage is not None else None
+    if not props:  # most events: nothing more to read
+        return Step(
+            touchpoint.event_id,
+            touchpoint.occurred_at_ms,
+            touchpoint.channel.value,
+            kind,
+            stage,
+            context.get("store_id"),
+            context.get("session_id"),
+        )
     purchase = kind in PURCHASE_TYPES
     currency = _text(props, "currency") if purchase else None
     return Step(
@@ -74,9 +86,9 @@ def step_of(touchpoint: Touchpoint) -> Step:
         occurred_at_ms=touchpoint.occurred_at_ms,
         channel=touchpoint.channel.value,
         event_type=kind,
-        stage=touchpoint.stage.value if touchpoint.stage is not None else None,
-        store_id=touchpoint.context.get("store_id"),
-        session_id=touchpoint.context.get("session_id"),
+        stage=stage,
+        store_id=context.get("store_id"),
+        session_id=context.get("session_id"),
         order_id=_text(props, "order_id"),
         revenue=_number(props, "revenue") if purchase else None,
         currency=currency.upper() if currency is not None else None,

@@ -1,6 +1,7 @@
-"""Stage 1 glue: channel topics -> touchpoints topic (routed by the event's
-own identifier), journey steps (routed by person) and the dead-letter topic.
-Touchpoints and steps travel in bundles, many to a Kafka record. Offsets are committed once the broker acknowledged both.
+"""Stage 1 glue: channel topics -> touchpoints topic (store rows, routed by
+the event's own identifier), journey steps (routed by person) and the
+dead-letter topic. Rows and steps travel in bundles, many to a Kafka record.
+Offsets are committed once the broker acknowledged all of them.
 
 Identifiers seen together that the identity graph does not link yet are
 appended to the identity log first; once this worker's replica has applied
@@ -10,118 +11,153 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from itertools import chain
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from schemas import Channel
-from streams.batch_consumer import Batch
+from streams.batch_consumer import Batch, StatelessHandler, Write
 from streams.deadletter import encode_dead_letter
 from streams.identity import log as identity_log
 from streams.identity.graph import Evidence
-from streams.ingest import ingest_batch
-from streams.journeys.steps import STEPS_HEADERS, encode_keyed_steps, step_of
-from streams.kafka import append_all, is_transient, produce_all, produce_bundles
+from streams.ingest import IngestResult, ingest_batch, route_batch
+from streams.journeys.steps import STEPS_HEADERS, encode_keyed_steps
+from streams.kafka import append_all, is_transient, partition_count, produce_all, produce_bundles
 from streams.pipeline.identity import IdentityReplica
 from streams.pseudonym import Pseudonymizer
 from streams.retry import with_backoff
+from streams.store.bundle import FORMAT, encode_bundle
 from streams.topics import Topics
-from streams.touchpoint import FORMAT, Touchpoint, encode_touchpoints, identifiers_of, keyed_to
+from streams.touchpoint import Touchpoint, identifiers_of
 
-_TOUCHPOINT_HEADERS = [("cx.format", FORMAT)]
+_ROW_HEADERS = [("cx.format", FORMAT)]
+
+
 _EVIDENCE_HEADERS = [("cx.format", identity_log.FORMAT)]
 
 
-class IngestHandler:
+class IngestHandler(StatelessHandler):
     def __init__(
         self,
         producer: AIOKafkaProducer,
+        identity_producer: AIOKafkaProducer,
         topics: Topics,
         pseudonymizer: Pseudonymizer,
         identity: IdentityReplica,
     ) -> None:
         self.producer = producer
+        self.identity_producer = identity_producer
         self.topics = topics
         self.identity = identity
         self.evidence_sent = 0
-        self.identity_wait_s = 0.0
-        """Time spent waiting for the replica to apply this worker's evidence."""
         self.channels: dict[str, Channel] = topics.channels
         self.pseudonymizer = pseudonymizer
         self.received = 0
+        self._appending: dict[tuple[str, ...], int] = {}
+        """Identifiers appended as evidence, with their offset, that the
+        replica had not applied yet (a later batch need not append them)."""
+        self._last_appended = -1
+        """Offset of the last evidence this worker appended."""
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        """Wall-clock time per step of `handle` (awaits included)."""
         self.accepted: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
 
-    async def on_assigned(self, partitions: set[TopicPartition]) -> None:
-        pass
-
-    async def on_revoked(self, partitions: set[TopicPartition]) -> None:
-        pass
-
-    async def handle(self, batch: Batch) -> None:
+    async def handle(self, batch: Batch) -> Write:
+        """Validate the batch and append the links it brings to the identity
+        log; returns the rest (`_key_and_send`), which the batch consumer
+        lets run while it reads and validates the next batch."""
+        clock = time.monotonic()
         now_ms = time.time_ns() // 1_000_000
         records = list(chain.from_iterable(batch.values()))
         result = ingest_batch(records, self.channels, now_ms, self.pseudonymizer)
-        stitched = await self._stitch(result.touchpoints)
-        touchpoints = [(tp.person_key.encode(), tp) for tp in stitched]
-        steps = [(tp.customer_key.encode(), (tp.customer_key, (step_of(tp),))) for tp in stitched]
-        dead_letters = [encode_dead_letter(letter) for letter in result.dead_letters]
+        identifiers = [identifiers_of(tp.identifiers) for tp in result.touchpoints]
+        clock = self._spent("validate", clock)
+        await self._append_news(result.touchpoints, identifiers)
+        self._spent("append_identity", clock)
+        self.received += len(records)
+        self.accepted.update(tp.channel.value for tp in result.touchpoints)
+        self.rejected.update(letter.rejection.reason.value for letter in result.dead_letters)
+        return self._key_and_send(result, identifiers, self._last_appended)
+
+    async def _append_news(
+        self, touchpoints: list[Touchpoint], identifiers: list[tuple[str, ...]]
+    ) -> None:
+        """Append the identifiers seen together that the graph does not link
+        yet (nor a batch before this one appended) to the identity log."""
+        graph, applied = self.identity.graph, self.identity.applied
+        if self._appending:
+            self._appending = {i: at for i, at in self._appending.items() if at > applied}
+        appending = self._appending
+        news: dict[tuple[str, ...], Evidence] = {}
+        for tp, ids in zip(touchpoints, identifiers, strict=True):
+            if len(ids) > 1 and ids not in news and ids not in appending and graph.is_news(ids):
+                news[ids] = Evidence(tp.event_id, tp.occurred_at_ms, tp.channel.value, ids)
+        if not news:
+            return
+        # In event-time order, so that within a batch the earlier evidence
+        # wins a conflict whatever the arrival order.
+        ordered = sorted(news.values(), key=lambda e: (e.occurred_at_ms, e.event_id))
+        values = [identity_log.encode_evidence(e) for e in ordered]
+        last = await with_backoff(
+            lambda: append_all(
+                self.identity_producer, self.topics.identity, values, _EVIDENCE_HEADERS
+            ),
+            is_transient=is_transient,
+            what="append identity evidence",
+        )
+        appending.update(dict.fromkeys(news, last))
+        self._last_appended = last
+        self.evidence_sent += len(values)
+
+    async def _key_and_send(
+        self, result: IngestResult, identifiers: list[tuple[str, ...]], appended: int
+    ) -> None:
+        """Once this worker's replica has applied the evidence appended up to
+        this batch (`appended`, an offset of the identity log), key each
+        touchpoint by its person and send rows, steps and dead letters; done
+        when the broker acknowledged all of them."""
+        clock = time.monotonic()
+        if appended > self.identity.applied:
+            await self.identity.wait_applied(appended)
+            clock = self._spent("identity_wait", clock)
+        resolve = self.identity.graph.resolve
+        keys = [resolve(ids) for ids in identifiers]
         producer, topics = self.producer, self.topics
+        routed = route_batch(
+            result.touchpoints,
+            keys,
+            await partition_count(producer, topics.touchpoints),
+            await partition_count(producer, topics.journey_steps),
+        )
+        dead_letters = [encode_dead_letter(letter) for letter in result.dead_letters]
+        clock = self._spent("route", clock)
 
         async def send() -> None:
             await asyncio.gather(
                 produce_bundles(
-                    producer,
-                    topics.touchpoints,
-                    touchpoints,
-                    encode_touchpoints,
-                    _TOUCHPOINT_HEADERS,
+                    producer, topics.touchpoints, routed.touchpoints, encode_bundle, _ROW_HEADERS
                 ),
                 produce_bundles(
-                    producer, topics.journey_steps, steps, encode_keyed_steps, STEPS_HEADERS
+                    producer, topics.journey_steps, routed.steps, encode_keyed_steps, STEPS_HEADERS
                 ),
                 produce_all(producer, topics.deadletter, dead_letters),
             )
 
         await with_backoff(send, is_transient=is_transient, what="produce ingest batch")
-        self.received += len(records)
-        self.accepted.update(tp.channel.value for tp in result.touchpoints)
-        self.rejected.update(letter.rejection.reason.value for letter in result.dead_letters)
+        self._spent("produce", clock)
 
-    async def _stitch(self, touchpoints: list[Touchpoint]) -> list[Touchpoint]:
-        """The touchpoints keyed by person, after the links they carry are in
-        the identity graph."""
-        graph = self.identity.graph
-        identifiers = [identifiers_of(tp.identifiers) for tp in touchpoints]
-        news: dict[tuple[str, ...], Evidence] = {}
-        for tp, ids in zip(touchpoints, identifiers, strict=True):
-            if len(ids) > 1 and ids not in news and graph.is_news(ids):
-                news[ids] = Evidence(tp.event_id, tp.occurred_at_ms, tp.channel.value, ids)
-        if news:
-            # In event-time order, so that within a batch the earlier evidence
-            # wins a conflict whatever the arrival order.
-            ordered = sorted(news.values(), key=lambda e: (e.occurred_at_ms, e.event_id))
-            values = [identity_log.encode_evidence(e) for e in ordered]
-            last = await with_backoff(
-                lambda: append_all(self.producer, self.topics.identity, values, _EVIDENCE_HEADERS),
-                is_transient=is_transient,
-                what="append identity evidence",
-            )
-            waited = time.monotonic()
-            await self.identity.wait_applied(last)
-            self.identity_wait_s += time.monotonic() - waited
-            self.evidence_sent += len(values)
-        return [
-            keyed_to(tp, graph.resolve(ids))
-            for tp, ids in zip(touchpoints, identifiers, strict=True)
-        ]
+    def _spent(self, step: str, since: float) -> float:
+        now = time.monotonic()
+        self.seconds[step] += now - since
+        return now
 
     def stats(self) -> dict[str, Any]:
         return {
+            "seconds": {step: round(spent, 3) for step, spent in self.seconds.items()},
             "evidence_sent": self.evidence_sent,
-            "identity_wait_s": round(self.identity_wait_s, 3),
             "received": self.received,
             "accepted": sum(self.accepted.values()),
             "rejected": sum(self.rejected.values()),

@@ -1,7 +1,16 @@
 """Journey stage glue: person-keyed steps -> per-person state, kept in memory
-per partition and backed by its changelog (the compacted journeys topic),
-which the store turns into `journeys` rows.
+per partition and backed by its changelog (the compacted journeys topic);
+the journeys it makes go to the store as rows (the journey-rows topic).
 
+- Steps are gathered per person as batches arrive and folded at each flush
+  (every `CX_JOURNEY_FLUSH_MS`): a person touched by ten events in that time
+  is folded and written once. The batch consumer commits the steps' offsets
+  only after the flush, so nothing is lost in a crash; steps read again are
+  already in the state and change nothing (each event id once per person).
+- A flush sends the journey rows first, then the changelog records: a crash
+  in between leaves the state one version behind what the store holds, and
+  the replayed steps write that version again, with everything the lost
+  write had (the later insert of a version wins).
 - A partition's state is restored from its changelog before its first batch
   is handled (after a restart or when the partition moves to this worker).
 - Steps for a key that the identity graph has merged into another are
@@ -9,9 +18,6 @@ which the store turns into `journeys` rows.
   their steps move to the new key (`on_identity`), and the old key's journeys
   are retired. Whichever member owns a partition when it restores checks its
   keys too, so a merge seen during a rebalance is not lost.
-- Offsets are committed after the changelog records were acknowledged. The
-  changelog may run ahead of the commit after a crash; replayed steps are
-  already in the state and change nothing (each event id once per person).
 """
 
 from __future__ import annotations
@@ -20,16 +26,19 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.batch_consumer import Batch
+from streams.batch_consumer import Batch, StatelessHandler, Write
 from streams.identity.graph import IdentityGraph, Move
-from streams.journeys.fold import person_journeys
+from streams.journeys.fold import journeys_of_ordered
 from streams.journeys.rules import JourneyRules
 from streams.journeys.state import (
+    NO_STEPS,
     RECORD_FORMAT,
     PersonRecord,
     PersonState,
@@ -45,20 +54,37 @@ from streams.journeys.steps import (
     decode_keyed_steps,
     encode_keyed_steps,
 )
-from streams.kafka import Message, is_transient, partition_of, produce_all, produce_bundles
+from streams.kafka import (
+    Message,
+    group_by_partition,
+    is_transient,
+    partition_count,
+    partition_of,
+    produce_all,
+    produce_bundles,
+)
 from streams.pipeline.drain import Drain
 from streams.retry import with_backoff
+from streams.store.bundle import FORMAT as ROWS_FORMAT
+from streams.store.bundle import Row, decode_bundle, encode_bundle
 from streams.store.clickhouse import OffLoopStore
 from streams.store.identity_rows import Applied
-from streams.store.journey_rows import journey_columns
+from streams.store.journey_rows import JOURNEY_COLUMNS, deleted_row, journey_row
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
 
+_ROWS_HEADERS = [("cx.format", ROWS_FORMAT)]
+_SWEEP_SECONDS = 5.0
+_FOLDS_BETWEEN_YIELDS = 200
+"""People folded before a flush lets the event loop run other stages."""
+_SWEEP_EVENT_TIME_MS = 3_600_000
 
-def _changelog_message(key: str, record: PersonRecord) -> Message:
+
+def _changelog_message(record: PersonRecord) -> Message:
     value, steps = encode_record(record)
-    return key.encode(), value, [("cx.format", RECORD_FORMAT), ("cx.steps", steps)]
+    headers = [("cx.format", RECORD_FORMAT), ("cx.steps", steps)]
+    return record.customer_key.encode(), value, headers
 
 
 def _steps_of(record: Any) -> bytes:
@@ -67,10 +93,35 @@ def _steps_of(record: Any) -> bytes:
     return steps
 
 
-_SWEEP_SECONDS = 5.0
-_SWEEP_EVENT_TIME_MS = 3_600_000
-
 People = dict[str, PersonState]
+
+
+@dataclass
+class Partition:
+    """One journey-steps partition's state in memory."""
+
+    people: People = field(default_factory=dict)
+    spilled: dict[str, int] = field(default_factory=dict)
+    """People evicted from memory: the changelog offset of the record that
+    holds their state, reloaded if a late step comes."""
+    pending: dict[str, list[Step]] = field(default_factory=dict)
+    """Steps handled since the last flush, by person."""
+    watermark: int = 0
+    """Latest event time seen (ms)."""
+    swept: tuple[float, int] = (0.0, 0)
+    """Wall clock and watermark of the last eviction sweep."""
+
+
+@dataclass
+class Outbox:
+    """What a flush or a move sends: journey rows, changelog records and
+    steps forwarded to their person's new key."""
+
+    rows: list[tuple[str, Row]] = field(default_factory=list)
+    changelog: list[PersonRecord] = field(default_factory=list)
+    forwarded: list[KeyedSteps] = field(default_factory=list)
+    evictions: list[tuple[int, str, int]] = field(default_factory=list)
+    """(partition, key, index in changelog) of each person evicted."""
 
 
 class JourneyHandler:
@@ -94,12 +145,9 @@ class JourneyHandler:
         self.lateness_ms = lateness_ms
         self.evict_idle_s = evict_idle_s
         self.mover: Drain[Move] = Drain("journey-mover", self._apply_moves, crash)
-        self.people: dict[int, People] = {}
-        self.spilled: dict[int, dict[str, int]] = {}
-        """Per partition, people evicted from memory: the changelog offset of
-        the record that holds their state, reloaded if a late step comes."""
-        self.watermark: dict[int, int] = {}
-        self.swept: dict[int, tuple[float, int]] = {}
+        self.partitions: dict[int, Partition] = {}
+        self.forwarded: list[KeyedSteps] = []
+        """Steps of merged keys, sent to their new key at the next flush."""
         self.lock = asyncio.Lock()
         self.counts: Counter[str] = Counter()
 
@@ -108,64 +156,58 @@ class JourneyHandler:
         pass  # restored lazily by the first batch (see the store handler)
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
-        async with self.lock:
+        async with self.lock:  # flushed already: nothing pending is lost
             for tp in partitions:
-                self.people.pop(tp.partition, None)
-                self.spilled.pop(tp.partition, None)
-                self.watermark.pop(tp.partition, None)
+                self.partitions.pop(tp.partition, None)
 
-    async def _restore(self, partitions: list[int]) -> None:
+    async def _restore(self, numbers: list[int]) -> None:
         """The partitions' state from their changelog, read to its end."""
-        tps = [TopicPartition(self.topics.journeys, p) for p in partitions]
+        tps = [TopicPartition(self.topics.journeys, p) for p in numbers]
         self.restorer.assign(tps)
         await self.restorer.seek_to_beginning(*tps)
-        people: dict[int, People] = {p: {} for p in partitions}
-        spilled: dict[int, dict[str, int]] = {p: {} for p in partitions}
-        watermark = dict.fromkeys(partitions, 0)
+        restoring = {p: Partition() for p in numbers}
         pending = set(tps)
         while pending:
             fetched = await self.restorer.getmany(*pending, timeout_ms=200, max_records=10_000)
             for tp, records in fetched.items():
                 for record in records:
-                    self._replay(record, people[tp.partition], spilled[tp.partition], watermark)
+                    self._replay(record, restoring[tp.partition])
             for tp in list(pending):
                 high = self.restorer.highwater(tp)
                 if high is not None and await self.restorer.position(tp) >= high:
                     pending.discard(tp)
-        for p in partitions:
-            self.people[p], self.spilled[p], self.watermark[p] = people[p], spilled[p], watermark[p]
-            self.counts["restored_people"] += len(people[p])
+        for number, partition in restoring.items():
+            self.partitions[number] = partition
+            self.counts["restored_people"] += len(partition.people)
             log.info(
                 "journeys: restored partition %d: %d people in memory, %d evicted",
-                p,
-                len(people[p]),
-                len(spilled[p]),
+                number,
+                len(partition.people),
+                len(partition.spilled),
             )
 
     @staticmethod
-    def _replay(
-        record: Any, people: People, spilled: dict[str, int], watermark: dict[int, int]
-    ) -> None:
+    def _replay(record: Any, partition: Partition) -> None:
         key = record.key.decode() if record.key else ""
-        people.pop(key, None)
-        spilled.pop(key, None)
+        partition.people.pop(key, None)
+        partition.spilled.pop(key, None)
         if record.value is None:
             return
         data = decode_record(record.value)
-        watermark[record.partition] = max(watermark[record.partition], data["as_of_ms"])
+        partition.watermark = max(partition.watermark, data["as_of_ms"])
         state = restored(data, _steps_of(record))
         if state is not None and data["evicted"]:
-            spilled[key] = record.offset
+            partition.spilled[key] = record.offset
         elif state is not None:
-            people[key] = state
+            partition.people[key] = state
 
-    async def _reload(self, partition: int, keys: list[str]) -> None:
+    async def _reload(self, number: int, keys: Sequence[str]) -> None:
         """Bring evicted people back from their changelog records."""
-        tp = TopicPartition(self.topics.journeys, partition)
+        tp = TopicPartition(self.topics.journeys, number)
         self.restorer.assign([tp])
-        people, spilled = self.people[partition], self.spilled[partition]
+        partition = self.partitions[number]
         for key in keys:
-            offset = spilled.pop(key)
+            offset = partition.spilled.pop(key)
             self.restorer.seek(tp, offset)
             record = None
             while record is None:
@@ -174,122 +216,138 @@ class JourneyHandler:
             assert record.offset == offset and record.value is not None, "changelog gap"
             state = restored(decode_record(record.value), _steps_of(record))
             assert state is not None
-            people[key] = state
+            partition.people[key] = state
             self.counts["people_reloaded"] += 1
 
-    async def _restore_new(
-        self, partitions: list[int], changelog: list[Message], out: list[KeyedSteps]
-    ) -> None:
+    async def _restore_new(self, numbers: list[int]) -> None:
         """Restore the partitions not in memory yet, and move the people in
         them that were merged into others meanwhile."""
-        new = [p for p in partitions if p not in self.people]
+        new = [n for n in numbers if n not in self.partitions]
         if not new:
             return
         await self._restore(new)
-        for partition in new:
-            people = self.people[partition]
-            known = [*people, *self.spilled[partition]]
+        out = Outbox()
+        for number in new:
+            partition = self.partitions[number]
+            known = [*partition.people, *partition.spilled]
             stale = [key for key in known if self.graph.key_of(key) != key]
-            await self._reload(partition, [key for key in stale if key not in people])
+            await self._reload(number, [key for key in stale if key in partition.spilled])
             for key in stale:
-                self._move(key, people, changelog, out)
+                self._move(key, partition, out)
+        await self._send(out)
 
     # -- steps ----------------------------------------------------------------
     async def handle(self, batch: Batch) -> None:
+        """Gather the batch's steps per person; `flush` folds them."""
         async with self.lock:
-            changelog: list[Message] = []
-            steps_out: list[KeyedSteps] = []
-            evictions: list[tuple[int, str, int]] = []
-            await self._restore_new([tp.partition for tp in batch], changelog, steps_out)
+            await self._restore_new([tp.partition for tp in batch])
+            now = time.monotonic()
+            key_of = self.graph.key_of
             for tp, records in batch.items():
-                people = self.people[tp.partition]
-                spilled = self.spilled[tp.partition]
-                items = [item for r in records for item in decode_keyed_steps(r.value)]
-                back = {key for key, _ in items} & spilled.keys()
-                await self._reload(tp.partition, [k for k in back if self.graph.key_of(k) == k])
-                self._fold(tp.partition, people, items, changelog, steps_out)
-                evictions += self._sweep(tp.partition, people, changelog)
-            positions = await self._send(changelog, steps_out)
-            for partition, key, index in evictions:
-                self.spilled[partition][key] = positions[index][1]
+                partition = self.partitions[tp.partition]
+                items = list(chain.from_iterable(decode_keyed_steps(r.value) for r in records))
+                back = {key for key, _ in items} & partition.spilled.keys()
+                await self._reload(tp.partition, [k for k in back if key_of(k) == k])
+                pending, people = partition.pending, partition.people
+                watermark = partition.watermark
+                for key, steps in items:
+                    current = key_of(key)
+                    if current != key:  # merged into another person since it was keyed
+                        self.forwarded.append((current, steps))
+                        self.counts["steps_forwarded"] += len(steps)
+                        continue
+                    gathered = pending.get(key)
+                    if gathered is None:
+                        pending[key] = list(steps)
+                    else:
+                        gathered.extend(steps)
+                    state = people.get(key)
+                    if state is not None:
+                        state.touched_at = now
+                    self.counts["steps"] += len(steps)
+                    for step in steps:
+                        if step.occurred_at_ms > watermark:
+                            watermark = step.occurred_at_ms
+                partition.watermark = watermark
 
-    def _fold(
-        self,
-        partition: int,
-        people: People,
-        items: list[tuple[str, list[Step]]],
-        changelog: list[Message],
-        steps_out: list[KeyedSteps],
-    ) -> None:
-        watermark = self.watermark.get(partition, 0)
-        touched: set[str] = set()
+    async def flush(self) -> None:
+        """Fold every person with new steps, evict the idle, and send their
+        rows and changelog records (and forwarded steps)."""
+        async with self.lock:
+            out = Outbox(forwarded=self.forwarded)
+            self.forwarded = []
+            for number, partition in self.partitions.items():
+                await self._fold(partition, out)
+                self._sweep(number, partition, out)
+            await self._send(out)
+
+    async def _fold(self, partition: Partition, out: Outbox) -> None:
         now = time.monotonic()
-        for key, steps in items:
-            current = self.graph.key_of(key)
-            if current != key:  # merged into another person since it was keyed
-                steps_out.append((current, steps))
-                self.counts["steps_forwarded"] += len(steps)
-                continue
+        people, watermark = partition.people, partition.watermark
+        for done, (key, new) in enumerate(partition.pending.items(), start=1):
+            if done % _FOLDS_BETWEEN_YIELDS == 0:
+                await asyncio.sleep(0)  # the other stages go on meanwhile
             state = people.get(key)
             if state is None:
                 state = people[key] = PersonState()
-            if add_steps(state, steps):
-                touched.add(key)
             state.touched_at = now
-            self.counts["steps"] += len(steps)
-            latest = (
-                steps[0].occurred_at_ms if len(steps) == 1 else max(s.occurred_at_ms for s in steps)
-            )
-            watermark = max(watermark, latest)
-        self.watermark[partition] = watermark
-        for key in touched:
-            changelog.append(self._record(key, people[key], watermark))
+            steps = add_steps(state, new)
+            if steps is not None:
+                self._write(key, state, steps, watermark, out)
+        partition.pending = {}
 
-    def _record(
-        self, key: str, state: PersonState, as_of_ms: int, *, evicted: bool = False
-    ) -> Message:
-        journeys = person_journeys(key, state.steps, self.rules, as_of_ms=as_of_ms)
+    def _write(
+        self,
+        key: str,
+        state: PersonState,
+        steps: list[Step],
+        as_of_ms: int,
+        out: Outbox,
+        *,
+        evicted: bool = False,
+    ) -> None:
+        """A new version of the person: their journeys' rows (and deletions
+        of the ones that no longer exist), and their changelog record."""
+        journeys = journeys_of_ordered(key, steps, self.rules, as_of_ms=as_of_ms)
         ids = tuple(journey.journey_id for journey in journeys)
-        retired = [journey_id for journey_id in state.journey_ids if journey_id not in ids]
         state.version += 1
+        version = state.version
+        out.rows += [(key, journey_row(key, version, as_of_ms, j)) for j in journeys]
+        out.rows += [
+            (key, deleted_row(key, version, as_of_ms, journey_id))
+            for journey_id in state.journey_ids
+            if journey_id not in ids
+        ]
         state.journey_ids = ids
         record = PersonRecord(
-            key,
-            state.version,
-            as_of_ms,
-            state.steps,
-            journeys,
-            retired,
-            evicted=evicted,
+            key, version, as_of_ms, state.steps, state.last_at_ms, ids, evicted=evicted
         )
-        return _changelog_message(key, record)
+        out.changelog.append(record)
+        self.counts["versions_written"] += 1
 
-    def _sweep(
-        self, partition: int, people: People, changelog: list[Message]
-    ) -> list[tuple[int, str, int]]:
+    def _sweep(self, number: int, partition: Partition, out: Outbox) -> None:
         """Every few seconds, or when event time moved on by an hour: write
         the final state of people idle for the gap plus the lateness (event
         time) and untouched for `evict_idle_s` (wall clock), and evict them
-        from memory. Returns (partition, key, changelog index) of
-        each eviction."""
-        now, watermark = time.monotonic(), self.watermark.get(partition, 0)
-        last_time, last_mark = self.swept.get(partition, (0.0, 0))
+        from memory."""
+        now, watermark = time.monotonic(), partition.watermark
+        last_time, last_mark = partition.swept
         if now - last_time < _SWEEP_SECONDS and watermark - last_mark < _SWEEP_EVENT_TIME_MS:
-            return []
-        self.swept[partition] = (now, watermark)
+            return
+        partition.swept = (now, watermark)
         horizon = watermark - self.rules.inactivity_gap_ms - self.lateness_ms
         untouched = now - self.evict_idle_s
+        people = partition.people
         idle = [
             key
             for key, state in people.items()
             if state.last_at_ms < horizon and state.touched_at <= untouched
         ]
-        evicted = []
         for key in idle:
-            evicted.append((partition, key, len(changelog)))
-            changelog.append(self._record(key, people.pop(key), watermark, evicted=True))
+            state = people.pop(key)
+            out.evictions.append((number, key, len(out.changelog)))
+            self._write(key, state, state.decoded(), watermark, out, evicted=True)
             self.counts["people_evicted"] += 1
-        return evicted
 
     # -- identity -------------------------------------------------------------
     async def on_identity(self, applied: list[Applied]) -> None:
@@ -300,97 +358,105 @@ class JourneyHandler:
 
     async def _apply_moves(self, moves: list[Move]) -> None:
         async with self.lock:
-            partitions = len(await self.producer.partitions_for(self.topics.journey_steps))
-            changelog: list[Message] = []
-            steps_out: list[KeyedSteps] = []
+            partitions = await partition_count(self.producer, self.topics.journey_steps)
+            out = Outbox()
             for move in moves:
-                partition = partition_of(move.from_key.encode(), partitions)
-                people = self.people.get(partition)
-                if people is None:
+                number = partition_of(move.from_key.encode(), partitions)
+                partition = self.partitions.get(number)
+                if partition is None:
                     continue  # not ours, or not restored yet (checked on restore)
-                if move.from_key in self.spilled[partition]:
-                    await self._reload(partition, [move.from_key])
-                if move.from_key in people:
-                    self._move(move.from_key, people, changelog, steps_out)
-            await self._send(changelog, steps_out)
+                if move.from_key in partition.spilled:
+                    await self._reload(number, [move.from_key])
+                self._move(move.from_key, partition, out)
+            await self._send(out)
 
-    def _move(
-        self, key: str, people: People, changelog: list[Message], steps_out: list[KeyedSteps]
-    ) -> None:
-        state = people.pop(key)
+    def _move(self, key: str, partition: Partition, out: Outbox) -> None:
+        """Send the person's steps (kept and pending) to the key they were
+        merged into, retire their journeys, and forget them."""
+        state = partition.people.pop(key, None)
+        pending = partition.pending.pop(key, [])
+        if state is None and not pending:
+            return
         target = self.graph.key_of(key)
-        steps_out.append((target, state.steps))
+        steps = [*(state.decoded() if state else []), *pending]
+        out.forwarded.append((target, steps))
+        if state is None:
+            return  # never written: nothing to retire
         state.version += 1
-        record = PersonRecord(
-            key, state.version, 0, [], [], list(state.journey_ids),
-            moved_to=target,
-        )  # fmt: skip
-        changelog.append(_changelog_message(key, record))
+        as_of = partition.watermark
+        out.rows += [(key, deleted_row(key, state.version, as_of, j)) for j in state.journey_ids]
+        record = PersonRecord(key, state.version, as_of, NO_STEPS, 0, (), moved_to=target)
+        out.changelog.append(record)
         self.counts["people_moved"] += 1
 
-    async def _send(
-        self, changelog: list[Message], steps_out: list[KeyedSteps]
-    ) -> list[tuple[int, int]]:
-        """Produce both; the changelog records' (partition, offset)."""
-        if not changelog and not steps_out:
-            return []
-        forwarded = [(key.encode(), (key, steps)) for key, steps in steps_out]
+    async def _send(self, out: Outbox) -> None:
+        """Rows first, then the changelog (see the module doc), forwarded
+        steps alongside; then note where evicted people's records are."""
+        if not (out.rows or out.changelog or out.forwarded):
+            return
+        producer, topics = self.producer, self.topics
 
         async def send() -> list[tuple[int, int]]:
-            positions, _ = await asyncio.gather(
-                produce_all(self.producer, self.topics.journeys, changelog),
+            row_partitions = await partition_count(producer, topics.journey_rows)
+            step_partitions = await partition_count(producer, topics.journey_steps)
+            forwarded = group_by_partition(
+                ((key.encode(), (key, steps)) for key, steps in out.forwarded), step_partitions
+            )
+            rows = group_by_partition(((k.encode(), (k, r)) for k, r in out.rows), row_partitions)
+            await asyncio.gather(
+                produce_bundles(producer, topics.journey_rows, rows, encode_bundle, _ROWS_HEADERS),
                 produce_bundles(
-                    self.producer,
-                    self.topics.journey_steps,
-                    forwarded,
-                    encode_keyed_steps,
-                    STEPS_HEADERS,
+                    producer, topics.journey_steps, forwarded, encode_keyed_steps, STEPS_HEADERS
                 ),
             )
-            return positions
+            changelog = map(_changelog_message, out.changelog)
+            return await produce_all(producer, topics.journeys, changelog)
 
-        return await with_backoff(send, is_transient=is_transient, what="produce journey changes")
+        positions = await with_backoff(
+            send, is_transient=is_transient, what="produce journey changes"
+        )
+        for number, key, index in out.evictions:
+            if number in self.partitions:
+                self.partitions[number].spilled[key] = positions[index][1]
 
     def stats(self) -> dict[str, Any]:
+        partitions = self.partitions.values()
         return {
             **self.counts,
-            "people_in_memory": sum(len(people) for people in self.people.values()),
-            "people_evicted_now": sum(len(keys) for keys in self.spilled.values()),
-            "steps_in_memory": sum(
-                len(state.steps) for people in self.people.values() for state in people.values()
-            ),
-            "watermarks": dict(sorted(self.watermark.items())),
+            "people_in_memory": sum(len(p.people) for p in partitions),
+            "people_evicted_now": sum(len(p.spilled) for p in partitions),
+            "people_pending": sum(len(p.pending) for p in partitions),
+            "watermarks": {n: p.watermark for n, p in sorted(self.partitions.items())},
         }
 
 
-class JourneyStoreHandler:
-    """Store stage for journeys: changelog records -> `journeys` rows
-    (replacing on version; idempotent), committed after the insert."""
+class JourneyStoreHandler(StatelessHandler):
+    """Store stage for journeys: row bundles -> `journeys` rows (replacing on
+    version; idempotent), committed after the insert."""
 
     def __init__(self, store: OffLoopStore) -> None:
         self.store = store
-        self.records = 0
+        self.rows = 0
 
-    async def on_assigned(self, partitions: set[TopicPartition]) -> None:
-        pass
-
-    async def on_revoked(self, partitions: set[TopicPartition]) -> None:
-        pass
-
-    async def handle(self, batch: Batch) -> None:
-        records = [
-            decode_record(record.value)
-            for records in batch.values()
-            for record in records
-            if record.value is not None
-        ]
-        columns = journey_columns([row for record in records for row in record["rows"]])
-        if columns["journey_id"]:
-            ranges = sorted(
-                f"{tp.partition}:{rs[0].offset}-{rs[-1].offset}" for tp, rs in batch.items()
-            )
-            await self.store.insert("journeys", columns, dedup_token="journeys:" + ";".join(ranges))
-        self.records += len(records)
+    async def handle(self, batch: Batch) -> Write | None:
+        bodies = []
+        for records in batch.values():
+            for record in records:
+                index, body = decode_bundle(record.value)
+                if index:
+                    bodies.append(body)
+                    self.rows += len(index)
+        if not bodies:
+            return None
+        ranges = sorted(
+            f"{tp.partition}:{rs[0].offset}-{rs[-1].offset}" for tp, rs in batch.items()
+        )
+        return self.store.insert_rows(
+            "journeys",
+            JOURNEY_COLUMNS,
+            b"\n".join(bodies),
+            dedup_token="journeys:" + ";".join(ranges),
+        )
 
     def stats(self) -> dict[str, Any]:
-        return {"records": self.records}
+        return {"rows": self.rows}

@@ -1,5 +1,6 @@
-"""Stage 2 glue: person-keyed touchpoints -> ClickHouse `touchpoints`, each
-event id stored once.
+"""Stage 2 glue: row bundles of touchpoints -> ClickHouse `touchpoints`, each
+event id stored once. The rows were built at ingest; only their index (event
+id and time) is read here, and the fresh rows go to ClickHouse as they came.
 
 Duplicates of an event carry the same identity, hence the same person key and
 partition, so one consumer sees them all: per partition, `SeenEvents` answers
@@ -14,14 +15,14 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from streams.batch_consumer import Batch
+from streams.batch_consumer import Batch, StatelessHandler, Write
+from streams.store.bundle import decode_bundle, split_rows
 from streams.store.clickhouse import OffLoopStore
 from streams.store.dedup import NO_FLOOR, SeenEvents, priming_floor
-from streams.store.rows import touchpoint_columns
-from streams.touchpoint import Touchpoint, decode_touchpoints
+from streams.store.rows import TOUCHPOINT_COLUMNS
 
 
-class TouchpointStoreHandler:
+class TouchpointStoreHandler(StatelessHandler):
     def __init__(self, store: OffLoopStore, *, capacity: int) -> None:
         self.store = store
         self.capacity = capacity
@@ -30,16 +31,13 @@ class TouchpointStoreHandler:
         self.duplicates = 0
         self.looked_up = 0
 
-    async def on_assigned(self, partitions: set[TopicPartition]) -> None:
-        # Primed lazily by the first batch of each partition: aiokafka may hand
-        # out records before this callback has finished.
-        pass
-
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:
             self.seen.pop(tp.partition, None)
 
     async def _prime(self, partition: int) -> SeenEvents:
+        """The stored ids of a partition, from ClickHouse. Lazily, at its first
+        batch: aiokafka may hand out records before on_assigned has finished."""
         buckets = await self.store.query("partition_minutes", partition=partition)
         floor = priming_floor([(int(h), int(n)) for h, n in buckets], self.capacity)
         seen = SeenEvents(self.capacity, floor)
@@ -51,50 +49,74 @@ class TouchpointStoreHandler:
             seen.add_all((event_id, int(ms)) for event_id, ms in rows)
         return seen
 
-    async def handle(self, batch: Batch) -> None:
-        fresh = {
-            tp.partition: await self._unseen(
-                tp.partition, [t for r in records for t in decode_touchpoints(r.value)]
-            )
-            for tp, records in batch.items()
-        }
-        touchpoints = [t for new in fresh.values() for t in new]
-        if touchpoints:
-            routes = [partition for partition, new in fresh.items() for _ in new]
-            await self.store.insert(
-                "touchpoints", touchpoint_columns(touchpoints, routes), dedup_token=_token(batch)
-            )
-        for partition, new in fresh.items():
-            self.seen[partition].add_all((t.event_id, t.occurred_at_ms) for t in new)
-        self.stored += len(touchpoints)
+    async def handle(self, batch: Batch) -> Write | None:
+        """Keep the rows of events not stored yet; returns their insert. They
+        count as seen at once: the next batch may come before the insert
+        returns (a failed insert crashes the worker, memory and all)."""
+        chunks: list[bytes] = []  # fresh rows, a bundle's body or a part of it
+        fresh = 0
+        for tp, records in batch.items():
+            bundles = [decode_bundle(record.value) for record in records]
+            entries = [entry for index, _ in bundles for entry in index]
+            keep = await self._unseen(tp.partition, entries)
+            new = [
+                (event_id, ms) for (event_id, ms), kept in zip(entries, keep, strict=True) if kept
+            ]
+            self.seen[tp.partition].add_all(new)
+            fresh += len(new)
+            at = 0
+            for index, body in bundles:
+                wanted = keep[at : at + len(index)]
+                at += len(index)
+                if all(wanted):
+                    chunks.append(body)
+                elif any(wanted):
+                    rows = split_rows(body)
+                    chunks.append(
+                        b"\n".join(r for r, kept in zip(rows, wanted, strict=True) if kept)
+                    )
+        if not chunks:
+            return None
+        self.stored += fresh
+        return self.store.insert_rows(
+            "touchpoints", TOUCHPOINT_COLUMNS, b"\n".join(chunks), dedup_token=_token(batch)
+        )
 
-    async def _unseen(self, partition: int, touchpoints: list[Touchpoint]) -> list[Touchpoint]:
+    async def _unseen(self, partition: int, entries: list[list[Any]]) -> list[bool]:
+        """Per (event_id, occurred_at_ms) entry, whether it is new: neither
+        stored before nor earlier in this batch."""
         seen = self.seen.get(partition)
         if seen is None:
             seen = self.seen[partition] = await self._prime(partition)
         in_batch: set[str] = set()
-        new: list[Touchpoint] = []
-        old: list[Touchpoint] = []
-        for t in touchpoints:
-            if t.event_id in in_batch or (seen.covers(t.occurred_at_ms) and t.event_id in seen):
+        keep: list[bool] = []
+        old: list[int] = []  # entries older than memory: ClickHouse knows
+        covers = seen.covers
+        for event_id, occurred_at_ms in entries:
+            if event_id in in_batch or (covers(occurred_at_ms) and event_id in seen):
                 self.duplicates += 1
+                keep.append(False)
                 continue
-            in_batch.add(t.event_id)
-            (new if seen.covers(t.occurred_at_ms) else old).append(t)
+            in_batch.add(event_id)
+            if not covers(occurred_at_ms):
+                old.append(len(keep))
+            keep.append(True)
         if old:
             self.looked_up += len(old)
             stored = {
                 row[0]
                 for row in await self.store.query(
                     "stored_event_ids",
-                    event_ids=[t.event_id for t in old],
-                    min_ms=min(t.occurred_at_ms for t in old),
-                    max_ms=max(t.occurred_at_ms for t in old),
+                    event_ids=[entries[i][0] for i in old],
+                    min_ms=min(entries[i][1] for i in old),
+                    max_ms=max(entries[i][1] for i in old),
                 )
             }
-            self.duplicates += sum(t.event_id in stored for t in old)
-            new.extend(t for t in old if t.event_id not in stored)
-        return new
+            for i in old:
+                if entries[i][0] in stored:
+                    keep[i] = False
+                    self.duplicates += 1
+        return keep
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -49,6 +49,15 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, TimeoutError))
 
 
+def _dedup_settings(token: str) -> dict[str, Any]:
+    # A retried block is dropped by the table and, with the second setting,
+    # by the materialized views it feeds (metrics_minute).
+    return {
+        "insert_deduplication_token": token,
+        "deduplicate_blocks_in_dependent_materialized_views": 1,
+    }
+
+
 class EmbeddedStoreBusy(RuntimeError):
     def __init__(self, url: str) -> None:
         super().__init__(
@@ -100,16 +109,7 @@ class Store:
     ) -> None:
         """Insert column-oriented data. The same `dedup_token` on a retried
         insert makes ClickHouse store the block once."""
-        # A retried block is dropped by the table and, with the second
-        # setting, by the materialized views it feeds (metrics_minute).
-        settings = (
-            {
-                "insert_deduplication_token": dedup_token,
-                "deduplicate_blocks_in_dependent_materialized_views": 1,
-            }
-            if dedup_token
-            else None
-        )
+        settings = _dedup_settings(dedup_token) if dedup_token else None
         self.client.insert(
             table,
             list(columns.values()),
@@ -117,6 +117,23 @@ class Store:
             database=self.database,
             column_oriented=True,
             settings=settings,
+        )
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: bytes, *, dedup_token: str | None
+    ) -> None:
+        """Insert JSONCompactEachRow lines (`streams.store.bundle`) as they
+        are: ClickHouse parses them. The same `dedup_token` on a retried
+        insert makes ClickHouse store the block once."""
+        settings: dict[str, Any] = {"input_format_json_read_objects_as_strings": 1}
+        if dedup_token:
+            settings.update(_dedup_settings(dedup_token))
+        self.client.raw_insert(
+            f"{self.database}.{table}",
+            list(columns),
+            rows,
+            settings=settings,
+            fmt="JSONCompactEachRow",
         )
 
     def close(self) -> None:
@@ -153,6 +170,14 @@ class OffLoopStore:
         await self._call(
             f"insert into {table}",
             lambda: self.store.insert(table, columns, dedup_token=dedup_token),
+        )
+
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: bytes, *, dedup_token: str | None
+    ) -> None:
+        await self._call(
+            f"insert into {table}",
+            lambda: self.store.insert_rows(table, columns, rows, dedup_token=dedup_token),
         )
 
     async def run(self, what: str, fn: Callable[[Store], T]) -> T:

@@ -1,20 +1,23 @@
-"""Journeys as ClickHouse rows (pure). The journey stage builds the rows and
-sends them in its changelog records; the store only turns them into columns."""
+"""Journeys as ClickHouse rows (pure). The journey stage builds the rows as
+JSONCompactEachRow lines and sends them in row bundles (`streams.store.bundle`);
+the store inserts them as they are."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-import orjson
-
 from streams.journeys.records import Journey
+from streams.store.bundle import Row
 
-Row = tuple[Any, ...]
+
+def _seconds(ms: int | None) -> float | None:
+    """A DateTime64(3) for JSON input, which ClickHouse reads as seconds."""
+    return None if ms is None else ms / 1000
 
 
 def journey_row(customer_key: str, version: int, as_of_ms: int, journey: Journey) -> Row:
-    """The `journeys` row of one version of a journey."""
+    """The `journeys` row of one version of a journey, in the order of
+    `JOURNEY_COLUMNS` (`streams.store.bundle`). support, surveys and
+    pain_points go in as JSON arrays: ClickHouse keeps their text in the
+    String columns."""
     support = journey.support
     follow = journey.follow_up
     return (
@@ -22,52 +25,46 @@ def journey_row(customer_key: str, version: int, as_of_ms: int, journey: Journey
         journey.journey_id,
         version,
         0,
-        as_of_ms,
-        journey.started_at_ms,
-        journey.last_at_ms,
+        as_of_ms / 1000,
+        journey.started_at_ms / 1000,
+        journey.last_at_ms / 1000,
         int(journey.ended),
         journey.touchpoints,
         [stage for stage, _ in journey.stages],
-        [at for _, at in journey.stages],
+        [at / 1000 for _, at in journey.stages],
         journey.channels,
         journey.channel_switches,
         journey.first_channel,
         journey.last_channel,
         int(journey.converted),
         journey.purchase_channel or "",
-        journey.first_purchase_at_ms,
+        _seconds(journey.first_purchase_at_ms),
         journey.time_to_purchase_ms,
         journey.purchases,
         dict(journey.revenue),
         len(support),
         [c.first_answer_ms for c in support if c.first_answer_ms is not None],
         [c.resolution_ms for c in support if c.resolution_ms is not None],
-        orjson.dumps(support).decode(),
-        orjson.dumps(journey.surveys).decode(),
+        support,
+        journey.surveys,
         int(follow.thank_you_sent),
         int(follow.reminder_sent),
         int(follow.survey_sent),
         int(follow.answered),
-        [pain.kind.value for pain in journey.pain_points],
-        orjson.dumps(journey.pain_points).decode(),
+        [pain.kind for pain in journey.pain_points],
+        journey.pain_points,
     )
 
 
 def deleted_row(customer_key: str, version: int, as_of_ms: int, journey_id: str) -> Row:
     """The row that retires a journey id (a later version, deleted)."""
-    at = as_of_ms
-    return (
+    at = as_of_ms / 1000
+    row: Row = (
         customer_key, journey_id, version, 1, at, at, at, 0, 0,
-        [], [], [], 0, "", "", 0, "", None, None, 0, {}, 0, [], [], "[]", "[]",
-        0, 0, 0, 0, [], "[]",
+        [], [], [], 0, "", "", 0, "", None, None, 0, {}, 0, [], [], [], [],
+        0, 0, 0, 0, [], [],
     )  # fmt: skip
-
-
-def journey_columns(rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
-    """Rows (as built above, or decoded from JSON) as columns."""
-    if not rows:
-        return {name: [] for name in JOURNEY_COLUMNS}
-    return dict(zip(JOURNEY_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+    return row
 
 
 JOURNEY_COLUMNS: tuple[str, ...] = (

@@ -1,4 +1,6 @@
-"""Touchpoints and dead letters as column-oriented ClickHouse rows (pure)."""
+"""Touchpoints and dead letters as ClickHouse rows (pure): touchpoints as
+JSONCompactEachRow lines built once at ingest (`streams.store.bundle`), dead
+letters as columns."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 import orjson
 
 from streams.deadletter import DeadLetter
+from streams.store.bundle import Row
 from streams.touchpoint import Touchpoint
 
 # Typed columns are read out of the properties for BI; all properties are also
@@ -23,55 +26,53 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def touchpoint_columns(
-    touchpoints: Sequence[Touchpoint], route_partitions: Sequence[int]
-) -> dict[str, list[Any]]:
-    """Columns of `touchpoints`; `route_partitions[i]` is the partition of the
-    person-keyed topic that touchpoint i was read from."""
-    rows = []
-    for tp, route in zip(touchpoints, route_partitions, strict=True):
-        ids, ctx, props = tp.identifiers, tp.context, tp.properties
-        paid = tp.event_type in _PAID
-        rows.append(
-            (
-                tp.event_id,
-                tp.channel.value,
-                tp.event_type,
-                tp.stage.value if tp.stage is not None else "",
-                tp.occurred_at_ms,
-                tp.received_at_ms,
-                tp.person_key,
-                tp.customer_key,
-                ids.customer_id or "",
-                ids.anonymous_id or "",
-                ids.email_hash or "",
-                ids.phone_hash or "",
-                ids.loyalty_id or "",
-                ctx.get("store_id", ""),
-                ctx.get("campaign_id", ""),
-                ctx.get("session_id", ""),
-                ctx.get("locale", ""),
-                ctx.get("user_agent", ""),
-                ctx.get("b2b_account_id", ""),
-                _text(props.get("survey")),
-                props["score"] if tp.event_type in _SCORED else None,
-                _text(props.get("dimension")),
-                _text(props.get("about_event_id")),
-                _text(props.get("order_id")),
-                props["revenue"] if paid else None,
-                props["currency"].upper() if paid else "",
-                _text(props.get("contact_id")),
-                _text(props.get("message_kind")),
-                _text(props.get("product_id")),
-                orjson.dumps(props).decode(),
-                tp.schema_version,
-                tp.source_topic,
-                tp.source_partition,
-                tp.source_offset,
-                route,
-            )
-        )
-    return dict(zip(TOUCHPOINT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+def touchpoint_row(tp: Touchpoint, customer_key: str, route_partition: int) -> Row:
+    """The `touchpoints` row of a touchpoint, in `TOUCHPOINT_COLUMNS` order
+    (`streams.store.bundle`). `customer_key` is its stitched person;
+    `route_partition` the partition of the touchpoints topic it travels on.
+    `properties` goes in as a JSON object: ClickHouse keeps its text in the
+    String column (input_format_json_read_objects_as_strings)."""
+    ids, ctx, props = tp.identifiers, tp.context, tp.properties
+    kind = tp.event_type
+    paid = kind in _PAID
+    get = props.get
+    return (
+        tp.event_id,
+        tp.channel,
+        kind,
+        tp.stage or "",
+        tp.occurred_at_ms / 1000,  # JSON numbers are read as seconds
+        tp.received_at_ms / 1000,
+        tp.person_key,
+        customer_key,
+        ids.customer_id or "",
+        ids.anonymous_id or "",
+        ids.email_hash or "",
+        ids.phone_hash or "",
+        ids.loyalty_id or "",
+        ctx.get("store_id", ""),
+        ctx.get("campaign_id", ""),
+        ctx.get("session_id", ""),
+        ctx.get("locale", ""),
+        ctx.get("user_agent", ""),
+        ctx.get("b2b_account_id", ""),
+        _text(get("survey")),
+        props["score"] if kind in _SCORED else None,
+        _text(get("dimension")),
+        _text(get("about_event_id")),
+        _text(get("order_id")),
+        props["revenue"] if paid else None,
+        props["currency"].upper() if paid else "",
+        _text(get("contact_id")),
+        _text(get("message_kind")),
+        _text(get("product_id")),
+        props,
+        tp.schema_version,
+        tp.source_topic,
+        tp.source_partition,
+        tp.source_offset,
+        route_partition,
+    )
 
 
 TOUCHPOINT_COLUMNS: tuple[str, ...] = (

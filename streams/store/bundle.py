@@ -1,0 +1,55 @@
+"""Row bundles: many ClickHouse rows in one Kafka record, ready to insert.
+
+The stage that knows a row builds it once, as a tuple of the row's values in
+column order; a bundle holds such rows as `JSONCompactEachRow` lines. The
+store inserts those lines as they are, so ClickHouse parses them (outside the
+interpreter lock) and the store does no per-row Python work at all.
+
+A bundle's value is one JSON line of index entries, one per row (what the
+store must know of a row without parsing it, such as its event id), then the
+rows, one per line. orjson escapes control characters, so a row never holds a
+raw newline.
+
+Rows are encoded a bundle at a time and joined at once: a process that keeps
+tens of thousands of small `orjson.dumps` results alive pays several
+microseconds for each in the allocator (measured here: 6 us a row kept, 0.6 us
+a row joined within its bundle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+FORMAT = b"rows/1"
+"""Value of the `cx.format` header of a row bundle."""
+
+Row = tuple[Any, ...]
+"""A row's values in column order, as orjson writes them: str, int, float,
+None, lists, dicts (a dict or list for a String column is stored as its JSON
+text), str enums."""
+
+
+def encode_rows(rows: Iterable[Row]) -> bytes:
+    """Rows as JSONCompactEachRow lines."""
+    return b"\n".join([orjson.dumps(row) for row in rows])
+
+
+def encode_bundle(entries: Sequence[tuple[Any, Row]]) -> bytes:
+    """A bundle of (index entry, row) pairs."""
+    index = [entry for entry, _ in entries]
+    return orjson.dumps(index) + b"\n" + encode_rows(row for _, row in entries)
+
+
+def decode_bundle(raw: bytes) -> tuple[list[Any], bytes]:
+    """The index entries and the rows (still one per line) of a bundle."""
+    head, _, body = raw.partition(b"\n")
+    index: list[Any] = orjson.loads(head)
+    return index, body
+
+
+def split_rows(body: bytes) -> list[bytes]:
+    """The rows of a bundle's body, one per entry of its index."""
+    return body.split(b"\n") if body else []
