@@ -8,10 +8,11 @@ batch functions instead. Its guarantees:
   (at-least-once; sinks are idempotent). A stateless handler starts the
   write of each batch and hands back its completion: up to `max_pending`
   writes run while the next batches are read and processed, and offsets are
-  committed in order as they complete. A stateful handler (the journey
-  stage) may keep what many batches changed in memory and `flush` it every
-  `flush_interval_s`, so a person touched by ten events in that time is
-  written once, not ten times;
+  committed in order once written, every `flush_interval_s` (a commit is a
+  round trip to the broker: once per batch, it held up the loop). A
+  stateful handler (the journey stage) may keep what many batches changed
+  in memory and `flush` it at that interval, so a person touched by ten
+  events in that time is written once, not ten times;
 - a rebalance waits for the batch in flight, so a partition is never processed
   by two members at once;
 - a batch gathered across a rebalance is dropped and its partitions rewound
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
+
+FLUSH_DUTY = 4
+"""A flush waits at least this many times the last one's length."""
 
 Write = Awaitable[None]
 """The completion of a batch's write: done once the sink acknowledged it."""
@@ -159,6 +163,7 @@ class BatchConsumer(mode.Service):
         """Next offset per partition of what was handled and written, not
         committed yet."""
         self._flushed_at = time.monotonic()
+        self._flush_took = 0.0
         self._stopping = False
         self.generation = 0
         """Counts assignments: a batch gathered across one is dropped."""
@@ -219,7 +224,7 @@ class BatchConsumer(mode.Service):
                 if self._pending or self._written:
                     async with self.in_flight:
                         await self._settle(wait_above=self.max_pending)
-                        if self._flush_due():
+                        if self._flush_due(idle=True):
                             await self.checkpoint()
                 continue
             if generation != self.generation:
@@ -243,8 +248,14 @@ class BatchConsumer(mode.Service):
         async with self.in_flight:
             await self.drain()
 
-    def _flush_due(self) -> bool:
-        return time.monotonic() - self._flushed_at >= self.flush_interval_s
+    def _flush_due(self, *, idle: bool = False) -> bool:
+        # Under load, a flush that took long is not repeated sooner than
+        # FLUSH_DUTY times its length: a stateful stage then flushes less
+        # often, each flush covering more (a person folded once for more
+        # events). With nothing to read, the interval alone decides.
+        since = time.monotonic() - self._flushed_at
+        busy_wait = 0.0 if idle else FLUSH_DUTY * self._flush_took
+        return since >= max(self.flush_interval_s, busy_wait)
 
     async def _settle(self, *, wait_above: int) -> None:
         """Take in the writes that completed, oldest first, waiting for the
@@ -277,6 +288,7 @@ class BatchConsumer(mode.Service):
         started = time.monotonic()
         await self.handler.flush()
         flushed = time.monotonic()
+        self._flush_took = flushed - started
         await self._commit(offsets)
         self.stats.seconds["flush"] += flushed - started
         self.stats.seconds["commit"] += time.monotonic() - flushed

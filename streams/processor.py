@@ -187,8 +187,7 @@ class Processor(mode.Service):
         await asyncio.gather(*(self.add_runtime_dependency(c) for c in self.consumers))
         self.phase = "running"
         if settings.gc_tuned:
-            gc_watch.tune()
-            self.gc.freeze_after_full = True
+            gc_watch.tune(self.gc)
         self.ready.set()
 
     async def _producer(self, name: str) -> AIOKafkaProducer:
@@ -198,7 +197,12 @@ class Processor(mode.Service):
         return producer
 
     def _consume(
-        self, stage: str, topics: list[str], handler: BatchHandler, *, flush_interval_s: float = 0
+        self,
+        stage: str,
+        topics: list[str],
+        handler: BatchHandler,
+        *,
+        flush_interval_s: float | None = None,
     ) -> None:
         """A batch consumer for `stage`, in its own consumer group."""
         settings = self.settings
@@ -210,7 +214,11 @@ class Processor(mode.Service):
                 handler,
                 max_records=settings.batch_max_records,
                 max_wait_ms=settings.batch_max_wait_ms,
-                flush_interval_s=flush_interval_s,
+                flush_interval_s=(
+                    settings.commit_interval_ms / 1000
+                    if flush_interval_s is None
+                    else flush_interval_s
+                ),
             )
         )
 

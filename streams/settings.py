@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="how late (event time) a touchpoint may arrive and still "
         "join its journey; ended journeys are kept this long, then evicted from memory",
     )
+    commit_interval_ms: int = Field(
+        500,
+        ge=0,
+        description="how often a stage commits the offsets of what it has written (a "
+        "restart reads up to this much again; the sinks drop what they already hold)",
+    )
     journey_flush_ms: int = Field(
         1000,
         ge=0,
@@ -105,8 +111,8 @@ class Settings(BaseSettings):
     )
     gc_tuned: bool = Field(
         True,
-        description="collect garbage less often and freeze what survives a full "
-        "collection, keeping pauses short (streams/gc_watch.py); false: CPython's defaults",
+        description="collect young garbage every 20,000 allocations and freeze what "
+        "survives, keeping pauses short (streams/gc_watch.py); false: CPython's defaults",
     )
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 2_000

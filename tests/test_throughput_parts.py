@@ -78,7 +78,7 @@ def watched() -> Iterator[gc_watch.GcWatch]:
         gc.unfreeze()
 
 
-def test_gc_watch_times_collections_and_tune_raises_the_young_threshold(
+def test_gc_watch_times_collections_and_tune_sets_the_young_threshold(
     watched: gc_watch.GcWatch,
 ) -> None:
     gc.collect(0)
@@ -86,20 +86,23 @@ def test_gc_watch_times_collections_and_tune_raises_the_young_threshold(
     assert watched.collections[0] >= 1 and watched.collections[2] >= 1
     assert watched.as_dict()["longest_pause_ms"] >= 0
     assert watched.total_s[2] > 0
-    gc_watch.tune(123_456)
+    gc_watch.tune(watched, 123_456)
     assert gc.get_threshold()[0] == 123_456
     assert gc.get_freeze_count() > 0
+    assert watched.collections == [0, 0, 0]  # start-up's full collection is not counted
 
 
-def test_objects_that_survive_a_full_collection_are_frozen_and_garbage_is_not(
+def test_what_survives_a_young_collection_is_frozen_and_garbage_is_not(
     watched: gc_watch.GcWatch,
 ) -> None:
-    watched.freeze_after_full = True
+    watched.freeze_survivors = True
     gc.unfreeze()
+    gc.collect()
+    frozen_before = gc.get_freeze_count()
     kept = [[i] for i in range(1000)]
     cycle: list[object] = []
     cycle.append(cycle)
-    del cycle  # unreachable: the full collection frees it before freezing
-    frozen_before = gc.get_freeze_count()
-    assert gc.collect() >= 1
+    del cycle  # unreachable: the young collection frees it before freezing
+    assert gc.collect(0) >= 1
     assert gc.get_freeze_count() >= frozen_before + len(kept)
+    assert gc.get_count()[1] == 0  # nothing left for the older generations to walk

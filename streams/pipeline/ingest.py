@@ -55,11 +55,12 @@ class IngestHandler(StatelessHandler):
         self.channels: dict[str, Channel] = topics.channels
         self.pseudonymizer = pseudonymizer
         self.received = 0
-        self._appending: dict[tuple[str, ...], int] = {}
-        """Identifiers appended as evidence, with their offset, that the
-        replica had not applied yet (a later batch need not append them)."""
-        self._last_appended = -1
-        """Offset of the last evidence this worker appended."""
+        self._appending: dict[tuple[str, ...], asyncio.Future[int]] = {}
+        """Identifiers appended as evidence, with the append (its result: the
+        last offset), that the replica had not applied yet: a later batch
+        need not append them again."""
+        self._last_append: asyncio.Future[int] | None = None
+        """The latest append: appends run one after the other, in batch order."""
         self.seconds: defaultdict[str, float] = defaultdict(float)
         """Wall-clock time per step of `handle` (awaits included)."""
         self.accepted: Counter[str] = Counter()
@@ -74,22 +75,26 @@ class IngestHandler(StatelessHandler):
         records = list(chain.from_iterable(batch.values()))
         result = ingest_batch(records, self.channels, now_ms, self.pseudonymizer)
         identifiers = [identifiers_of(tp.identifiers) for tp in result.touchpoints]
-        clock = self._spent("validate", clock)
-        await self._append_news(result.touchpoints, identifiers)
-        self._spent("append_identity", clock)
+        self._append_news(result.touchpoints, identifiers)
+        self._spent("validate", clock)
         self.received += len(records)
         self.accepted.update(tp.channel.value for tp in result.touchpoints)
         self.rejected.update(letter.rejection.reason.value for letter in result.dead_letters)
-        return self._key_and_send(result, identifiers, self._last_appended)
+        return self._key_and_send(result, identifiers, self._last_append)
 
-    async def _append_news(
+    def _append_news(
         self, touchpoints: list[Touchpoint], identifiers: list[tuple[str, ...]]
     ) -> None:
-        """Append the identifiers seen together that the graph does not link
-        yet (nor a batch before this one appended) to the identity log."""
+        """Start appending the identifiers seen together that the graph does
+        not link yet (nor an earlier batch appended) to the identity log,
+        after the appends of earlier batches."""
         graph, applied = self.identity.graph, self.identity.applied
         if self._appending:
-            self._appending = {i: at for i, at in self._appending.items() if at > applied}
+            self._appending = {
+                ids: append
+                for ids, append in self._appending.items()
+                if not append.done() or append.result() > applied
+            }
         appending = self._appending
         news: dict[tuple[str, ...], Evidence] = {}
         for tp, ids in zip(touchpoints, identifiers, strict=True):
@@ -101,6 +106,16 @@ class IngestHandler(StatelessHandler):
         # wins a conflict whatever the arrival order.
         ordered = sorted(news.values(), key=lambda e: (e.occurred_at_ms, e.event_id))
         values = [identity_log.encode_evidence(e) for e in ordered]
+        append = asyncio.ensure_future(self._append_after(self._last_append, values))
+        appending.update(dict.fromkeys(news, append))
+        self._last_append = append
+        self.evidence_sent += len(values)
+
+    async def _append_after(self, previous: asyncio.Future[int] | None, values: list[bytes]) -> int:
+        """Append `values` once `previous` is appended; their last offset."""
+        if previous is not None:
+            await previous
+        started = time.monotonic()
         last = await with_backoff(
             lambda: append_all(
                 self.identity_producer, self.topics.identity, values, _EVIDENCE_HEADERS
@@ -108,20 +123,24 @@ class IngestHandler(StatelessHandler):
             is_transient=is_transient,
             what="append identity evidence",
         )
-        appending.update(dict.fromkeys(news, last))
-        self._last_appended = last
-        self.evidence_sent += len(values)
+        self._spent("append_identity", started)
+        return last
 
     async def _key_and_send(
-        self, result: IngestResult, identifiers: list[tuple[str, ...]], appended: int
+        self,
+        result: IngestResult,
+        identifiers: list[tuple[str, ...]],
+        appended: asyncio.Future[int] | None,
     ) -> None:
         """Once this worker's replica has applied the evidence appended up to
-        this batch (`appended`, an offset of the identity log), key each
-        touchpoint by its person and send rows, steps and dead letters; done
-        when the broker acknowledged all of them."""
+        this batch (`appended`, the latest append), key each touchpoint by its
+        person and send rows, steps and dead letters; done when the broker
+        acknowledged all of them."""
         clock = time.monotonic()
-        if appended > self.identity.applied:
-            await self.identity.wait_applied(appended)
+        if appended is not None:
+            last = await appended
+            if last > self.identity.applied:
+                await self.identity.wait_applied(last)
             clock = self._spent("identity_wait", clock)
         resolve = self.identity.graph.resolve
         keys = [resolve(ids) for ids in identifiers]
