@@ -1,32 +1,24 @@
 """The faust app factory: the one place where faust meets the processor.
 
 faust runs the worker's lifecycle (signals, logging, start and stop order),
-the web server (health and stats), and the low-volume dead-letter mirror
-agent. The hot path runs in `Processor`'s batch consumers.
+the web server (health, stats, person lookups) and the alert timer. Every
+stream (the hot path and the dead-letter mirror) runs in `Processor`'s batch
+consumers.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import faust
-import mode
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from faust.web import Request, Response, View
 
 from streams.lookup import BadIdentifier, parse_identifier, person
-from streams.pipeline.deadletters import DeadLetterRecord
 from streams.processor import Processor
 from streams.pseudonym import Pseudonymizer
 from streams.settings import Settings
-from streams.topics import Topics
-
-DEAD_LETTER_BATCH = 1000
-DEAD_LETTER_WITHIN_S = 1.0
 
 
 def create_app(settings: Settings) -> faust.App:
-    topics = Topics(settings.topic_prefix)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
@@ -45,9 +37,6 @@ def create_app(settings: Settings) -> faust.App:
     )
     processor = Processor(settings)
     app.add_dependency(processor)
-
-    if settings.stores:
-        _mirror_dead_letters(app, topics, processor)
 
     @app.page("/health")
     class Health(View):
@@ -101,26 +90,7 @@ def create_app(settings: Settings) -> faust.App:
                 )
             except BadIdentifier as exc:
                 return self.json({"error": str(exc)}, status=400)
-            data = await processor.store.run("journey lookup", lambda s: person(s, identifier))
+            data = await processor.reads.run("journey lookup", lambda s: person(s, identifier))
             return self.json(data)
 
     return app
-
-
-def _mirror_dead_letters(app: faust.App, topics: Topics, processor: Processor) -> None:
-    dead_letter_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
-
-    # A crash here is a bug: stop the worker rather than restart the agent.
-    @app.agent(
-        dead_letter_topic, name="deadletter-mirror", supervisor_strategy=mode.CrashingSupervisor
-    )
-    async def mirror_dead_letters(stream: faust.StreamT[Any]) -> None:
-        await processor.ready.wait()
-        # take_events is on faust's Stream, not (yet) on its StreamT protocol.
-        batches = stream.take_events(DEAD_LETTER_BATCH, within=DEAD_LETTER_WITHIN_S)  # type: ignore[attr-defined]
-        async for events in batches:
-            records: list[DeadLetterRecord] = [
-                (e.message.value, e.message.headers, e.message.partition, e.message.offset)
-                for e in events
-            ]
-            await processor.dead_letters.store_batch(records)

@@ -73,7 +73,11 @@ class Processor(mode.Service):
         super().__init__(**kwargs)
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
-        self.store = OffLoopStore(Store(settings.clickhouse_url, settings.database))
+        self.lanes: dict[str, OffLoopStore] = {}
+        """ClickHouse connections, one per sink (see `OffLoopStore`)."""
+        self.store = self._lane("touchpoints")
+        self.reads = self._lane("reads")
+        """Stats and person lookups."""
         self.pseudonymizer = (
             Pseudonymizer(settings.require_pii_secret()) if settings.ingests else None
         )
@@ -87,9 +91,9 @@ class Processor(mode.Service):
         self.rules = load_rules(settings.alert_rules) if settings.alert_rules else []
         self.ingest: IngestHandler | None = None
         self.journeys: JourneyHandler | None = None
-        self.journey_store = JourneyStoreHandler(self.store)
+        self.journey_store = JourneyStoreHandler(self._lane("journeys"))
         self.touchpoints = TouchpointStoreHandler(self.store, capacity=settings.dedup_cache_events)
-        self.dead_letters = DeadLetterMirror(self.store)
+        self.dead_letters = DeadLetterMirror(self._lane("deadletters"))
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()
         self.gc = gc_watch.GcWatch().install()
@@ -134,7 +138,7 @@ class Processor(mode.Service):
             settings.identity_rules,
         )
         if settings.stores:
-            self.recorder = IdentityRecorder(self.store, self.crash)
+            self.recorder = IdentityRecorder(self._lane("identity"), self.crash)
             self.identity.listeners.append(self.recorder)
         await self.add_runtime_dependency(self.identity)
         await self.identity.caught_up.wait()
@@ -170,15 +174,17 @@ class Processor(mode.Service):
         if settings.stores:
             self._consume("journey-store", [self.topics.journey_rows], self.journey_store)
             self._consume("store", [self.topics.touchpoints], self.touchpoints)
+            self._consume("deadletter-store", [self.topics.deadletter], self.dead_letters)
         if settings.stores and self.rules:
+            alerts = self._lane("alerts")
             sinks = AlertSinks(
-                self.store,
+                alerts,
                 await self._producer("alerts"),
                 self.topics.alerts,
                 settings.webhook_urls,
                 self.crash,
             )
-            self.alerts = AlertEvaluator(self.rules, self.store, sinks)
+            self.alerts = AlertEvaluator(self.rules, alerts, sinks)
             log.info(
                 "alerting: %d rules, every %ss", len(self.rules), settings.alert_interval_seconds
             )
@@ -189,6 +195,12 @@ class Processor(mode.Service):
         if settings.gc_tuned:
             gc_watch.tune(self.gc)
         self.ready.set()
+
+    def _lane(self, sink: str) -> OffLoopStore:
+        lane = self.lanes[sink] = OffLoopStore(
+            Store(self.settings.clickhouse_url, self.settings.database)
+        )
+        return lane
 
     async def _producer(self, name: str) -> AIOKafkaProducer:
         self.phase = f"starting the {name} producer"
@@ -239,12 +251,13 @@ class Processor(mode.Service):
             await self.journeys.restorer.stop()
         for producer in self.producers.values():
             await producer.stop()
-        await self.store.close()
+        for lane in self.lanes.values():
+            await lane.close()
         self.gc.uninstall()
 
     async def stats(self) -> dict[str, Any]:
         stored = (
-            await self.store.query("table_counts", retry=False)
+            await self.reads.query("table_counts", retry=False)
             if self.ready.is_set() and self.settings.stores
             else []
         )

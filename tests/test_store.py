@@ -147,6 +147,30 @@ def test_events_older_than_memory_are_checked_in_clickhouse(migrated: Store) -> 
     assert count(migrated, "SELECT count() FROM {db}.touchpoints") == 2 * len(items) + 1
 
 
+def test_an_old_event_repeated_while_its_insert_is_in_flight_is_stored_once(
+    migrated: Store,
+) -> None:
+    items = touchpoints()
+    newest = max(t.occurred_at_ms for t in items)
+    later = [
+        t._replace(event_id=f"later-{i}", occurred_at_ms=newest + 100 * BUCKET_MS)
+        for i, t in enumerate(items)
+    ]
+    small = handler(migrated, capacity=len(items))
+    store_batch(small, as_batch(items))
+    store_batch(small, as_batch(later, first_offset=100))  # the floor rises above `items`
+    late = items[0]._replace(event_id="late-and-repeated")
+
+    async def two_batches_one_write_in_flight() -> None:
+        first = await small.handle(as_batch([late], first_offset=200))
+        second = await small.handle(as_batch([late], first_offset=201))
+        assert first is not None and second is None  # the repeat is known before the insert
+        await first
+
+    asyncio.run(two_batches_one_write_in_flight())
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == 2 * len(items) + 1
+
+
 def test_dead_letters_are_mirrored_once(migrated: Store) -> None:
     cases = invalid_cases(Channel.SMS)
     records = [record(TOPICS.channel(Channel.SMS), c["raw"], offset=i) for i, c in enumerate(cases)]

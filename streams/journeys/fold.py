@@ -15,7 +15,7 @@ from hashlib import blake2b
 from itertools import pairwise
 
 from schemas.stages import Stage
-from streams.journeys.pains import ContactSteps, contact_steps, pain_points
+from streams.journeys.pains import PAIN_TYPES, ContactSteps, contact_steps, pain_points
 from streams.journeys.records import (
     NO_FOLLOW_UP,
     FollowUp,
@@ -28,6 +28,7 @@ from streams.journeys.records import (
 from streams.journeys.rules import JourneyRules
 from streams.journeys.steps import PURCHASE_TYPES, Step
 
+_LOYALTY = Stage.LOYALTY.value
 FOLLOW_UP_KINDS = frozenset({"thank_you", "reminder", "survey"})
 """sms_sent message kinds that are a follow-up after a purchase."""
 _ANSWER_TYPES = frozenset({"survey_response", "sms_reply"})
@@ -84,7 +85,7 @@ def _stages(steps: Sequence[Step], purchased_before: bool) -> tuple[tuple[str, i
             reached.setdefault(step.stage, step.occurred_at_ms)
         if step.event_type in PURCHASE_TYPES:
             if bought:
-                reached.setdefault(Stage.LOYALTY.value, step.occurred_at_ms)
+                reached.setdefault(_LOYALTY, step.occurred_at_ms)
             bought = True
     return tuple(reached.items())
 
@@ -203,28 +204,8 @@ def _build(
     contacts = contact_steps(run) if any(map(_is_support, types)) else []
     surveys = _surveys(run) if "survey_response" in types else ()
     channels = tuple(dict.fromkeys([step.channel for step in run]))
-    return Journey(
-        journey_id=journey_id(customer_key, first),
-        customer_key=customer_key,
-        started_at_ms=first.occurred_at_ms,
-        last_at_ms=last.occurred_at_ms,
-        ended=as_of_ms - last.occurred_at_ms > rules.inactivity_gap_ms,
-        touchpoints=len(run),
-        stages=_stages(run, purchased_before),
-        channels=channels,
-        channel_switches=_switches(run) if len(channels) > 1 else 0,
-        first_channel=first.channel,
-        last_channel=last.channel,
-        converted=bought is not None,
-        first_purchase_at_ms=bought.occurred_at_ms if bought else None,
-        time_to_purchase_ms=bought.occurred_at_ms - first.occurred_at_ms if bought else None,
-        purchases=len(purchases),
-        revenue=_revenue(purchases) if purchases else (),
-        purchase_channel=bought.channel if bought else None,
-        support=tuple(_support_contact(c) for c in contacts),
-        surveys=surveys,
-        follow_up=_follow_up(run) if bought else NO_FOLLOW_UP,
-        pain_points=pain_points(
+    pains = (
+        pain_points(
             run,
             contacts,
             surveys,
@@ -232,7 +213,32 @@ def _build(
             as_of_ms=as_of_ms,
             purchased=purchased_before or bought is not None,
             types=types,
-        ),
+        )
+        if contacts or surveys or not types.isdisjoint(PAIN_TYPES)
+        else ()
+    )
+    return Journey(  # positional: the cheapest way to build one
+        journey_id(customer_key, first),
+        customer_key,
+        first.occurred_at_ms,
+        last.occurred_at_ms,
+        as_of_ms - last.occurred_at_ms > rules.inactivity_gap_ms,
+        len(run),
+        _stages(run, purchased_before),
+        channels,
+        _switches(run) if len(channels) > 1 else 0,
+        first.channel,
+        last.channel,
+        bought is not None,
+        bought.occurred_at_ms if bought else None,
+        bought.occurred_at_ms - first.occurred_at_ms if bought else None,
+        len(purchases),
+        _revenue(purchases) if purchases else (),
+        bought.channel if bought else None,
+        tuple(_support_contact(c) for c in contacts) if contacts else (),
+        surveys,
+        _follow_up(run) if bought else NO_FOLLOW_UP,
+        pains,
     )
 
 

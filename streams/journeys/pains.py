@@ -153,6 +153,11 @@ def opt_outs_after_message(steps: Sequence[Step], rules: JourneyRules) -> list[P
     return pains
 
 
+PAIN_TYPES = frozenset({"checkout_started", "return", "app_crash", "opt_out"})
+"""Event types a pain-point rule starts from (besides support contacts and
+survey answers)."""
+
+
 def pain_points(
     steps: Sequence[Step],
     contacts: Sequence[ContactSteps],

@@ -68,12 +68,14 @@ def step_of(touchpoint: Touchpoint) -> Step:
     props = touchpoint.properties
     kind = touchpoint.event_type
     context = touchpoint.context
-    stage = touchpoint.stage.value if touchpoint.stage is not None else None
+    # Channel and Stage are str enums: the members are the strings (no .value,
+    # a descriptor call), equal to and encoded as their values.
+    stage = touchpoint.stage
     if not props:  # most events: nothing more to read
         return Step(
             touchpoint.event_id,
             touchpoint.occurred_at_ms,
-            touchpoint.channel.value,
+            touchpoint.channel,
             kind,
             stage,
             context.get("store_id"),
@@ -84,7 +86,7 @@ def step_of(touchpoint: Touchpoint) -> Step:
     return Step(
         event_id=touchpoint.event_id,
         occurred_at_ms=touchpoint.occurred_at_ms,
-        channel=touchpoint.channel.value,
+        channel=touchpoint.channel,
         event_type=kind,
         stage=stage,
         store_id=context.get("store_id"),

@@ -1,8 +1,10 @@
 """Mirror of the dead-letter topic into ClickHouse `deadletters`, for BI.
 
-Low volume, so it runs as a faust agent. A rejected record is identified by
-its source position; a position stored already (the ingest batch that
-rejected it was retried) is not stored again.
+A batch consumer stage of the store role (low volume, but faust's consumer
+waits 1.5 s a fetch, which a broker that does not answer early, such as
+tansu, always makes it wait). A rejected record is identified by its source
+position; a position stored already (the ingest batch that rejected it was
+retried) is not stored again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from streams.batch_consumer import Batch, StatelessHandler
 from streams.deadletter import DeadLetter, decode_dead_letter
 from streams.store.clickhouse import OffLoopStore
 from streams.store.rows import dead_letter_columns
@@ -31,12 +34,21 @@ def _header_items(headers: Headers) -> list[tuple[str, bytes]]:
     return list(headers)
 
 
-class DeadLetterMirror:
+class DeadLetterMirror(StatelessHandler):
     def __init__(self, store: OffLoopStore) -> None:
         self.store = store
         self.stored = 0
         self.duplicates = 0
         self.foreign = 0
+
+    async def handle(self, batch: Batch) -> None:
+        """Store the batch's dead letters (before the next batch: a repeat
+        must find them stored)."""
+        await self.store_batch(
+            (record.value, record.headers, record.partition, record.offset)
+            for records in batch.values()
+            for record in records
+        )
 
     async def store_batch(self, records: Iterable[DeadLetterRecord]) -> None:
         letters: dict[tuple[str, int, int], tuple[DeadLetter, int, int]] = {}

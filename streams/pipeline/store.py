@@ -30,6 +30,9 @@ class TouchpointStoreHandler(StatelessHandler):
         self.stored = 0
         self.duplicates = 0
         self.looked_up = 0
+        self._old_in_flight: set[str] = set()
+        """Event ids below a partition's memory whose insert has not returned:
+        the next batch's ClickHouse lookup could miss them."""
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:
@@ -55,10 +58,11 @@ class TouchpointStoreHandler(StatelessHandler):
         returns (a failed insert crashes the worker, memory and all)."""
         chunks: list[bytes] = []  # fresh rows, a bundle's body or a part of it
         fresh = 0
+        old: set[str] = set()  # kept events below memory
         for tp, records in batch.items():
             bundles = [decode_bundle(record.value) for record in records]
             entries = [entry for index, _ in bundles for entry in index]
-            keep = await self._unseen(tp.partition, entries)
+            keep = await self._unseen(tp.partition, entries, old)
             new = [
                 (event_id, ms) for (event_id, ms), kept in zip(entries, keep, strict=True) if kept
             ]
@@ -78,22 +82,31 @@ class TouchpointStoreHandler(StatelessHandler):
         if not chunks:
             return None
         self.stored += fresh
-        return self.store.insert_rows(
-            "touchpoints", TOUCHPOINT_COLUMNS, b"\n".join(chunks), dedup_token=_token(batch)
-        )
+        return self._insert(b"\n".join(chunks), _token(batch), old)
 
-    async def _unseen(self, partition: int, entries: list[list[Any]]) -> list[bool]:
+    async def _insert(self, rows: bytes, token: str, old: set[str]) -> None:
+        """Insert the rows; then the old events among them, below every
+        partition's memory, are ClickHouse's to answer for."""
+        await self.store.insert_rows("touchpoints", TOUCHPOINT_COLUMNS, rows, dedup_token=token)
+        self._old_in_flight.difference_update(old)
+
+    async def _unseen(
+        self, partition: int, entries: list[list[Any]], kept_old: set[str]
+    ) -> list[bool]:
         """Per (event_id, occurred_at_ms) entry, whether it is new: neither
-        stored before nor earlier in this batch."""
+        stored before nor earlier in this batch. The new ones below memory
+        are added to `kept_old` (and held in flight until their insert)."""
         seen = self.seen.get(partition)
         if seen is None:
             seen = self.seen[partition] = await self._prime(partition)
-        in_batch: set[str] = set()
+        in_batch, in_flight = set(), self._old_in_flight
         keep: list[bool] = []
         old: list[int] = []  # entries older than memory: ClickHouse knows
         covers = seen.covers
         for event_id, occurred_at_ms in entries:
-            if event_id in in_batch or (covers(occurred_at_ms) and event_id in seen):
+            if event_id in in_batch or (
+                event_id in seen if covers(occurred_at_ms) else event_id in in_flight
+            ):
                 self.duplicates += 1
                 keep.append(False)
                 continue
@@ -116,6 +129,9 @@ class TouchpointStoreHandler(StatelessHandler):
                 if entries[i][0] in stored:
                     keep[i] = False
                     self.duplicates += 1
+                else:  # kept: until its insert returns, ClickHouse does not know it
+                    in_flight.add(entries[i][0])
+                    kept_old.add(entries[i][0])
         return keep
 
     def stats(self) -> dict[str, Any]:

@@ -143,6 +143,13 @@ class Store:
 
 
 class OffLoopStore:
+    """Runs `Store` calls off the event loop, on a thread and a connection of
+    its own, one call at a time in the order they were asked, and retries
+    transient failures. Each sink has its own (touchpoints, journeys,
+    identity, dead letters, alerts, reads for stats and lookups): a slow query
+    or insert holds up only its own sink, and a sink's lookups see its own
+    inserts. The embedded engine takes several connections in one process."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="clickhouse")
