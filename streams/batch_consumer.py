@@ -42,7 +42,8 @@ Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
 FLUSH_DUTY = 4
-"""A flush waits at least this many times the last one's length."""
+"""Under load a flush waits this many times the last one's length, up to
+this many flush intervals."""
 
 Write = Awaitable[None]
 """The completion of a batch's write: done once the sink acknowledged it."""
@@ -255,7 +256,9 @@ class BatchConsumer(mode.Service):
         # events). With nothing to read, the interval alone decides.
         since = time.monotonic() - self._flushed_at
         busy_wait = 0.0 if idle else FLUSH_DUTY * self._flush_took
-        return since >= max(self.flush_interval_s, busy_wait)
+        return since >= max(
+            self.flush_interval_s, min(busy_wait, FLUSH_DUTY * self.flush_interval_s)
+        )
 
     async def _settle(self, *, wait_above: int) -> None:
         """Take in the writes that completed, oldest first, waiting for the

@@ -155,7 +155,8 @@ class Processor(mode.Service):
         if settings.journeys:
             self.journeys = JourneyHandler(
                 await self._producer("journeys"),
-                consumer_for(settings, None, fetch_max_wait_ms=50),
+                consumer_for(settings, None),
+                consumer_for(settings, None, max_partition_fetch_bytes=256 * 1024),
                 self.topics,
                 self.identity.graph,
                 JourneyRules(inactivity_gap_ms=settings.journey_gap_minutes * 60_000),
@@ -164,6 +165,7 @@ class Processor(mode.Service):
                 crash=self.crash,
             )
             await self.journeys.restorer.start()
+            await self.journeys.reloader.start()
             self.identity.listeners.append(self.journeys.on_identity)
             self._consume(
                 "journeys",
@@ -249,6 +251,7 @@ class Processor(mode.Service):
         if self.journeys is not None:
             await self.journeys.mover.stop()
             await self.journeys.restorer.stop()
+            await self.journeys.reloader.stop()
         for producer in self.producers.values():
             await producer.stop()
         for lane in self.lanes.values():

@@ -137,6 +137,7 @@ def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[st
             "people_in_memory": people,
             "people_evicted": sum(s["journeys"].get("people_evicted", 0) for s in stats),
             "gc": [s["gc"] for s in stats],
+            "stats": stats,
         }
     finally:
         for worker in workers:

@@ -77,6 +77,9 @@ log = logging.getLogger(__name__)
 _ROWS_HEADERS = [("cx.format", ROWS_FORMAT)]
 _SWEEP_SECONDS = 5.0
 _FOLDS_BETWEEN_YIELDS = 200
+MAX_PENDING_STEPS = 100_000
+"""Steps gathered before a flush is made anyway (memory stays bounded when
+the stage falls behind)."""
 """People folded before a flush lets the event loop run other stages."""
 _SWEEP_EVENT_TIME_MS = 3_600_000
 
@@ -129,6 +132,7 @@ class JourneyHandler:
         self,
         producer: AIOKafkaProducer,
         restorer: AIOKafkaConsumer,
+        reloader: AIOKafkaConsumer,
         topics: Topics,
         graph: IdentityGraph,
         rules: JourneyRules,
@@ -139,6 +143,9 @@ class JourneyHandler:
     ) -> None:
         self.producer = producer
         self.restorer = restorer
+        """Reads whole changelog partitions (restore)."""
+        self.reloader = reloader
+        """Reads a few records of a partition (evicted people), with small fetches."""
         self.topics = topics
         self.graph = graph
         self.rules = rules
@@ -148,6 +155,8 @@ class JourneyHandler:
         self.partitions: dict[int, Partition] = {}
         self.forwarded: list[KeyedSteps] = []
         """Steps of merged keys, sent to their new key at the next flush."""
+        self.pending_steps = 0
+        """Steps gathered since the last flush."""
         self.lock = asyncio.Lock()
         self.counts: Counter[str] = Counter()
 
@@ -202,22 +211,33 @@ class JourneyHandler:
             partition.people[key] = state
 
     async def _reload(self, number: int, keys: Sequence[str]) -> None:
-        """Bring evicted people back from their changelog records."""
+        """Bring evicted people back from their changelog records, in offset
+        order: one fetch brings the records of several of them."""
+        if not keys:
+            return
         tp = TopicPartition(self.topics.journeys, number)
-        self.restorer.assign([tp])
+        self.reloader.assign([tp])
         partition = self.partitions[number]
-        for key in keys:
-            offset = partition.spilled.pop(key)
-            self.restorer.seek(tp, offset)
-            record = None
-            while record is None:
-                fetched = await self.restorer.getmany(tp, timeout_ms=1000, max_records=1)
-                record = next((r for r in fetched.get(tp, []) if r.offset >= offset), None)
-            assert record.offset == offset and record.value is not None, "changelog gap"
-            state = restored(decode_record(record.value), _steps_of(record))
-            assert state is not None
-            partition.people[key] = state
-            self.counts["people_reloaded"] += 1
+        wanted = sorted((partition.spilled.pop(key), key) for key in keys)
+        at = 0
+        while at < len(wanted):
+            sought = wanted[at][0]
+            self.reloader.seek(tp, sought)
+            fetched = await self.reloader.getmany(tp, timeout_ms=1000, max_records=1000)
+            for record in fetched.get(tp, []):
+                if record.offset < sought:
+                    continue  # fetched before the seek
+                if at == len(wanted):
+                    break
+                offset, key = wanted[at]
+                if record.offset < offset:
+                    continue  # between two wanted ones
+                assert record.offset == offset and record.value is not None, "changelog gap"
+                state = restored(decode_record(record.value), _steps_of(record))
+                assert state is not None
+                partition.people[key] = state
+                self.counts["people_reloaded"] += 1
+                at += 1
 
     async def _restore_new(self, numbers: list[int]) -> None:
         """Restore the partitions not in memory yet, and move the people in
@@ -269,17 +289,27 @@ class JourneyHandler:
                         if step.occurred_at_ms > watermark:
                             watermark = step.occurred_at_ms
                 partition.watermark = watermark
+            self.pending_steps += sum(len(steps) for _, steps in items)
+            if self.pending_steps >= MAX_PENDING_STEPS:
+                # Early is safe: a flush only makes the state durable sooner
+                # (offsets are committed at the consumer's next flush).
+                await self._flush()
 
     async def flush(self) -> None:
         """Fold every person with new steps, evict the idle, and send their
         rows and changelog records (and forwarded steps)."""
         async with self.lock:
-            out = Outbox(forwarded=self.forwarded)
-            self.forwarded = []
-            for number, partition in self.partitions.items():
-                await self._fold(partition, out)
-                self._sweep(number, partition, out)
-            await self._send(out)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """`flush`, with the lock held."""
+        self.pending_steps = 0
+        out = Outbox(forwarded=self.forwarded)
+        self.forwarded = []
+        for number, partition in self.partitions.items():
+            await self._fold(partition, out)
+            self._sweep(number, partition, out)
+        await self._send(out)
 
     async def _fold(self, partition: Partition, out: Outbox) -> None:
         now = time.monotonic()
