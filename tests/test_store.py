@@ -129,17 +129,24 @@ def test_a_restarted_handler_knows_what_is_stored(migrated: Store) -> None:
     assert restarted.duplicates == 5 and restarted.looked_up == 0
 
 
-def test_events_older_than_memory_are_checked_in_clickhouse(migrated: Store) -> None:
+def with_items_below_memory(store: Store) -> tuple[TouchpointStoreHandler, list[Touchpoint]]:
+    """A handler that stored `items`, then so many later events that the
+    items are below the floor of its memory (ClickHouse answers for them)."""
     items = touchpoints()
     newest = max(t.occurred_at_ms for t in items)
     later = [
         t._replace(event_id=f"later-{i}", occurred_at_ms=newest + 100 * BUCKET_MS)
         for i, t in enumerate(items)
     ]
-    small = handler(migrated, capacity=len(items))
+    small = handler(store, capacity=len(items))
     store_batch(small, as_batch(items))
     store_batch(small, as_batch(later, first_offset=100))  # over capacity: older hours evicted
     assert not small.seen[0].covers(newest)
+    return small, items
+
+
+def test_events_older_than_memory_are_checked_in_clickhouse(migrated: Store) -> None:
+    small, items = with_items_below_memory(migrated)
     store_batch(
         small, as_batch([*items[:4], items[0]._replace(event_id="new-but-old")], first_offset=200)
     )
@@ -150,15 +157,7 @@ def test_events_older_than_memory_are_checked_in_clickhouse(migrated: Store) -> 
 def test_an_old_event_repeated_while_its_insert_is_in_flight_is_stored_once(
     migrated: Store,
 ) -> None:
-    items = touchpoints()
-    newest = max(t.occurred_at_ms for t in items)
-    later = [
-        t._replace(event_id=f"later-{i}", occurred_at_ms=newest + 100 * BUCKET_MS)
-        for i, t in enumerate(items)
-    ]
-    small = handler(migrated, capacity=len(items))
-    store_batch(small, as_batch(items))
-    store_batch(small, as_batch(later, first_offset=100))  # the floor rises above `items`
+    small, items = with_items_below_memory(migrated)
     late = items[0]._replace(event_id="late-and-repeated")
 
     async def two_batches_one_write_in_flight() -> None:
