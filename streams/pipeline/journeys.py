@@ -289,7 +289,7 @@ class JourneyHandler:
                         if step.occurred_at_ms > watermark:
                             watermark = step.occurred_at_ms
                 partition.watermark = watermark
-            self.pending_steps += sum(len(steps) for _, steps in items)
+                self.pending_steps += sum(len(steps) for _, steps in items)
             if self.pending_steps >= MAX_PENDING_STEPS:
                 # Early is safe: a flush only makes the state durable sooner
                 # (offsets are committed at the consumer's next flush).
