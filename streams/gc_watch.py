@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-YOUNG_THRESHOLD = 20_000
+YOUNG_THRESHOLD = 10_000
 """Allocations between young collections (CPython's default is 700)."""
 
 

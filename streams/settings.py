@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     batch_max_records: int = Field(10_000, ge=1, description="records per processing batch")
-    batch_max_wait_ms: int = Field(250, ge=1, description="longest wait to fill a batch")
+    batch_max_wait_ms: int = Field(100, ge=1, description="longest wait to fill a batch")
     channel_partitions: int = Field(
         4, ge=1, description="partitions of channel topics this project creates"
     )
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     )
     gc_tuned: bool = Field(
         True,
-        description="collect young garbage every 20,000 allocations and freeze what "
+        description="collect young garbage every 10,000 allocations and freeze what "
         "survives, keeping pauses short (streams/gc_watch.py); false: CPython's defaults",
     )
     kafka_session_timeout_ms: int = 10_000

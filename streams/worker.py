@@ -5,12 +5,16 @@ from __future__ import annotations
 import faust
 
 from streams.app import create_app
+from streams.kafka_reads import WORKER_READ_BYTES, read_in_chunks_of
 from streams.settings import Settings
 
 
 def run_worker(settings: Settings) -> None:
     if settings.ingests:
         settings.require_pii_secret()
+    # Fetch responses of many megabytes arrive in a few loop turns, not in
+    # dozens (streams/kafka_reads.py).
+    read_in_chunks_of(WORKER_READ_BYTES)
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     # faust's terminal spinner sets the root logger to DEBUG so that it spins
