@@ -15,24 +15,43 @@ from collections.abc import Sequence
 from typing import Any
 
 from streams.generator import GeneratedRecord
-from streams.kafka import producer_for
+from streams.kafka import Message, produce_all, producer_for
 from streams.settings import Settings
 from streams.store.clickhouse import Store
 from streams.topics import Topics
 
 TICK_S = 0.01
+_NO_HEADERS: list[tuple[str, bytes]] = []  # aiokafka's batch builder takes a list
 
 
 async def send_paced(
     settings: Settings, records: Sequence[GeneratedRecord], rate: float
 ) -> dict[str, int]:
     """Send `records` in order at `rate` per second; returns the send time
-    (epoch ms) of each valid event's first delivery, by event id."""
+    (epoch ms) of each valid event's first delivery, by event id: when it
+    was handed to this client, whose queue counts in the latency.
+
+    Every tick, a topic's due records go out as one record batch per
+    partition, one produce in flight per topic; those due meanwhile wait for
+    the next. (Woken for every record and sending each with `producer.send`,
+    the sender took 0.9 of a core at 5,600 records/s, from the worker being
+    measured on a 2-core machine; this way, 0.2.)"""
     topics = Topics(settings.topic_prefix)
     producer = producer_for(settings, linger_ms=1)
     await producer.start()
     sent_at: dict[str, int] = {}
-    pending = []
+    waiting: dict[str, list[Message]] = {}
+    in_flight: dict[str, asyncio.Future[list[tuple[int, int]]]] = {}
+
+    def send_waiting() -> None:
+        for topic, messages in waiting.items():
+            busy = in_flight.get(topic)
+            if messages and (busy is None or busy.done()):
+                if busy is not None:
+                    busy.result()  # a failed produce fails the run
+                in_flight[topic] = asyncio.ensure_future(produce_all(producer, topic, messages))
+                waiting[topic] = []
+
     try:
         started = time.monotonic()
         sent = 0
@@ -40,16 +59,19 @@ async def send_paced(
             due = min(len(records), int((time.monotonic() - started) * rate) + 1)
             now_ms = time.time_ns() // 1_000_000
             for record in records[sent:due]:
-                pending.append(
-                    await producer.send(
-                        topics.channel(record.channel), record.value, key=record.key
-                    )
-                )
+                topic = topics.channel(record.channel)
+                waiting.setdefault(topic, []).append((record.key, record.value, _NO_HEADERS))
                 if record.truth.kind == "valid" and record.truth.event_id is not None:
                     sent_at.setdefault(record.truth.event_id, now_ms)
+            send_waiting()
             sent = due
-            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
-        await asyncio.gather(*pending)
+            elapsed = time.monotonic() - started
+            await asyncio.sleep((int(elapsed / TICK_S) + 1) * TICK_S - elapsed)
+        while any(waiting.values()):
+            busy = [produce for produce in in_flight.values() if not produce.done()]
+            await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
+            send_waiting()
+        await asyncio.gather(*in_flight.values())
     finally:
         await producer.stop()
     return sent_at

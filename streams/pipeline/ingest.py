@@ -34,10 +34,10 @@ from streams.touchpoint import Touchpoint, identifiers_of
 
 _ROW_HEADERS = [("cx.format", FORMAT)]
 
-RECORDS_BETWEEN_YIELDS = 1000
+RECORDS_BETWEEN_YIELDS = 250
 """Ingest validates a batch in slices of this many records and lets the event
-loop run between two: a 10,000-record batch validated in one go held the loop
-(and every socket read) for ~200 ms."""
+loop run between two (a few ms each): a 10,000-record batch validated in one
+go held the loop, and every socket read and other stage, for ~200 ms."""
 
 
 _EVIDENCE_HEADERS = [("cx.format", identity_log.FORMAT)]

@@ -76,7 +76,9 @@ log = logging.getLogger(__name__)
 
 _ROWS_HEADERS = [("cx.format", ROWS_FORMAT)]
 _SWEEP_SECONDS = 5.0
-_FOLDS_BETWEEN_YIELDS = 200
+_FOLDS_BETWEEN_YIELDS = 50
+"""A flush lets the other stages run after this many people (a few ms):
+every hop of an event through ingest and the store waits for such a slice."""
 MAX_PENDING_STEPS = 100_000
 """Steps gathered before a flush is made anyway (memory stays bounded when
 the stage falls behind)."""
