@@ -4,11 +4,21 @@ asserted here (timings belong to the benchmark, not to tests)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from aiokafka import TopicPartition
 
+from streams.bench.latency import send_paced
 from streams.bench.throughput import Plan, measure
+from streams.devbroker import LocalBroker
+from streams.generator import TrafficSpec, generate_traffic
+from streams.kafka import consumer_for
+from streams.settings import Settings
+from streams.topics import Topics
+from tests.conftest import isolated_settings
 
 pytestmark = pytest.mark.integration
 
@@ -33,3 +43,36 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
         "longest_gc_pause_ms",
     ):
         assert figures[key] > 0, key
+
+
+def test_the_paced_sender_delivers_every_record_once_and_times_every_valid_event(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    settings = isolated_settings(broker, tmp_path)
+    records = generate_traffic(TrafficSpec(people=60, seed=5))
+    # Fast enough that produces are still under way when the last tick is
+    # sent (their waiting records go out after the loop).
+    sent_at = asyncio.run(send_paced(settings, records, rate=20_000))
+    valid_ids = {r.truth.event_id for r in records if r.truth.kind == "valid" and r.truth.event_id}
+    assert set(sent_at) == valid_ids
+    topics = Topics(settings.topic_prefix)
+    expected = Counter(topics.channel(r.channel) for r in records)
+    assert asyncio.run(values_per_topic(settings, list(expected))) == expected
+
+
+async def values_per_topic(settings: Settings, names: list[str]) -> Counter[str]:
+    consumer = consumer_for(settings, None)
+    await consumer.start()
+    try:
+        tps = [
+            TopicPartition(name, p) for name in names for p in range(settings.channel_partitions)
+        ]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        counts: Counter[str] = Counter()
+        while fetched := await consumer.getmany(*tps, timeout_ms=500):
+            for tp, got in fetched.items():
+                counts[tp.topic] += len(got)
+        return counts
+    finally:
+        await consumer.stop()

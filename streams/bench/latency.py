@@ -67,7 +67,10 @@ async def send_paced(
             sent = due
             elapsed = time.monotonic() - started
             await asyncio.sleep((int(elapsed / TICK_S) + 1) * TICK_S - elapsed)
+        send_waiting()
         while any(waiting.values()):
+            # Each topic still waiting has its produce under way (else
+            # send_waiting would have sent it).
             busy = [produce for produce in in_flight.values() if not produce.done()]
             await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
             send_waiting()

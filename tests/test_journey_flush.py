@@ -1,0 +1,119 @@
+"""The journey stage folds at its flush, and early once too many steps are
+gathered (memory stays bounded when it falls behind), on a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from aiokafka import TopicPartition
+
+from streams.batch_consumer import Batch
+from streams.devbroker import LocalBroker
+from streams.identity.graph import IdentityGraph
+from streams.identity.rules import IdentityRules
+from streams.journeys.rules import JourneyRules
+from streams.journeys.steps import Step, encode_keyed_steps
+from streams.kafka import consumer_for, partition_of, producer_for
+from streams.pipeline import journeys
+from streams.pipeline.journeys import JourneyHandler
+from streams.settings import Settings
+from streams.store.bundle import decode_bundle
+from streams.topics import Topics
+from tests.conftest import isolated_settings
+from tests.examples import record
+
+CAP = 40
+"""MAX_PENDING_STEPS for these tests (100,000 in the worker)."""
+
+
+def steps_batch(
+    topics: Topics, partitions: int, people: range, steps_each: int, first_offset: int
+) -> Batch:
+    """One journey-steps batch: each person's page views, in their partition."""
+    grouped: dict[int, list[tuple[str, list[Step]]]] = {}
+    for person in people:
+        key = f"customer_id:C{person}"
+        steps = [
+            Step(f"e{person}-{first_offset}-{i}", 1_795_000_000_000 + i * 1000, "web", "page_view")
+            for i in range(steps_each)
+        ]
+        grouped.setdefault(partition_of(key.encode(), partitions), []).append((key, steps))
+    return {
+        TopicPartition(topics.journey_steps, number): [
+            record(topics.journey_steps, encode_keyed_steps(items), first_offset, number)
+        ]
+        for number, items in grouped.items()
+    }
+
+
+async def rows_on_topic(settings: Settings, topic: str) -> int:
+    consumer = consumer_for(settings, None)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(settings.internal_partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        rows = 0
+        while fetched := await consumer.getmany(*tps, timeout_ms=500):
+            for records in fetched.values():
+                rows += sum(len(decode_bundle(r.value)[0]) for r in records if r.value)
+        return rows
+    finally:
+        await consumer.stop()
+
+
+async def run_stage(settings: Settings) -> tuple[dict[str, int], dict[str, int], int]:
+    """Two batches below the cap, one that crosses it (its steps spread over
+    several partitions); counts after the second and after the third, and
+    the journey rows on the topic."""
+    topics = Topics(settings.topic_prefix)
+    producer = producer_for(settings)
+    restorer, reloader = consumer_for(settings, None), consumer_for(settings, None)
+    for client in (producer, restorer, reloader):
+        await client.start()
+
+    async def crash(exc: BaseException) -> None:
+        raise exc
+
+    handler = JourneyHandler(
+        producer,
+        restorer,
+        reloader,
+        topics,
+        IdentityGraph(IdentityRules()),
+        JourneyRules(),
+        lateness_ms=0,
+        evict_idle_s=3600,
+        crash=crash,
+    )
+    try:
+        partitions = settings.internal_partitions
+        await handler.handle(steps_batch(topics, partitions, range(0, 5), 3, 0))  # 15 steps
+        await handler.handle(steps_batch(topics, partitions, range(5, 10), 3, 1))  # 30
+        below = dict(handler.stats())
+        await handler.handle(steps_batch(topics, partitions, range(10, 15), 3, 2))  # 45 >= CAP
+        crossed = dict(handler.stats())
+    finally:
+        for client in (restorer, reloader):
+            await client.stop()
+        await producer.stop()
+    return below, crossed, await rows_on_topic(settings, topics.journey_rows)
+
+
+def test_the_stage_folds_early_once_the_gathered_steps_reach_the_cap(
+    broker: LocalBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journeys, "MAX_PENDING_STEPS", CAP)
+    settings = isolated_settings(broker, tmp_path)
+    below, crossed, rows = asyncio.run(run_stage(settings))
+    # Below the cap a batch only gathers: nothing folded, everyone pending.
+    assert below.get("versions_written", 0) == 0
+    assert below["people_pending"] == 10
+    # The batch that reaches it (steps of several partitions counted
+    # together) folds everyone at once, without waiting for a flush.
+    assert crossed["versions_written"] == 15
+    assert crossed["people_pending"] == 0
+    assert crossed["people_in_memory"] == 15
+    assert rows == 15  # one journey each, sent to the rows topic
