@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from streams.devbroker import LocalBroker, free_port
-from streams.kafka import ensure_topics
+from streams.kafka import consumer_for, ensure_topics
 from streams.processor import topic_configs, topic_plan
 from streams.settings import Settings
 from streams.store.clickhouse import Store
@@ -50,6 +52,25 @@ def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) ->
     settings = Settings(**options)  # type: ignore[arg-type]
     asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
     return settings
+
+
+async def read_from_start(
+    settings: Settings, partitions: list[TopicPartition]
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `partitions`, from the start, until half a second
+    brings nothing more."""
+    consumer = consumer_for(settings, None)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while fetched := await consumer.getmany(*partitions, timeout_ms=500):
+            for got in fetched.values():
+                records += got
+        return records
+    finally:
+        await consumer.stop()
 
 
 @pytest.fixture

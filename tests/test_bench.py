@@ -15,10 +15,9 @@ from streams.bench.latency import send_paced
 from streams.bench.throughput import Plan, measure
 from streams.devbroker import LocalBroker
 from streams.generator import TrafficSpec, generate_traffic
-from streams.kafka import consumer_for
 from streams.settings import Settings
 from streams.topics import Topics
-from tests.conftest import isolated_settings
+from tests.conftest import isolated_settings, read_from_start
 
 pytestmark = pytest.mark.integration
 
@@ -61,18 +60,5 @@ def test_the_paced_sender_delivers_every_record_once_and_times_every_valid_event
 
 
 async def values_per_topic(settings: Settings, names: list[str]) -> Counter[str]:
-    consumer = consumer_for(settings, None)
-    await consumer.start()
-    try:
-        tps = [
-            TopicPartition(name, p) for name in names for p in range(settings.channel_partitions)
-        ]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        counts: Counter[str] = Counter()
-        while fetched := await consumer.getmany(*tps, timeout_ms=500):
-            for tp, got in fetched.items():
-                counts[tp.topic] += len(got)
-        return counts
-    finally:
-        await consumer.stop()
+    tps = [TopicPartition(name, p) for name in names for p in range(settings.channel_partitions)]
+    return Counter(r.topic for r in await read_from_start(settings, tps))

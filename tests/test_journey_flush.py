@@ -21,7 +21,7 @@ from streams.pipeline.journeys import JourneyHandler
 from streams.settings import Settings
 from streams.store.bundle import decode_bundle
 from streams.topics import Topics
-from tests.conftest import isolated_settings
+from tests.conftest import isolated_settings, read_from_start
 from tests.examples import record
 
 CAP = 40
@@ -49,19 +49,9 @@ def steps_batch(
 
 
 async def rows_on_topic(settings: Settings, topic: str) -> int:
-    consumer = consumer_for(settings, None)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(settings.internal_partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        rows = 0
-        while fetched := await consumer.getmany(*tps, timeout_ms=500):
-            for records in fetched.values():
-                rows += sum(len(decode_bundle(r.value)[0]) for r in records if r.value)
-        return rows
-    finally:
-        await consumer.stop()
+    tps = [TopicPartition(topic, p) for p in range(settings.internal_partitions)]
+    records = await read_from_start(settings, tps)
+    return sum(len(decode_bundle(r.value)[0]) for r in records if r.value)
 
 
 async def run_stage(settings: Settings) -> tuple[dict[str, int], dict[str, int], int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from streams.batch_consumer import Batch, StatelessHandler
@@ -21,17 +21,8 @@ from streams.store.rows import dead_letter_columns
 
 log = logging.getLogger(__name__)
 
-Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
-DeadLetterRecord = tuple[bytes | None, Headers, int, int]
+DeadLetterRecord = tuple[bytes | None, Sequence[tuple[str, bytes]], int, int]
 """(value, headers, dead-letter partition, dead-letter offset)"""
-
-
-def _header_items(headers: Headers) -> list[tuple[str, bytes]]:
-    if headers is None:
-        return []
-    if isinstance(headers, Mapping):
-        return list(headers.items())
-    return list(headers)
 
 
 class DeadLetterMirror(StatelessHandler):
@@ -53,7 +44,7 @@ class DeadLetterMirror(StatelessHandler):
     async def store_batch(self, records: Iterable[DeadLetterRecord]) -> None:
         letters: dict[tuple[str, int, int], tuple[DeadLetter, int, int]] = {}
         for value, headers, partition, offset in records:
-            items = _header_items(headers)
+            items = list(headers)
             if not any(name == "cx.dlq.version" for name, _ in items):
                 # Written by someone else: nothing to mirror, but say so.
                 self.foreign += 1

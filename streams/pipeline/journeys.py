@@ -82,7 +82,6 @@ every hop of an event through ingest and the store waits for such a slice."""
 MAX_PENDING_STEPS = 100_000
 """Steps gathered before a flush is made anyway (memory stays bounded when
 the stage falls behind)."""
-"""People folded before a flush lets the event loop run other stages."""
 _SWEEP_EVENT_TIME_MS = 3_600_000
 
 
