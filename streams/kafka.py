@@ -117,17 +117,18 @@ async def produce_bundles(
     headers: Sequence[tuple[str, bytes]],
     *,
     per_record: int = BUNDLE_ITEMS,
-) -> None:
+) -> list[tuple[int, int]]:
     """Send items as few records: the items of each partition are encoded
     together, in order, up to `per_record` in one record. Kafka's per-record
     cost, paid by the producer and by every consumer, is then paid per
-    bundle. Waits until the broker acknowledged all of them."""
+    bundle. Waits until the broker acknowledged all of them; returns the
+    (partition, offset) of each record."""
     routed = [
         (partition, None, encode(group[start : start + per_record]), headers)
         for partition, group in grouped.items()
         for start in range(0, len(group), per_record)
     ]
-    await _send_routed(producer, topic, routed)
+    return await _send_routed(producer, topic, routed)
 
 
 async def _send_routed(

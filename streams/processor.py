@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import mode
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from streams import gc_watch
 from streams.alerts.rules import load_rules
@@ -31,6 +32,10 @@ from streams.store.migrate import migrate
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
+
+JOURNEYS_STORED_WITHIN_S = 10.0
+"""Longest an alert waits for the journeys it names in its context (they lag
+the touchpoints by a journey flush)."""
 
 
 def topic_plan(settings: Settings) -> dict[str, int]:
@@ -186,7 +191,7 @@ class Processor(mode.Service):
                 settings.webhook_urls,
                 self.crash,
             )
-            self.alerts = AlertEvaluator(self.rules, alerts, sinks)
+            self.alerts = AlertEvaluator(self.rules, alerts, sinks, settle=self.journeys_stored)
             log.info(
                 "alerting: %d rules, every %ss", len(self.rules), settings.alert_interval_seconds
             )
@@ -197,6 +202,35 @@ class Processor(mode.Service):
         if settings.gc_tuned:
             gc_watch.tune(self.gc)
         self.ready.set()
+
+    async def journeys_stored(self, timeout_s: float = JOURNEYS_STORED_WITHIN_S) -> None:
+        """Until this worker's journey stage has folded every step it has
+        read, and its store has inserted the rows (at most `timeout_s`). A
+        worker without both stages, or partitions another worker owns, are
+        not waited for."""
+        stages = {consumer.name: consumer for consumer in self.consumers}
+        folding, storing = stages.get("journeys"), stages.get("journey-store")
+        if self.journeys is None or folding is None or storing is None:
+            return
+        deadline = time.monotonic() + timeout_s
+
+        def done(stage: BatchConsumer, ends: dict[TopicPartition, int]) -> bool:
+            committed = stage.stats.committed
+            return all(committed.get(tp, 0) >= end for tp, end in ends.items())
+
+        def read_ends() -> dict[TopicPartition, int]:
+            consumer = folding.consumer
+            return {tp: consumer.highwater(tp) or 0 for tp in consumer.assignment()}
+
+        # Committed means flushed: the rows of those steps are sent.
+        while not done(folding, read_ends()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        rows = self.topics.journey_rows
+        owned = storing.consumer.assignment()
+        sent = {TopicPartition(rows, p): end for p, end in self.journeys.rows_end.items()}
+        sent = {tp: end for tp, end in sent.items() if tp in owned}
+        while not done(storing, sent) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     def _lane(self, sink: str) -> OffLoopStore:
         lane = self.lanes[sink] = OffLoopStore(

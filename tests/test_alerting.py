@@ -151,7 +151,7 @@ def test_exactly_the_injected_problems_alert_and_resolve(
     assert drop["value"] <= 60.0 - 10 and f"n={drop['n']} vs 300" in drop["reason"]
     silent = next(a for a in received if a["rule"] == "channel-silent")
     assert silent["reason"].startswith("data stopped")
-    assert any(c["pain_point"] == "low_score" for c in drop["context"])
+    assert any(c["pain_point"] == "low_score" for c in drop["context"]), drop["context"]
 
     store = Store(settings.clickhouse_url, settings.database)
     try:

@@ -147,11 +147,15 @@ class AlertEvaluator:
         store: OffLoopStore,
         sinks: AlertSinks,
         clock: Callable[[], float] = time.time,
+        settle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.rules = rules
         self.store = store
         self.sinks = sinks
         self.clock = clock
+        self.settle = settle
+        """Awaited before an alert's context is read: until the journeys
+        (which lag the touchpoints by a flush) hold what the rules saw."""
         self.episodes: dict[tuple[str, str], Episode] | None = None
         self.ticks = 0
 
@@ -180,6 +184,8 @@ class AlertEvaluator:
         self.ticks += 1
         if not events:
             return []
+        if self.settle is not None:
+            await self.settle()
         context = await self.store.query(
             "alert_context", since_ms=until - 24 * 60 * _MINUTE_MS, until_ms=until
         )

@@ -158,6 +158,8 @@ class JourneyHandler:
         """Steps of merged keys, sent to their new key at the next flush."""
         self.pending_steps = 0
         """Steps gathered since the last flush."""
+        self.rows_end: dict[int, int] = {}
+        """Per journey-rows partition, the offset after the last rows sent."""
         self.lock = asyncio.Lock()
         self.counts: Counter[str] = Counter()
 
@@ -434,12 +436,15 @@ class JourneyHandler:
                 ((key.encode(), (key, steps)) for key, steps in out.forwarded), step_partitions
             )
             rows = group_by_partition(((k.encode(), (k, r)) for k, r in out.rows), row_partitions)
-            await asyncio.gather(
+            sent_rows, _ = await asyncio.gather(
                 produce_bundles(producer, topics.journey_rows, rows, encode_bundle, _ROWS_HEADERS),
                 produce_bundles(
                     producer, topics.journey_steps, forwarded, encode_keyed_steps, STEPS_HEADERS
                 ),
             )
+            for partition, offset in sent_rows:
+                if offset >= self.rows_end.get(partition, 0):
+                    self.rows_end[partition] = offset + 1
             changelog = map(_changelog_message, out.changelog)
             return await produce_all(producer, topics.journeys, changelog)
 
