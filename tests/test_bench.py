@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
@@ -16,6 +17,7 @@ from streams.bench.throughput import Plan, measure
 from streams.devbroker import LocalBroker
 from streams.generator import TrafficSpec, generate_traffic
 from streams.settings import Settings
+from streams.store.clickhouse import Store
 from streams.topics import Topics
 from tests.conftest import isolated_settings, read_from_start
 
@@ -29,6 +31,14 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
     assert valid + invalid < runs["records"]  # duplicates delivered too
     faust = runs["faust_peer"]
     assert (faust["touchpoints"], faust["deadletters"]) == (valid, invalid)
+    # The peer's journeys, folded one event at a time, are ours, folded per
+    # flush: every journey, its touchpoints, stages, channels and pain points
+    # (but `ended` and the pain points that wait for event time to pass: the
+    # peer's event time is its latest event's, ours each partition's).
+    ours = current_journeys(tmp_path / "one")
+    assert sum(journey[0] for journey in ours.values()) == valid
+    assert current_journeys(tmp_path / "faust-peer") == ours
+    assert faust["journey_versions"] > len(ours)
     assert runs["processor"]["people_in_memory"] > 0
     assert len(runs["two_workers"]["peak_rss_mb"]) == 2
     latency = runs["latency"]
@@ -42,6 +52,20 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
         "longest_gc_pause_ms",
     ):
         assert figures[key] > 0, key
+
+
+def current_journeys(folder: Path) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """(customer key, journey id) -> what the journey holds, in a run's store."""
+    store = Store(f"chdb://{folder / 'clickhouse'}", "cx")
+    try:
+        rows = store.client.query(
+            "SELECT customer_key, journey_id, touchpoints, purchases, stages, channels, "
+            "channel_switches, converted, arrayFilter(k -> k NOT IN "
+            "('abandoned_checkout', 'unanswered_support'), pain_kinds) FROM cx.current_journeys"
+        ).result_rows
+    finally:
+        store.close()
+    return {(row[0], row[1]): tuple(row[2:]) for row in rows}
 
 
 def test_the_paced_sender_delivers_every_record_once_and_times_every_valid_event(

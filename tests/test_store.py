@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import orjson
 import pytest
+from aiokafka import TopicPartition
 
 from schemas import Channel
 from streams.deadletter import encode_dead_letter
@@ -15,7 +17,7 @@ from streams.pipeline.deadletters import DeadLetterMirror
 from streams.pipeline.store import TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
 from streams.store import sql
-from streams.store.bundle import encode_bundle, encode_rows
+from streams.store.bundle import decode_rows, encode_bundle, encode_rows
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.dedup import BUCKET_MS
 from streams.store.migrate import MigrationError, migrate
@@ -118,6 +120,34 @@ def test_redelivered_events_are_stored_once(migrated: Store) -> None:
     store_batch(first, as_batch(items + items[:3], first_offset=100))  # replay + in-batch repeats
     assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
     assert first.duplicates == len(items) + 3
+
+
+def test_a_bundle_partly_stored_before_adds_only_its_new_events(migrated: Store) -> None:
+    """The store keeps some rows of a bundle: it decodes and re-encodes
+    them, and what ClickHouse holds is what ingest built."""
+    items = touchpoints()
+    first = handler(migrated)
+    store_batch(first, as_batch(items[::2]))
+    entries = [((t.event_id, t.occurred_at_ms), touchpoint_row(t, t.person_key, 0)) for t in items]
+    tp = TopicPartition(TOPICS.touchpoints, 0)
+    store_batch(first, {tp: [record(tp.topic, encode_bundle(entries), 50, 0)]})
+    assert first.duplicates == len(items[::2])
+    stored = migrated.client.query(
+        f"SELECT event_id, properties FROM {migrated.database}.touchpoints"
+    ).result_rows
+    assert sorted(stored) == sorted(
+        (t.event_id, orjson.dumps(t.properties).decode()) for t in items
+    )
+
+
+def test_rows_of_the_older_bundle_format_still_decode() -> None:
+    rows = [touchpoint_row(t, t.person_key, 1) for t in touchpoints()]
+    one_per_line = b"\n".join(orjson.dumps(row) for row in rows)  # rows/1
+    assert (
+        decode_rows(one_per_line)
+        == decode_rows(encode_rows(rows))
+        == orjson.loads(orjson.dumps(rows))
+    )
 
 
 def test_a_restarted_handler_knows_what_is_stored(migrated: Store) -> None:

@@ -5,20 +5,23 @@ One faust agent reads the four channel topics (`stream.events()`, raw bytes)
 and, for each event, does what our worker does to it on its way into
 ClickHouse: validates and normalises it (`ingest_record`, the same pseudonym
 key), skips an event id it has seen before, stitches it with an in-process
-`IdentityGraph` (the same rules; evidence applied as it arrives), and buffers
-the touchpoint or dead letter. Rows go into the same `touchpoints` and
-`deadletters` tables (our migrations, run on the peer's own ClickHouse) in
-batches of `FLUSH_ROWS` rows, or once a row has waited `FLUSH_WITHIN_S` or
-no event came for `FLUSH_IDLE_S`, with `Store.insert` on a thread of its own
-(one insert in flight).
+`IdentityGraph` (the same rules; evidence applied as it arrives), folds the
+person's journeys again (`streams.bench.peer_journeys`: the same functions
+as ours, people merged by the graph included), and buffers the touchpoint's
+row and its person's journey rows, or the dead letter. Rows go into the same
+`touchpoints`, `journeys` and `deadletters` tables (our migrations, run on
+the peer's own ClickHouse) in batches of `FLUSH_ROWS` events, or once a row
+has waited `FLUSH_WITHIN_S` or no event came for `FLUSH_IDLE_S`, each table
+on a connection and thread of its own, one insert in flight per table (as
+our worker has a connection per sink).
 
 What it does not do, on purpose (it is a point of comparison, not a second
 processor):
 
-- no journeys, no journey steps, no identity log, no identity tables, no
-  internal topics and no dead-letter topic: a dead letter's
-  `deadletter_partition` is where ours would route it, its
-  `deadletter_offset` is 0;
+- no identity log, no identity tables, no internal topics and no dead-letter
+  topic: a dead letter's `deadletter_partition` is where ours would route
+  it, its `deadletter_offset` is 0;
+- people stay in memory (no eviction, no changelog of their state);
 - duplicates are caught by a plain in-memory set of every event id seen:
   it grows with the input and is gone on restart;
 - no exactly-once care: faust commits offsets as usual, whether or not the
@@ -50,17 +53,26 @@ from typing import Any, NamedTuple
 import faust
 import mode
 
+from streams.bench.peer_journeys import PeerJourneys
 from streams.bench.procfs import status_kb
 from streams.deadletter import DeadLetter
-from streams.identity.graph import Evidence, IdentityGraph
+from streams.identity.graph import Evidence, IdentityGraph, Move
 from streams.ingest import ingest_record
+from streams.journeys.rules import JourneyRules
+from streams.journeys.steps import step_of
 from streams.kafka import partition_of
 from streams.pseudonym import Pseudonymizer
 from streams.settings import Settings, load_settings
 from streams.store.bundle import Row, encode_rows
 from streams.store.clickhouse import OffLoopStore, Store
+from streams.store.journey_rows import JOURNEY_COLUMNS
 from streams.store.migrate import migrate
-from streams.store.rows import TOUCHPOINT_COLUMNS, dead_letter_columns, touchpoint_row
+from streams.store.rows import (
+    DEADLETTER_COLUMNS,
+    TOUCHPOINT_COLUMNS,
+    dead_letter_columns,
+    touchpoint_row,
+)
 from streams.topics import Topics
 from streams.touchpoint import Touchpoint, identifiers_of
 
@@ -103,20 +115,32 @@ class Clock(NamedTuple):
     """time.process_time(): CPU time of every thread of the process"""
 
 
+class Stored(NamedTuple):
+    """What one valid event makes: its touchpoint, its person, and the rows
+    of that person's journeys (a new version)."""
+
+    touchpoint: Touchpoint
+    customer_key: str
+    journey_rows: list[Row]
+
+
 class PeerIngest:
-    """Per event: validate and normalise, drop a repeated event id, stitch."""
+    """Per event: validate and normalise, drop a repeated event id, stitch,
+    fold the person's journeys."""
 
     def __init__(self, settings: Settings) -> None:
         self.channels = Topics(settings.topic_prefix).channels
         self.pseudonymizer = Pseudonymizer(settings.require_pii_secret())
         self.graph = IdentityGraph(settings.identity_rules)
+        self.journeys = PeerJourneys(
+            JourneyRules(inactivity_gap_ms=settings.journey_gap_minutes * 60_000)
+        )
         self.seen: set[str] = set()
         self.received = 0
         self.duplicates = 0
 
-    def handle(self, record: _Record) -> tuple[Touchpoint, str] | DeadLetter | None:
-        """What to store for `record` (a touchpoint with its person, or a
-        dead letter); None for a duplicate."""
+    def handle(self, record: _Record) -> Stored | DeadLetter | None:
+        """What to store for `record`; None for a duplicate."""
         self.received += 1
         now_ms = time.time_ns() // 1_000_000
         outcome = ingest_record(record, self.channels[record.topic], now_ms, self.pseudonymizer)
@@ -126,27 +150,45 @@ class PeerIngest:
             self.duplicates += 1
             return None
         self.seen.add(outcome.event_id)
-        return outcome, self._stitch(outcome)
+        key, moves = self._stitch(outcome)
+        return Stored(outcome, key, self.journeys.add(key, step_of(outcome), moves))
 
-    def _stitch(self, tp: Touchpoint) -> str:
-        """As `IngestHandler._stitch`, for one event: its person."""
+    def _stitch(self, tp: Touchpoint) -> tuple[str, list[Move]]:
+        """As ingest and the identity replica do, for one event: its person,
+        and the people its evidence merged into others."""
         ids = identifiers_of(tp.identifiers)
+        moves: list[Move] = []
         if len(ids) > 1 and self.graph.is_news(ids):
-            self.graph.observe(Evidence(tp.event_id, tp.occurred_at_ms, tp.channel.value, ids))
-        return self.graph.resolve(ids)
+            change = self.graph.observe(
+                Evidence(tp.event_id, tp.occurred_at_ms, tp.channel.value, ids)
+            )
+            moves = change.moves
+        return self.graph.resolve(ids), moves
+
+
+_COLUMNS = {
+    "touchpoints": TOUCHPOINT_COLUMNS,
+    "journeys": JOURNEY_COLUMNS,
+    "deadletters": DEADLETTER_COLUMNS,
+}
 
 
 class PeerSink:
     """Buffers rows and inserts them off the event loop, one insert in
-    flight; counts what is stored and sets `done` once `expected`
-    (touchpoints, dead letters) are."""
+    flight per table; counts what is stored and sets `done` once `expected`
+    (touchpoints, dead letters) are, their journeys included."""
 
     def __init__(self, settings: Settings, expected: tuple[int, int] | None = None) -> None:
-        self.store = OffLoopStore(Store(settings.clickhouse_url, settings.database))
+        self.lanes = {
+            table: OffLoopStore(Store(settings.clickhouse_url, settings.database))
+            for table in _COLUMNS
+        }
+        """One connection and thread per table, as our worker has."""
         self.route_partitions = settings.internal_partitions
         self.deadletter_partitions = settings.channel_partitions
         self.expected = expected
         self.touchpoints: list[Row] = []
+        self.journeys: list[Row] = []
         self.dead_letters: list[DeadLetter] = []
         self.oldest: float | None = None
         self.newest = 0.0
@@ -155,23 +197,26 @@ class PeerSink:
         self.all_stored: Clock | None = None
         self.error: BaseException | None = None
         self.insert_s = 0.0
-        """Time spent inserting (on the store's thread)."""
+        """Time spent inserting (on the lanes' threads, summed)."""
         self.blocked_s = 0.0
         """Time the agent or the timer waited for an insert in flight."""
         self.done = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._inflight: asyncio.Future[None] | None = None
+        self._inflight: dict[str, asyncio.Future[None]] = {}
+        """Per table, its latest insert."""
+        self._counting: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
-        await self.store.run("migrate", migrate)
+        await self.lanes["touchpoints"].run("migrate", migrate)
 
-    async def add(self, row: tuple[Touchpoint, str] | DeadLetter) -> None:
+    async def add(self, row: Stored | DeadLetter) -> None:
         if isinstance(row, DeadLetter):
             self.dead_letters.append(row)
         else:
-            tp, customer_key = row
+            tp = row.touchpoint
             route = partition_of(tp.person_key.encode(), self.route_partitions)
-            self.touchpoints.append(touchpoint_row(tp, customer_key, route))
+            self.touchpoints.append(touchpoint_row(tp, row.customer_key, route))
+            self.journeys += row.journey_rows
         self.newest = time.monotonic()
         if self.oldest is None:
             self.oldest = self.newest
@@ -188,37 +233,60 @@ class PeerSink:
             await self.flush()
 
     async def flush(self) -> None:
+        """Hand each table's rows to its lane, once that lane's previous
+        insert is done."""
         async with self._lock:
             if self.oldest is None or self.done.is_set():
                 return
-            touchpoints, letters = self.touchpoints, self.dead_letters
-            self.touchpoints, self.dead_letters, self.oldest = [], [], None
-            if self._inflight is not None:
-                waited = time.perf_counter()
-                await self._inflight
-                self.blocked_s += time.perf_counter() - waited
-            self._inflight = asyncio.ensure_future(self._write(touchpoints, letters))
+            batches: dict[str, list[Any]] = {
+                "touchpoints": self.touchpoints,
+                "journeys": self.journeys,
+                "deadletters": self.dead_letters,
+            }
+            counts = (len(self.touchpoints), len(self.dead_letters))
+            self.touchpoints, self.journeys, self.dead_letters, self.oldest = [], [], [], None
+            writes = []
+            for table, rows in batches.items():
+                if not rows:
+                    continue
+                previous = self._inflight.get(table)
+                if previous is not None and not previous.done():
+                    waited = time.perf_counter()
+                    await previous
+                    self.blocked_s += time.perf_counter() - waited
+                self._inflight[table] = asyncio.ensure_future(self._write(table, rows))
+                writes.append(self._inflight[table])
+            counting = asyncio.ensure_future(self._count_after(writes, *counts))
+            self._counting.add(counting)
+            counting.add_done_callback(self._counting.discard)
 
-    async def _write(self, touchpoints: list[Row], letters: list[DeadLetter]) -> None:
+    async def _write(self, table: str, rows: list[Any]) -> None:
         started = time.perf_counter()
+        lane = self.lanes[table]
         try:
-            if touchpoints:
-                await self.store.insert_rows(
-                    "touchpoints", TOUCHPOINT_COLUMNS, encode_rows(touchpoints), dedup_token=None
-                )
-            if letters:
-                rows = [
+            if table == "deadletters":
+                letters = [
                     (letter, partition_of(letter.position_key, self.deadletter_partitions), 0)
-                    for letter in letters
+                    for letter in rows
                 ]
-                await self.store.insert("deadletters", dead_letter_columns(rows), dedup_token=None)
+                await lane.insert(table, dead_letter_columns(letters), dedup_token=None)
+            else:
+                await lane.insert_rows(table, _COLUMNS[table], encode_rows(rows), dedup_token=None)
         except Exception as exc:  # reported by the CLI: no result, exit 1
             log.exception("insert failed")
             self.error = exc
             self.done.set()
             return
         self.insert_s += time.perf_counter() - started
-        self._count(len(touchpoints), len(letters))
+
+    async def _count_after(
+        self, writes: list[asyncio.Future[None]], touchpoints: int, letters: int
+    ) -> None:
+        """Count a flush as stored once all its tables are written (a lane's
+        inserts are in order, so the earlier flushes are written too)."""
+        await asyncio.gather(*writes)
+        if self.error is None:
+            self._count(touchpoints, letters)
 
     def _count(self, touchpoints: int, letters: int) -> None:
         now = Clock(time.perf_counter(), time.process_time())
@@ -292,6 +360,7 @@ def _result(sink: PeerSink, ingest: PeerIngest) -> dict[str, Any]:
         "deadletters": sink.stored[1],
         "records": ingest.received,
         "duplicates": ingest.duplicates,
+        "journey_versions": ingest.journeys.versions,
         "records_per_s": round(ingest.received / seconds) if seconds > 0 else None,
         "cpu_s": round(last.cpu - first.cpu, 3),
         "insert_s": round(sink.insert_s, 3),
