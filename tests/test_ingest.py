@@ -11,7 +11,7 @@ from schemas import Channel, RejectReason, Stage
 from streams.deadletter import DeadLetter, decode_dead_letter, encode_dead_letter
 from streams.ingest import ingest_batch, route_batch
 from streams.pseudonym import Pseudonymizer
-from streams.store.bundle import decode_bundle, decode_rows, encode_bundle
+from streams.store.bundle import decode_bundle, encode_bundle, split_rows
 from streams.store.rows import TOUCHPOINT_COLUMNS
 from streams.topics import Topics
 from streams.touchpoint import Touchpoint, epoch_ms
@@ -146,7 +146,7 @@ def test_rows_travel_in_bundles_routed_by_the_events_own_key(channel: Channel) -
     seen = []
     for partition, entries in routed.touchpoints.items():
         index, body = decode_bundle(encode_bundle(entries))
-        rows = decode_rows(body)
+        rows = [orjson.loads(row) for row in split_rows(body)]
         assert len(index) == len(rows)
         for (event_id, occurred_at_ms), row in zip(index, rows, strict=True):
             tp, key = by_id[event_id]

@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from streams.batch_consumer import Batch, StatelessHandler, Write
-from streams.store.bundle import decode_bundle, decode_rows, encode_rows
+from streams.store.bundle import decode_bundle, split_rows
 from streams.store.clickhouse import OffLoopStore
 from streams.store.dedup import NO_FLOOR, SeenEvents, priming_floor
 from streams.store.rows import TOUCHPOINT_COLUMNS
@@ -74,9 +74,11 @@ class TouchpointStoreHandler(StatelessHandler):
                 at += len(index)
                 if all(wanted):
                     chunks.append(body)
-                elif any(wanted):  # rare: a repeat within the bundle's events
-                    rows = decode_rows(body)
-                    chunks.append(encode_rows([r for r, k in zip(rows, wanted, strict=True) if k]))
+                elif any(wanted):
+                    rows = split_rows(body)
+                    chunks.append(
+                        b"\n".join(r for r, kept in zip(rows, wanted, strict=True) if kept)
+                    )
         if not chunks:
             return None
         self.stored += fresh
