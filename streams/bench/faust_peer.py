@@ -67,12 +67,7 @@ from streams.store.bundle import Row, encode_rows
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.journey_rows import JOURNEY_COLUMNS
 from streams.store.migrate import migrate
-from streams.store.rows import (
-    DEADLETTER_COLUMNS,
-    TOUCHPOINT_COLUMNS,
-    dead_letter_columns,
-    touchpoint_row,
-)
+from streams.store.rows import TOUCHPOINT_COLUMNS, dead_letter_columns, touchpoint_row
 from streams.topics import Topics
 from streams.touchpoint import Touchpoint, identifiers_of
 
@@ -166,11 +161,9 @@ class PeerIngest:
         return self.graph.resolve(ids), moves
 
 
-_COLUMNS = {
-    "touchpoints": TOUCHPOINT_COLUMNS,
-    "journeys": JOURNEY_COLUMNS,
-    "deadletters": DEADLETTER_COLUMNS,
-}
+_ROW_COLUMNS = {"touchpoints": TOUCHPOINT_COLUMNS, "journeys": JOURNEY_COLUMNS}
+"""Tables written as JSON rows; dead letters go in as columns."""
+_TABLES = (*_ROW_COLUMNS, "deadletters")
 
 
 class PeerSink:
@@ -181,7 +174,7 @@ class PeerSink:
     def __init__(self, settings: Settings, expected: tuple[int, int] | None = None) -> None:
         self.lanes = {
             table: OffLoopStore(Store(settings.clickhouse_url, settings.database))
-            for table in _COLUMNS
+            for table in _TABLES
         }
         """One connection and thread per table, as our worker has."""
         self.route_partitions = settings.internal_partitions
@@ -271,7 +264,8 @@ class PeerSink:
                 ]
                 await lane.insert(table, dead_letter_columns(letters), dedup_token=None)
             else:
-                await lane.insert_rows(table, _COLUMNS[table], encode_rows(rows), dedup_token=None)
+                columns = _ROW_COLUMNS[table]
+                await lane.insert_rows(table, columns, encode_rows(rows), dedup_token=None)
         except Exception as exc:  # reported by the CLI: no result, exit 1
             log.exception("insert failed")
             self.error = exc

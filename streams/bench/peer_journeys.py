@@ -26,7 +26,7 @@ from streams.journeys.rules import JourneyRules
 from streams.journeys.state import merge_steps
 from streams.journeys.steps import Step
 from streams.store.bundle import Row
-from streams.store.journey_rows import deleted_row, journey_row
+from streams.store.journey_rows import version_rows
 
 
 @dataclass(slots=True)
@@ -60,12 +60,10 @@ class PeerJourneys:
         gone = self.people.pop(move.from_key, None)
         if gone is None:
             return []
-        version = gone.version + 1
-        rows = [
-            deleted_row(move.from_key, version, self.watermark, journey_id)
-            for journey_id in gone.journey_ids
-        ]
-        return rows + self._fold(move.to_key, gone.steps)
+        retired = version_rows(
+            move.from_key, gone.version + 1, self.watermark, (), gone.journey_ids
+        )
+        return retired + self._fold(move.to_key, gone.steps)
 
     def _fold(self, key: str, new: Iterable[Step]) -> list[Row]:
         """A new version of the person with `new` steps: all their journeys'
@@ -76,14 +74,8 @@ class PeerJourneys:
             return []  # every step known already
         person.steps = steps
         journeys = journeys_of_ordered(key, steps, self.rules, as_of_ms=self.watermark)
-        ids = tuple(journey.journey_id for journey in journeys)
         person.version += 1
         self.versions += 1
-        rows = [journey_row(key, person.version, self.watermark, j) for j in journeys]
-        rows += [
-            deleted_row(key, person.version, self.watermark, journey_id)
-            for journey_id in person.journey_ids
-            if journey_id not in ids
-        ]
-        person.journey_ids = ids
+        rows = version_rows(key, person.version, self.watermark, journeys, person.journey_ids)
+        person.journey_ids = tuple(journey.journey_id for journey in journeys)
         return rows

@@ -69,7 +69,7 @@ from streams.store.bundle import FORMAT as ROWS_FORMAT
 from streams.store.bundle import Row, decode_bundle, encode_bundle
 from streams.store.clickhouse import OffLoopStore
 from streams.store.identity_rows import Applied
-from streams.store.journey_rows import JOURNEY_COLUMNS, deleted_row, journey_row
+from streams.store.journey_rows import JOURNEY_COLUMNS, version_rows
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -342,18 +342,18 @@ class JourneyHandler:
         """A new version of the person: their journeys' rows (and deletions
         of the ones that no longer exist), and their changelog record."""
         journeys = journeys_of_ordered(key, steps, self.rules, as_of_ms=as_of_ms)
-        ids = tuple(journey.journey_id for journey in journeys)
         state.version += 1
-        version = state.version
-        out.rows += [(key, journey_row(key, version, as_of_ms, j)) for j in journeys]
-        out.rows += [
-            (key, deleted_row(key, version, as_of_ms, journey_id))
-            for journey_id in state.journey_ids
-            if journey_id not in ids
-        ]
-        state.journey_ids = ids
+        rows = version_rows(key, state.version, as_of_ms, journeys, state.journey_ids)
+        out.rows += [(key, row) for row in rows]
+        state.journey_ids = tuple(journey.journey_id for journey in journeys)
         record = PersonRecord(
-            key, version, as_of_ms, state.steps, state.last_at_ms, ids, evicted=evicted
+            key,
+            state.version,
+            as_of_ms,
+            state.steps,
+            state.last_at_ms,
+            state.journey_ids,
+            evicted=evicted,
         )
         out.changelog.append(record)
         self.counts["versions_written"] += 1
@@ -417,7 +417,8 @@ class JourneyHandler:
             return  # never written: nothing to retire
         state.version += 1
         as_of = partition.watermark
-        out.rows += [(key, deleted_row(key, state.version, as_of, j)) for j in state.journey_ids]
+        retired = version_rows(key, state.version, as_of, (), state.journey_ids)
+        out.rows += [(key, row) for row in retired]
         record = PersonRecord(key, state.version, as_of, NO_STEPS, 0, (), moved_to=target)
         out.changelog.append(record)
         self.counts["people_moved"] += 1

@@ -4,6 +4,8 @@ the store inserts them as they are."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from streams.journeys.records import Journey
 from streams.store.bundle import Row
 
@@ -65,6 +67,26 @@ def deleted_row(customer_key: str, version: int, as_of_ms: int, journey_id: str)
         0, 0, 0, 0, [], [],
     )  # fmt: skip
     return row
+
+
+def version_rows(
+    customer_key: str,
+    version: int,
+    as_of_ms: int,
+    journeys: Sequence[Journey],
+    previous_ids: Iterable[str],
+) -> list[Row]:
+    """The rows of a new version of a person: one per journey they have now,
+    and a deletion for each of `previous_ids` (their journeys last written)
+    that is no longer among them."""
+    ids = {journey.journey_id for journey in journeys}
+    rows = [journey_row(customer_key, version, as_of_ms, journey) for journey in journeys]
+    rows += [
+        deleted_row(customer_key, version, as_of_ms, journey_id)
+        for journey_id in previous_ids
+        if journey_id not in ids
+    ]
+    return rows
 
 
 JOURNEY_COLUMNS: tuple[str, ...] = (
