@@ -80,6 +80,12 @@ class LocalBroker:
     def url(self) -> str:
         return f"kafka://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("the broker is not started")
+        return self._process.pid
+
     def start(self) -> LocalBroker:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(broker_command(self.port), stdout=log, stderr=log)

@@ -50,8 +50,19 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
         "two_workers_scale_up",
         "rss_mb_per_100k_people",
         "longest_gc_pause_ms",
+        "longest_gc_pause_cpu_ms",
+        "main_thread_us_per_record",
+        "clickhouse_cpu_us_per_record",
+        "broker_cpu_us_per_record",
+        "cores_busy",
+        "two_workers_cores_busy",
+        "scale_up_cpu_bound",
     ):
         assert figures[key] > 0, key
+    # The worker's CPU is its main thread's and its other threads'.
+    assert figures["worker_cpu_us_per_record"] == pytest.approx(
+        figures["main_thread_us_per_record"] + figures["clickhouse_cpu_us_per_record"], abs=0.2
+    )
 
 
 def current_journeys(folder: Path) -> dict[tuple[str, str], tuple[Any, ...]]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ import orjson
 import pytest
 
 from streams import gc_watch
+from streams.bench.cpu import Reading, ThreadCpu, read_cpu, spent
 from streams.devbroker import LocalBroker
 from streams.journeys.steps import Step, decode_keyed_steps, encode_keyed_steps
 from streams.kafka import consumer_for, group_by_partition, produce_bundles, producer_for
@@ -81,15 +85,22 @@ def watched() -> Iterator[gc_watch.GcWatch]:
 def test_gc_watch_times_collections_and_tune_sets_the_young_threshold(
     watched: gc_watch.GcWatch,
 ) -> None:
+    kept = [[i] for i in range(200_000)]  # a full collection has these to walk
     gc.collect(0)
     gc.collect()
     assert watched.collections[0] >= 1 and watched.collections[2] >= 1
-    assert watched.as_dict()["longest_pause_ms"] >= 0
+    timed = watched.as_dict()
+    assert timed["longest_pause_ms"] >= 0
     assert watched.total_s[2] > 0
+    # The collector's CPU time is counted, and never more than the pause.
+    assert 0 < timed["longest_pause_cpu_ms"] <= timed["longest_pause_ms"] + 1
+    assert 0 < timed["cpu_total_ms"] <= sum(timed["total_ms"]) + 1
+    del kept
     gc_watch.tune(watched, 123_456)
     assert gc.get_threshold()[0] == 123_456
     assert gc.get_freeze_count() > 0
     assert watched.collections == [0, 0, 0]  # start-up's full collection is not counted
+    assert watched.as_dict()["cpu_total_ms"] == 0
 
 
 def test_what_survives_a_young_collection_is_frozen_and_garbage_is_not(
@@ -106,3 +117,46 @@ def test_what_survives_a_young_collection_is_frozen_and_garbage_is_not(
     assert gc.collect(0) >= 1
     assert gc.get_freeze_count() >= frozen_before + len(kept)
     assert gc.get_count()[1] == 0  # nothing left for the older generations to walk
+
+
+def test_cpu_time_is_split_by_kind_of_thread_and_adds_up_to_the_process() -> None:
+    pid = 100
+    before = Reading(
+        10.0,
+        {
+            100: ThreadCpu("python", 6.0),
+            101: ThreadCpu("python", 1.0),
+            102: ThreadCpu("ThreadPool", 2.0),
+            103: ThreadCpu("python", 1.0),
+        },
+    )
+    after = Reading(
+        19.0,
+        {
+            100: ThreadCpu("python", 10.0),
+            101: ThreadCpu("python", 1.5),
+            102: ThreadCpu("ThreadPool", 3.0),
+            104: ThreadCpu("BgSchPool", 0.5),
+        },
+    )
+    # 103 ended (what it spent after `before` is known only through the total);
+    # 104 started after `before`: all its time is new.
+    assert spent(pid, before, after) == {
+        "main": 4.0, "python": 0.5, "engine": 1.5, "ended": 3.0, "total": 9.0
+    }  # fmt: skip
+
+
+def test_cpu_readings_of_a_live_process_count_its_main_thread_and_ended_threads() -> None:
+    def burn(seconds: float) -> None:
+        until = time.thread_time() + seconds
+        while time.thread_time() < until:
+            pass
+
+    before = read_cpu(os.getpid())
+    worker = threading.Thread(target=burn, args=(0.2,))
+    worker.start()
+    worker.join()
+    burn(0.2)
+    used = spent(os.getpid(), before, read_cpu(os.getpid()))
+    assert used["main"] >= 0.15 and used["ended"] >= 0.15
+    assert used["total"] == pytest.approx(sum(v for k, v in used.items() if k != "total"), abs=0.01)

@@ -21,6 +21,7 @@ Runs on local tansu brokers and embedded ClickHouse:
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from schemas import accept_event
+from streams.bench.cpu import Reading, read_cpu, spent
 from streams.bench.faust_peer import run_faust_peer
 from streams.bench.latency import latency_summary, send_paced, stored_at
 from streams.bench.procfs import status_kb
@@ -96,9 +98,12 @@ def _pid(worker: ChildWorker) -> int:
     return worker.process.pid
 
 
-def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[str, Any]:
+def run_workers(
+    workers: list[ChildWorker], valid: int, invalid: int, broker: LocalBroker
+) -> dict[str, Any]:
     """Start the workers (the first one stores) and time them from the first
-    touchpoint stored until every consumer of every worker has caught up."""
+    touchpoint stored until every consumer of every worker has caught up;
+    the CPU time of the workers, the broker and this process meanwhile."""
     for worker in workers:  # together: they join the groups at once
         worker.start(healthy_within=None)
     for worker in workers:
@@ -107,6 +112,9 @@ def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[st
     try:
         baseline_kb = status_kb("VmRSS", _pid(store))
         first: float | None = None
+        pids = {"broker": broker.pid, "harness": os.getpid()}
+        pids.update((f"worker_{i}", _pid(worker)) for i, worker in enumerate(workers))
+        at_first: dict[str, Reading] = {}
 
         def all_stored(stats: dict[str, Any]) -> bool:
             nonlocal first
@@ -114,6 +122,7 @@ def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[st
             touchpoints, dead = counts.get("touchpoints", 0), counts.get("deadletters", 0)
             if first is None and touchpoints > 0:
                 first = time.perf_counter()
+                at_first.update((name, read_cpu(pid)) for name, pid in pids.items())
             return bool(touchpoints >= valid and dead >= invalid)
 
         # Polls every 0.25 s; raises if the worker exits.
@@ -121,12 +130,13 @@ def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[st
         for worker in workers:
             worker.wait_idle(timeout=600)
         polled = time.perf_counter()
+        assert first is not None
+        cpu = {name: spent(pid, at_first[name], read_cpu(pid)) for name, pid in pids.items()}
         stats = [worker.stats() for worker in workers]
         # The last batch of any consumer of any worker ended this long ago:
         quiet = min(
             c["seconds_since_last_batch"] or 0.0 for s in stats for c in s["consumers"].values()
         )
-        assert first is not None
         people = sum(s["journeys"].get("people_in_memory", 0) for s in stats)
         rss_kb = sum(status_kb("VmRSS", _pid(w)) for w in workers)
         return {
@@ -137,6 +147,8 @@ def run_workers(workers: list[ChildWorker], valid: int, invalid: int) -> dict[st
             "people_in_memory": people,
             "people_evicted": sum(s["journeys"].get("people_evicted", 0) for s in stats),
             "gc": [s["gc"] for s in stats],
+            "cpu_s": cpu,
+            "cpu_window_s": round(polled - first, 3),
             "stats": stats,
         }
     finally:
@@ -168,7 +180,7 @@ def measure(plan: Plan, folder: Path) -> dict[str, Any]:
         one = _worker(broker, folder / "one")
         _prepare(one.settings, records)
         figures["ceiling_s"] = round(asyncio.run(ceiling(one.settings, len(records))), 3)
-        figures["processor"] = run_workers([one], valid, invalid)
+        figures["processor"] = run_workers([one], valid, invalid, broker)
         if plan.faust_peer:
             peer = local_settings(
                 broker.url,
@@ -186,7 +198,7 @@ def measure(plan: Plan, folder: Path) -> dict[str, Any]:
                 _worker(broker, folder / "two-b", roles="ingest,journeys"),
             ]
             _prepare(pair[0].settings, records)
-            figures["two_workers"] = run_workers(pair, valid, invalid)
+            figures["two_workers"] = run_workers(pair, valid, invalid, broker)
 
     if plan.latency_seconds > 0:
         rate = 0.5 * len(records) / figures["processor"]["seconds"]
@@ -221,6 +233,36 @@ def latency_run(folder: Path, rate: float, plan: Plan) -> dict[str, Any]:
         }
 
 
+def cores_busy(run: dict[str, Any]) -> float:
+    """CPU time of every process of a run (workers, broker, this harness)
+    over its wall-clock time: 2.0 is two cores, full."""
+    busy: float = sum(kinds["total"] for kinds in run["cpu_s"].values()) / run["cpu_window_s"]
+    return round(busy, 2)
+
+
+def cpu_figures(run: dict[str, Any], records: int) -> dict[str, Any]:
+    """What one record costs in CPU, by where it is spent, and how busy the
+    machine was."""
+    worker, broker = run["cpu_s"]["worker_0"], run["cpu_s"]["broker"]
+
+    def per_record(seconds: float) -> float:
+        return round(seconds * 1e6 / records, 1)
+
+    busy = cores_busy(run)
+    cores = len(os.sched_getaffinity(0))
+    return {
+        "worker_cpu_us_per_record": per_record(worker["total"]),
+        "main_thread_us_per_record": per_record(worker["main"]),
+        "clickhouse_cpu_us_per_record": per_record(worker["total"] - worker["main"]),
+        "broker_cpu_us_per_record": per_record(broker["total"]),
+        "cores": cores,
+        "cores_busy": busy,
+        # Workers sharing this machine with the broker and ClickHouse cannot
+        # go faster than its cores allow at this CPU cost per record.
+        "scale_up_cpu_bound": round(cores / busy, 2),
+    }
+
+
 def summarize(figures: dict[str, Any]) -> dict[str, Any]:
     """The headline figures, computed from the raw ones (kept under `runs`)."""
     records = figures["records"]
@@ -238,6 +280,8 @@ def summarize(figures: dict[str, Any]) -> dict[str, Any]:
         grown = processor["rss_mb_at_end"] - processor["rss_mb_at_start"]
         summary["rss_mb_per_100k_people"] = round(grown * 100_000 / processor["people_in_memory"])
     summary["longest_gc_pause_ms"] = processor["gc"][0]["longest_pause_ms"]
+    summary["longest_gc_pause_cpu_ms"] = processor["gc"][0]["longest_pause_cpu_ms"]
+    summary.update(cpu_figures(processor, records))
     if "faust_peer" in figures:
         faust = figures["faust_peer"]
         if faust["seconds"] > 0:  # a run stored in a single insert has no duration
@@ -247,6 +291,7 @@ def summarize(figures: dict[str, Any]) -> dict[str, Any]:
         two = records / figures["two_workers"]["seconds"]
         summary["two_workers_records_per_s"] = round(two)
         summary["two_workers_scale_up"] = round(two / ours, 2)
+        summary["two_workers_cores_busy"] = cores_busy(figures["two_workers"])
     if "latency" in figures:
         latency = figures["latency"]
         summary["latency_offered_records_per_s"] = latency["offered_records_per_s"]
