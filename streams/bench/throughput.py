@@ -216,7 +216,11 @@ def latency_run(folder: Path, rate: float, plan: Plan) -> dict[str, Any]:
         asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
         worker.start()
         try:
+            pid, started = _pid(worker), time.perf_counter()
+            before = read_cpu(pid)
             sent_at = asyncio.run(send_paced(settings, records, rate))
+            sending = spent(pid, before, read_cpu(pid))
+            sending_s = time.perf_counter() - started
             worker.wait_stored(
                 sum(r.truth.kind == "valid" for r in records),
                 sum(r.truth.kind == "invalid" for r in records),
@@ -230,6 +234,9 @@ def latency_run(folder: Path, rate: float, plan: Plan) -> dict[str, Any]:
             "records": len(records),
             **latency_summary(sent_at, stored_at(settings)),
             "gc": gc,
+            # How much of the sending time the worker's main thread was on a
+            # core: near 1, it has no room left at this rate.
+            "main_thread_busy": round(sending["main"] / sending_s, 2),
         }
 
 
@@ -248,18 +255,13 @@ def cpu_figures(run: dict[str, Any], records: int) -> dict[str, Any]:
     def per_record(seconds: float) -> float:
         return round(seconds * 1e6 / records, 1)
 
-    busy = cores_busy(run)
-    cores = len(os.sched_getaffinity(0))
     return {
         "worker_cpu_us_per_record": per_record(worker["total"]),
         "main_thread_us_per_record": per_record(worker["main"]),
         "clickhouse_cpu_us_per_record": per_record(worker["total"] - worker["main"]),
         "broker_cpu_us_per_record": per_record(broker["total"]),
-        "cores": cores,
-        "cores_busy": busy,
-        # Workers sharing this machine with the broker and ClickHouse cannot
-        # go faster than its cores allow at this CPU cost per record.
-        "scale_up_cpu_bound": round(cores / busy, 2),
+        "cores": len(os.sched_getaffinity(0)),
+        "cores_busy": cores_busy(run),
     }
 
 
@@ -295,6 +297,6 @@ def summarize(figures: dict[str, Any]) -> dict[str, Any]:
     if "latency" in figures:
         latency = figures["latency"]
         summary["latency_offered_records_per_s"] = latency["offered_records_per_s"]
-        for key in ("p50_ms", "p99_ms", "max_ms", "missing"):
+        for key in ("p50_ms", "p99_ms", "max_ms", "missing", "main_thread_busy"):
             summary[f"latency_{key}"] = latency.get(key)
     return {**summary, "runs": figures}
