@@ -16,6 +16,10 @@ Runs on local tansu brokers and embedded ClickHouse:
    stores: one process per embedded ClickHouse);
 5. **latency**: a fresh worker fed at half the processor's rate; delay from
    send to queryable (`streams.bench.latency`).
+
+Runs 2 and 4 also read every process's CPU time (`streams.bench.cpu`): what
+a record costs on the worker's main thread, on its ClickHouse threads and on
+the broker, and how many cores were busy.
 """
 
 from __future__ import annotations
