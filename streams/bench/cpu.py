@@ -66,8 +66,11 @@ def spent(pid: int, before: Reading, after: Reading) -> Kinds:
     process_name = after.threads[pid].name if pid in after.threads else ""
     kinds: Kinds = dict.fromkeys(("main", "python", "engine"), 0.0)
     for tid, thread in after.threads.items():
+        # A thread may rename itself (chdb's do, per job): it is the same
+        # thread unless its time went down (a new thread took the id).
         earlier = before.threads.get(tid)
-        used = thread.seconds - (earlier.seconds if earlier and earlier.name == thread.name else 0)
+        since = earlier.seconds if earlier and earlier.seconds <= thread.seconds else 0.0
+        used = thread.seconds - since
         kind = "main" if tid == pid else "python" if thread.name == process_name else "engine"
         kinds[kind] += used
     total = after.total - before.total
