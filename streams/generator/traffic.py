@@ -15,6 +15,7 @@ from schemas import Channel
 from streams.generator.corrupt import corrupt
 from streams.generator.journeys import DAY, HOUR, JourneyPlanner, Planned
 from streams.generator.population import Person, make_person
+from streams.right_size import right_sized
 
 Kind = Literal["valid", "invalid", "duplicate"]
 _OFFSETS = (
@@ -98,7 +99,7 @@ def generate_traffic(spec: TrafficSpec) -> list[GeneratedRecord]:
             record = GeneratedRecord(
                 plan.channel,
                 key,
-                orjson.dumps(event),
+                right_sized(orjson.dumps(event)),  # kept until sent: a million of them
                 Truth("valid", event_id, plan.event_type, person.index, None, plan.at_ms),
             )
             arrivals.append((plan.at_ms + delay, len(arrivals), record))
@@ -112,7 +113,7 @@ def generate_traffic(spec: TrafficSpec) -> list[GeneratedRecord]:
                     (
                         plan.at_ms + delay + 1,
                         len(arrivals),
-                        GeneratedRecord(plan.channel, key, value, truth),
+                        GeneratedRecord(plan.channel, key, right_sized(value), truth),
                     )
                 )
             if rng.random() < spec.duplicate_share:

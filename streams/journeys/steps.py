@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from streams.right_size import right_sized
 from streams.touchpoint import Touchpoint
 
 STEPS_FORMAT = b"steps/2"
@@ -104,8 +105,9 @@ def step_of(touchpoint: Touchpoint) -> Step:
 
 
 def encode_steps(steps: Iterable[Step]) -> bytes:
-    """A JSON array of steps, each the JSON array of its fields in order."""
-    return orjson.dumps([tuple(step) for step in steps])
+    """A JSON array of steps, each the JSON array of its fields in order,
+    right-sized: the journey stage keeps one per person in memory."""
+    return right_sized(orjson.dumps([tuple(step) for step in steps]))
 
 
 def decode_steps(raw: bytes) -> list[Step]:
