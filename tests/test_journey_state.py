@@ -3,7 +3,6 @@ becomes in ClickHouse (on chdb: versions replace, retired journeys vanish)."""
 
 from __future__ import annotations
 
-import tracemalloc
 from datetime import UTC
 
 import orjson
@@ -24,6 +23,7 @@ from streams.store.bundle import encode_rows
 from streams.store.clickhouse import Store
 from streams.store.journey_rows import JOURNEY_COLUMNS, deleted_row, journey_row
 from streams.store.migrate import migrate
+from tests.held import held_by
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -38,14 +38,12 @@ def test_kept_steps_take_about_their_length_in_memory() -> None:
     """orjson's output owns its whole write buffer (about 4 KiB here): kept
     as it is, 100,000 people's steps would take 400 MB whatever their length."""
     states = [PersonState() for _ in range(1000)]
-    tracemalloc.start()
-    try:
-        for i, state in enumerate(states):
-            add_steps(state, [step(f"e{i}-2", 20, "add_to_cart"), step(f"e{i}-1", 10)])
-        held, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    length = sum(len(state.steps) for state in states)
+
+    def kept_steps(i: int) -> bytes:
+        add_steps(states[i], [step(f"e{i}-2", 20, "add_to_cart"), step(f"e{i}-1", 10)])
+        return states[i].steps
+
+    held, length = held_by(kept_steps, len(states))
     assert length > 1000 * 100
     assert held < length + 1000 * 100
 

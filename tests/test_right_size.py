@@ -3,24 +3,10 @@ output owns its whole write buffer, about 4 KiB for a few hundred bytes)."""
 
 from __future__ import annotations
 
-import tracemalloc
-from collections.abc import Callable
-
 import orjson
 
 from streams.right_size import right_sized
-
-
-def _held_by(make: Callable[[int], bytes], count: int) -> tuple[int, int]:
-    """Bytes traced as still allocated after keeping `count` results of
-    `make`, and their total length."""
-    tracemalloc.start()
-    try:
-        kept = [make(i) for i in range(count)]
-        held, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return held, sum(map(len, kept))
+from tests.held import held_by
 
 
 def _payload(i: int) -> list[object]:
@@ -28,7 +14,7 @@ def _payload(i: int) -> list[object]:
 
 
 def test_right_sized_copies_hold_about_their_length() -> None:
-    held, length = _held_by(lambda i: right_sized(orjson.dumps(_payload(i))), 1000)
+    held, length = held_by(lambda i: right_sized(orjson.dumps(_payload(i))), 1000)
     assert held < length + 1000 * 100  # the bytes header is 33 bytes
 
 
