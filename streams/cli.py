@@ -261,6 +261,12 @@ def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> Non
 @click.option("--faust-peer/--no-faust-peer", default=True, show_default=True)
 @click.option("--two-workers/--no-two-workers", default=True, show_default=True)
 @click.option(
+    "--ingest-alone/--no-ingest-alone",
+    default=True,
+    show_default=True,
+    help="also time the ingest stage alone (the bound on the processor's rate)",
+)
+@click.option(
     "--latency-seconds",
     default=30.0,
     show_default=True,
@@ -274,20 +280,24 @@ def bench_throughput(
     seed: int,
     faust_peer: bool,
     two_workers: bool,
+    ingest_alone: bool,
     latency_seconds: float,
     json_path: Path | None,
 ) -> None:
     """Records per second through one worker (every stage), against the
     ceiling (getmany + the same validation) and a one-event-at-a-time faust
-    peer on the same events; two workers' scale-up; latency at half the
-    rate; memory and GC pauses (local brokers, embedded ClickHouse)."""
+    peer on the same events; the ingest stage alone; two workers' scale-up;
+    latency at half the rate; memory and GC pauses (local brokers, embedded
+    ClickHouse)."""
     import tempfile
 
     from streams.bench.throughput import Plan, measure
 
     folder = Path(tempfile.mkdtemp(prefix="cx-bench-"))
     click.echo(f"working in {folder} (broker and worker logs)")
-    figures = measure(Plan(events, seed, faust_peer, two_workers, latency_seconds), folder)
+    figures = measure(
+        Plan(events, seed, faust_peer, two_workers, ingest_alone, latency_seconds), folder
+    )
     for name, value in figures.items():
         if name != "runs":
             click.echo(f"{name:32} {value}")

@@ -41,6 +41,11 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
     assert faust["journey_versions"] > len(ours)
     assert runs["processor"]["people_in_memory"] > 0
     assert len(runs["two_workers"]["peak_rss_mb"]) == 2
+    # Ingest alone reads every record once: each accepted or rejected
+    # (repeats are accepted: the store drops them), and times most of them.
+    alone = runs["ingest_alone"]
+    assert (alone["accepted"], alone["rejected"]) == (runs["records"] - invalid, invalid)
+    assert 0 < alone["records_timed"] < runs["records"]
     latency = runs["latency"]
     assert latency["missing"] == 0 and latency["events"] > 0
     assert 0 <= latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
@@ -57,6 +62,8 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
         "broker_cpu_us_per_record",
         "cores_busy",
         "two_workers_cores_busy",
+        "ingest_alone_share_of_ceiling",
+        "ingest_alone_main_thread_us_per_record",
     ):
         assert figures[key] > 0, key
     # The worker's CPU is its main thread's and its other threads'.

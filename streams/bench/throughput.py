@@ -11,13 +11,18 @@ Runs on local tansu brokers and embedded ClickHouse:
    stored until every stage has caught up (its last batch handled);
 3. **faust peer**: one faust agent, one event at a time, same rows
    (`streams.bench.faust_peer`);
-4. **two workers**: the same events on a fresh broker, read by two worker
+4. **ingest alone**: the same events on a fresh broker, read by a worker
+   with the ingest stage only (`CX_ROLES=ingest`: validation,
+   pseudonymisation, stitching, routing and its produces): the rate the
+   processor could reach if every later stage (journeys, stores, ClickHouse)
+   cost nothing, so its share of the ceiling bounds the processor's;
+5. **two workers**: the same events on a fresh broker, read by two worker
    processes sharing 4 channel and 8 internal partitions (only one of them
    stores: one process per embedded ClickHouse);
-5. **latency**: a fresh worker fed at half the processor's rate; delay from
+6. **latency**: a fresh worker fed at half the processor's rate; delay from
    send to queryable (`streams.bench.latency`).
 
-Runs 2 and 4 also read every process's CPU time (`streams.bench.cpu`): what
+Runs 2, 4 and 5 also read every process's CPU time (`streams.bench.cpu`): what
 a record costs on the worker's main thread, on its ClickHouse threads and on
 the broker, and how many cores were busy.
 """
@@ -60,6 +65,7 @@ class Plan:
     seed: int = 1
     faust_peer: bool = True
     two_workers: bool = True
+    ingest_alone: bool = True
     latency_seconds: float = 30.0
     """0: no latency run."""
 
@@ -160,6 +166,45 @@ def run_workers(
             worker.stop()
 
 
+def run_ingest_alone(worker: ChildWorker, records: int, broker: LocalBroker) -> dict[str, Any]:
+    """Start a worker with the ingest stage only and time it from the first
+    poll that finds a batch handled until it has read all `records`; the
+    rate counts the records read in that window (the first batch is before
+    it), and so does the CPU a record."""
+    worker.start()
+    try:
+        pids = {"broker": broker.pid, "harness": os.getpid(), "worker_0": _pid(worker)}
+        at_first: dict[str, Reading] = {}
+        first: tuple[float, int] | None = None
+
+        def read_all(stats: dict[str, Any]) -> bool:
+            nonlocal first
+            received = int(stats.get("ingest", {}).get("received", 0))
+            if first is None and received > 0:
+                first = (time.perf_counter(), received)
+                at_first.update((name, read_cpu(pid)) for name, pid in pids.items())
+            return received >= records
+
+        worker.wait_until(read_all, 3600, f"done reading {records} records")
+        worker.wait_idle(timeout=600)
+        polled = time.perf_counter()
+        assert first is not None
+        cpu = {name: spent(pid, at_first[name], read_cpu(pid)) for name, pid in pids.items()}
+        stats = worker.stats()
+        quiet = stats["consumers"]["ingest"]["seconds_since_last_batch"] or 0.0
+        return {
+            "seconds": round(polled - quiet - first[0], 3),
+            "records_timed": records - first[1],
+            "accepted": stats["ingest"]["accepted"],
+            "rejected": stats["ingest"]["rejected"],
+            "cpu_s": cpu,
+            "cpu_window_s": round(polled - first[0], 3),
+            "gc": stats["gc"],
+        }
+    finally:
+        worker.stop()
+
+
 def _prepare(settings: Settings, records: list[GeneratedRecord]) -> None:
     asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
     asyncio.run(produce_records(settings, records))
@@ -194,6 +239,12 @@ def measure(plan: Plan, folder: Path) -> dict[str, Any]:
             )
             (folder / "faust-peer").mkdir()
             figures["faust_peer"] = run_faust_peer(peer, folder / "faust-peer", valid, invalid)
+
+    if plan.ingest_alone:
+        with LocalBroker(log_path=folder / "tansu-ingest.log") as broker:
+            alone = _worker(broker, folder / "ingest-alone", roles="ingest")
+            _prepare(alone.settings, records)
+            figures["ingest_alone"] = run_ingest_alone(alone, len(records), broker)
 
     if plan.two_workers:
         with LocalBroker(log_path=folder / "tansu-two.log") as broker:
@@ -293,6 +344,15 @@ def summarize(figures: dict[str, Any]) -> dict[str, Any]:
         if faust["seconds"] > 0:  # a run stored in a single insert has no duration
             summary["faust_peer_records_per_s"] = round(records / faust["seconds"])
             summary["processor_vs_faust_peer"] = round(ours * faust["seconds"] / records, 2)
+    if "ingest_alone" in figures:
+        alone = figures["ingest_alone"]
+        alone_rate = alone["records_timed"] / alone["seconds"]
+        summary["ingest_alone_records_per_s"] = round(alone_rate)
+        summary["ingest_alone_share_of_ceiling"] = round(alone_rate / ceiling_rate, 3)
+        main_s = alone["cpu_s"]["worker_0"]["main"]
+        summary["ingest_alone_main_thread_us_per_record"] = round(
+            main_s * 1e6 / alone["records_timed"], 1
+        )
     if "two_workers" in figures:
         two = records / figures["two_workers"]["seconds"]
         summary["two_workers_records_per_s"] = round(two)
