@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from schemas import accept_event
-from streams.bench.cpu import Reading, read_cpu, spent
+from streams.bench.cpu import Kinds, Reading, read_cpu, spent
 from streams.bench.faust_peer import run_faust_peer
 from streams.bench.latency import latency_summary, send_paced, stored_at
 from streams.bench.procfs import status_kb
@@ -108,6 +109,61 @@ def _pid(worker: ChildWorker) -> int:
     return worker.process.pid
 
 
+@dataclass(frozen=True)
+class Timed:
+    """What `time_workers` saw (times from `time.perf_counter`)."""
+
+    started: float
+    """The first poll at which the timing had begun."""
+    at_start: dict[str, Any]
+    """The first worker's stats at that poll."""
+    ended: float
+    """When the last batch of any consumer of any worker was handled."""
+    polled: float
+    """When every worker was found idle."""
+    cpu: dict[str, Kinds]
+    """CPU seconds from `started` to `polled`: workers, broker, this harness."""
+    stats: list[dict[str, Any]]
+    """Every worker's final stats."""
+
+
+def time_workers(
+    workers: list[ChildWorker],
+    broker: LocalBroker,
+    *,
+    begun: Callable[[dict[str, Any]], bool],
+    done: Callable[[dict[str, Any]], bool],
+    what: str,
+) -> Timed:
+    """Poll the first worker's stats (every 0.25 s) until `done`, timing from
+    the first poll at which `begun`, then wait until every consumer of every
+    worker has caught up; the CPU time of every process meanwhile."""
+    pids = {"broker": broker.pid, "harness": os.getpid()}
+    pids.update((f"worker_{i}", _pid(worker)) for i, worker in enumerate(workers))
+    at_first: dict[str, Reading] = {}
+    start: tuple[float, dict[str, Any]] | None = None
+
+    def poll(stats: dict[str, Any]) -> bool:
+        nonlocal start
+        if start is None and begun(stats):
+            start = (time.perf_counter(), stats)
+            at_first.update((name, read_cpu(pid)) for name, pid in pids.items())
+        return done(stats)
+
+    workers[0].wait_until(poll, 3600, what)  # raises if the worker exits
+    for worker in workers:
+        worker.wait_idle(timeout=600)
+    polled = time.perf_counter()
+    assert start is not None
+    cpu = {name: spent(pid, at_first[name], read_cpu(pid)) for name, pid in pids.items()}
+    stats = [worker.stats() for worker in workers]
+    # The last batch of any consumer of any worker ended this long ago:
+    quiet = min(
+        c["seconds_since_last_batch"] or 0.0 for s in stats for c in s["consumers"].values()
+    )
+    return Timed(start[0], start[1], polled - quiet, polled, cpu, stats)
+
+
 def run_workers(
     workers: list[ChildWorker], valid: int, invalid: int, broker: LocalBroker
 ) -> dict[str, Any]:
@@ -121,44 +177,34 @@ def run_workers(
     store = workers[0]
     try:
         baseline_kb = status_kb("VmRSS", _pid(store))
-        first: float | None = None
-        pids = {"broker": broker.pid, "harness": os.getpid()}
-        pids.update((f"worker_{i}", _pid(worker)) for i, worker in enumerate(workers))
-        at_first: dict[str, Reading] = {}
+
+        def touchpoints(stats: dict[str, Any]) -> int:
+            return int(stats.get("clickhouse", {}).get("touchpoints", 0))
 
         def all_stored(stats: dict[str, Any]) -> bool:
-            nonlocal first
-            counts = stats.get("clickhouse", {})
-            touchpoints, dead = counts.get("touchpoints", 0), counts.get("deadletters", 0)
-            if first is None and touchpoints > 0:
-                first = time.perf_counter()
-                at_first.update((name, read_cpu(pid)) for name, pid in pids.items())
-            return bool(touchpoints >= valid and dead >= invalid)
+            dead = stats.get("clickhouse", {}).get("deadletters", 0)
+            return touchpoints(stats) >= valid and dead >= invalid
 
-        # Polls every 0.25 s; raises if the worker exits.
-        store.wait_until(all_stored, 3600, f"done storing {valid} + {invalid}")
-        for worker in workers:
-            worker.wait_idle(timeout=600)
-        polled = time.perf_counter()
-        assert first is not None
-        cpu = {name: spent(pid, at_first[name], read_cpu(pid)) for name, pid in pids.items()}
-        stats = [worker.stats() for worker in workers]
-        # The last batch of any consumer of any worker ended this long ago:
-        quiet = min(
-            c["seconds_since_last_batch"] or 0.0 for s in stats for c in s["consumers"].values()
+        timed = time_workers(
+            workers,
+            broker,
+            begun=lambda stats: touchpoints(stats) > 0,
+            done=all_stored,
+            what=f"done storing {valid} + {invalid}",
         )
+        stats = timed.stats
         people = sum(s["journeys"].get("people_in_memory", 0) for s in stats)
         rss_kb = sum(status_kb("VmRSS", _pid(w)) for w in workers)
         return {
-            "seconds": round(polled - quiet - first, 3),
+            "seconds": round(timed.ended - timed.started, 3),
             "peak_rss_mb": [status_kb("VmHWM", _pid(w)) // 1024 for w in workers],
             "rss_mb_at_start": baseline_kb // 1024,
             "rss_mb_at_end": rss_kb // 1024,
             "people_in_memory": people,
             "people_evicted": sum(s["journeys"].get("people_evicted", 0) for s in stats),
             "gc": [s["gc"] for s in stats],
-            "cpu_s": cpu,
-            "cpu_window_s": round(polled - first, 3),
+            "cpu_s": timed.cpu,
+            "cpu_window_s": round(timed.polled - timed.started, 3),
             "stats": stats,
         }
     finally:
@@ -171,35 +217,28 @@ def run_ingest_alone(worker: ChildWorker, records: int, broker: LocalBroker) -> 
     poll that finds a batch handled until it has read all `records`; the
     rate counts the records read in that window (the first batch is before
     it), and so does the CPU a record."""
+
+    def received(stats: dict[str, Any]) -> int:
+        return int(stats.get("ingest", {}).get("received", 0))
+
     worker.start()
     try:
-        pids = {"broker": broker.pid, "harness": os.getpid(), "worker_0": _pid(worker)}
-        at_first: dict[str, Reading] = {}
-        first: tuple[float, int] | None = None
-
-        def read_all(stats: dict[str, Any]) -> bool:
-            nonlocal first
-            received = int(stats.get("ingest", {}).get("received", 0))
-            if first is None and received > 0:
-                first = (time.perf_counter(), received)
-                at_first.update((name, read_cpu(pid)) for name, pid in pids.items())
-            return received >= records
-
-        worker.wait_until(read_all, 3600, f"done reading {records} records")
-        worker.wait_idle(timeout=600)
-        polled = time.perf_counter()
-        assert first is not None
-        cpu = {name: spent(pid, at_first[name], read_cpu(pid)) for name, pid in pids.items()}
-        stats = worker.stats()
-        quiet = stats["consumers"]["ingest"]["seconds_since_last_batch"] or 0.0
+        timed = time_workers(
+            [worker],
+            broker,
+            begun=lambda stats: received(stats) > 0,
+            done=lambda stats: received(stats) >= records,
+            what=f"done reading {records} records",
+        )
+        ingest = timed.stats[0]["ingest"]
         return {
-            "seconds": round(polled - quiet - first[0], 3),
-            "records_timed": records - first[1],
-            "accepted": stats["ingest"]["accepted"],
-            "rejected": stats["ingest"]["rejected"],
-            "cpu_s": cpu,
-            "cpu_window_s": round(polled - first[0], 3),
-            "gc": stats["gc"],
+            "seconds": round(timed.ended - timed.started, 3),
+            "records_timed": records - received(timed.at_start),
+            "accepted": ingest["accepted"],
+            "rejected": ingest["rejected"],
+            "cpu_s": timed.cpu,
+            "cpu_window_s": round(timed.polled - timed.started, 3),
+            "gc": timed.stats[0]["gc"],
         }
     finally:
         worker.stop()
