@@ -47,6 +47,10 @@ class PersonState:
     """Event time of the latest step."""
     touched_at: float = 0.0
     """time.monotonic() of the last step (memory only)."""
+    unconfirmed: bool = False
+    """Restored from a changelog record whose journeys the store may not
+    hold yet (a crash between the two writes): the next step for the
+    person, even one already known, writes them again (memory only)."""
 
     def decoded(self) -> list[Step]:
         return decode_steps(self.steps)
@@ -119,7 +123,9 @@ def decode_record(raw: bytes) -> dict[str, Any]:
 
 def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
     """The state a changelog record holds (its decoded value and steps), or
-    None when the person was merged into another."""
+    None when the person was merged into another. A new version's record is
+    written before its journeys (`streams.pipeline.journeys`), so the state
+    it restores is `unconfirmed`; an eviction's record is written after."""
     if data["moved_to"] is not None:
         return None
     return PersonState(
@@ -127,4 +133,5 @@ def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
         version=data["version"],
         journey_ids=tuple(data["journey_ids"]),
         last_at_ms=data["last_at_ms"],
+        unconfirmed=not data["evicted"],
     )

@@ -7,10 +7,14 @@ the journeys it makes go to the store as rows (the journey-rows topic).
   is folded and written once. The batch consumer commits the steps' offsets
   only after the flush, so nothing is lost in a crash; steps read again are
   already in the state and change nothing (each event id once per person).
-- A flush sends the journey rows first, then the changelog records: a crash
-  in between leaves the state one version behind what the store holds, and
-  the replayed steps write that version again, with everything the lost
-  write had (the later insert of a version wins).
+- A flush sends the changelog records of new versions first, then their
+  journey rows: the store never holds a journey that the person's state
+  does not know, so a journey that later vanishes (a late step moved its
+  start) is always retired. A crash in between leaves the store a version
+  behind the state; the restored state is `unconfirmed`, and the replayed
+  steps write its journeys again even when they bring nothing new. An
+  eviction or a move changes no journey id: its rows go first, then the
+  record that lets the state go.
 - A partition's state is restored from its changelog before its first batch
   is handled (after a restart or when the partition moves to this worker).
 - Steps for a key that the identity graph has merged into another are
@@ -121,11 +125,14 @@ class Outbox:
     """What a flush or a move sends: journey rows, changelog records and
     steps forwarded to their person's new key."""
 
+    versions: list[PersonRecord] = field(default_factory=list)
+    """Changelog records of new versions: sent before their rows."""
     rows: list[tuple[str, Row]] = field(default_factory=list)
-    changelog: list[PersonRecord] = field(default_factory=list)
     forwarded: list[KeyedSteps] = field(default_factory=list)
+    releases: list[PersonRecord] = field(default_factory=list)
+    """Changelog records of people evicted or moved: sent after their rows."""
     evictions: list[tuple[int, str, int]] = field(default_factory=list)
-    """(partition, key, index in changelog) of each person evicted."""
+    """(partition, key, index in releases) of each person evicted."""
 
 
 class JourneyHandler:
@@ -325,6 +332,9 @@ class JourneyHandler:
                 state = people[key] = PersonState()
             state.touched_at = now
             steps = add_steps(state, new)
+            if steps is None and state.unconfirmed:
+                steps = state.decoded()  # their journeys may be missing in the store
+                self.counts["unconfirmed_rewritten"] += 1
             if steps is not None:
                 self._write(key, state, steps, watermark, out)
         partition.pending = {}
@@ -346,6 +356,7 @@ class JourneyHandler:
         rows = version_rows(key, state.version, as_of_ms, journeys, state.journey_ids)
         out.rows += [(key, row) for row in rows]
         state.journey_ids = tuple(journey.journey_id for journey in journeys)
+        state.unconfirmed = False
         record = PersonRecord(
             key,
             state.version,
@@ -355,7 +366,7 @@ class JourneyHandler:
             state.journey_ids,
             evicted=evicted,
         )
-        out.changelog.append(record)
+        (out.releases if evicted else out.versions).append(record)
         self.counts["versions_written"] += 1
 
     def _sweep(self, number: int, partition: Partition, out: Outbox) -> None:
@@ -378,7 +389,7 @@ class JourneyHandler:
         ]
         for key in idle:
             state = people.pop(key)
-            out.evictions.append((number, key, len(out.changelog)))
+            out.evictions.append((number, key, len(out.releases)))
             self._write(key, state, state.decoded(), watermark, out, evicted=True)
             self.counts["people_evicted"] += 1
 
@@ -420,17 +431,19 @@ class JourneyHandler:
         retired = version_rows(key, state.version, as_of, (), state.journey_ids)
         out.rows += [(key, row) for row in retired]
         record = PersonRecord(key, state.version, as_of, NO_STEPS, 0, (), moved_to=target)
-        out.changelog.append(record)
+        out.releases.append(record)
         self.counts["people_moved"] += 1
 
     async def _send(self, out: Outbox) -> None:
-        """Rows first, then the changelog (see the module doc), forwarded
-        steps alongside; then note where evicted people's records are."""
-        if not (out.rows or out.changelog or out.forwarded):
+        """New versions' changelog records, then every row and forwarded
+        step, then the records of people evicted or moved (see the module
+        doc); then note where evicted people's records are."""
+        if not (out.versions or out.rows or out.forwarded or out.releases):
             return
         producer, topics = self.producer, self.topics
 
         async def send() -> list[tuple[int, int]]:
+            await produce_all(producer, topics.journeys, map(_changelog_message, out.versions))
             row_partitions = await partition_count(producer, topics.journey_rows)
             step_partitions = await partition_count(producer, topics.journey_steps)
             forwarded = group_by_partition(
@@ -446,8 +459,9 @@ class JourneyHandler:
             for partition, offset in sent_rows:
                 if offset >= self.rows_end.get(partition, 0):
                     self.rows_end[partition] = offset + 1
-            changelog = map(_changelog_message, out.changelog)
-            return await produce_all(producer, topics.journeys, changelog)
+            return await produce_all(
+                producer, topics.journeys, map(_changelog_message, out.releases)
+            )
 
         positions = await with_backoff(
             send, is_transient=is_transient, what="produce journey changes"
