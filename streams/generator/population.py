@@ -80,11 +80,14 @@ def _hex(rng: random.Random, n: int) -> str:
 def make_person(rng: random.Random, index: int) -> Person:
     has_account = rng.random() < 0.7
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
-    phone = (
-        rng.choice(_COUNTRY_MOBILE) + "".join(rng.choice("0123456789") for _ in range(7))
-        if rng.random() < 0.75
-        else None
-    )
+    phone = None
+    if rng.random() < 0.75:
+        prefix = rng.choice(_COUNTRY_MOBILE)
+        for _ in range(7):  # drawn, not used, so that the draws after stay as they were
+            rng.choice("0123456789")
+        # The index, not random digits: two people never share a phone by
+        # chance, which among tens of thousands they would.
+        phone = f"{prefix}{index:07d}"
     return Person(
         index=index,
         customer_id=f"C{10_000_000 + index}" if has_account else None,
