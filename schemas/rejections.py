@@ -34,6 +34,9 @@ class RejectReason(StrEnum):
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     WRONG_TYPE = "wrong_type"
     INVALID_VALUE = "invalid_value"
+    # Set aside by a later stage, not by the contract (the dead letter says which stage).
+    PROCESSING_FAILED = "processing_failed"
+    STORE_REJECTED = "store_rejected"
 
 
 REASON_DESCRIPTIONS: dict[RejectReason, str] = {
@@ -49,7 +52,13 @@ REASON_DESCRIPTIONS: dict[RejectReason, str] = {
     RejectReason.UNSUPPORTED_SCHEMA_VERSION: "schema_version is not one this processor reads",
     RejectReason.WRONG_TYPE: "a field has the wrong JSON type",
     RejectReason.INVALID_VALUE: "a field's value is not allowed (length, range, enum, pattern)",
+    RejectReason.PROCESSING_FAILED: "valid, but a stage of the processor failed on it (a bug)",
+    RejectReason.STORE_REJECTED: "valid, but ClickHouse refused to store it",
 }
+
+SET_ASIDE = frozenset({RejectReason.PROCESSING_FAILED, RejectReason.STORE_REJECTED})
+"""Reasons of valid events that a later stage could not process: not the
+contract's, no example of them can be written."""
 
 _REASON_OF_ERROR_TYPE: dict[str, RejectReason] = {
     "json_invalid": RejectReason.INVALID_JSON,

@@ -41,9 +41,8 @@ def create_app(settings: Settings) -> faust.App:
     @app.page("/health")
     class Health(View):
         async def get(self, request: Request) -> Response:
-            if processor.ready.is_set() and not processor.crash_reason:
-                return self.json({"status": "ok"})
-            return self.json({"status": "starting", "phase": processor.phase}, status=503)
+            status, body = processor.health()
+            return self.json(body, status=status)
 
     @app.page("/stats")
     class Stats(View):

@@ -143,6 +143,7 @@ class BatchConsumer(mode.Service):
         max_wait_ms: int,
         flush_interval_s: float = 0.0,
         max_pending: int = 2,
+        stop_within_s: float = 20.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -154,6 +155,8 @@ class BatchConsumer(mode.Service):
         self.max_wait = max_wait_ms / 1000
         self.flush_interval_s = flush_interval_s
         self.max_pending = max_pending
+        self.stop_within_s = stop_within_s
+        """At stop, how long the batch in flight may take to finish and commit."""
         self.in_flight = asyncio.Lock()
         self.stats = ConsumerStats()
         self._pending: deque[tuple[dict[TopicPartition, int], asyncio.Future[None] | None]] = (
@@ -195,10 +198,23 @@ class BatchConsumer(mode.Service):
         self._stopping = True
         if self._loop_task is not None:
             # Let the batch in flight finish, flush and commit; a crash was
-            # already reported by _run_or_crash.
-            _, pending = await asyncio.wait({self._loop_task}, timeout=60)
+            # already reported by _run_or_crash. A write still retrying at
+            # the deadline (ClickHouse down) is abandoned uncommitted: the
+            # next start reads its records again.
+            _, pending = await asyncio.wait({self._loop_task}, timeout=self.stop_within_s)
+            if pending:
+                log.warning(
+                    "%s: not done within %.0fs of the stop; what it did not commit is read "
+                    "again at the next start",
+                    self.label,
+                    self.stop_within_s,
+                )
             for task in pending:
                 task.cancel()
+            for _, write in self._pending:
+                if write is not None:
+                    write.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self.consumer.stop()
 
     async def _read_commits(self) -> None:

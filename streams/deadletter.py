@@ -4,6 +4,11 @@ On the topic the record value is the original bytes, unchanged, so a fixed
 event can be replayed as it was. The rest rides in headers (`cx.dlq.*`). The
 key is the source position, `topic/partition/offset`: a record rejected twice
 (a retried batch) lands on the same partition and is stored once.
+
+Most dead letters come from ingest (the contract). A valid record that a
+later stage failed on (`streams.failures`) is a dead letter of that stage:
+its value is what that stage held (the store: the touchpoint's row, already
+pseudonymised), its position still the original record's.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from pydantic import TypeAdapter
 from schemas import Channel, Rejection, RejectionError, RejectReason
 
 VERSION = b"1"
+KEPT_BYTES = 512 * 1024
+"""A rejected value longer than this (`too_large`: the contract's bound) is
+kept on the topic up to this size, so that a dead letter fits a topic with
+Kafka's default record size limit (1 MB) whatever a channel topic allows."""
 _ERRORS = TypeAdapter(tuple[RejectionError, ...])
 _H = "cx.dlq."
 
@@ -31,6 +40,11 @@ class DeadLetter(NamedTuple):
     key: bytes | None
     value: bytes
     received_at_ms: int
+    rejected_by: str = "ingest"
+    """The stage that set the record aside."""
+    truncated_from: int | None = None
+    """Read back from the topic: the original value's size when `value`
+    holds only its first `KEPT_BYTES` (`encode_dead_letter`)."""
 
     @property
     def position_key(self) -> bytes:
@@ -40,6 +54,7 @@ class DeadLetter(NamedTuple):
 def encode_dead_letter(letter: DeadLetter) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) of the dead-letter topic record."""
     rejection = letter.rejection
+    value = letter.value
     headers = [
         (_H + "version", VERSION),
         (_H + "reason", rejection.reason.value.encode()),
@@ -49,7 +64,11 @@ def encode_dead_letter(letter: DeadLetter) -> tuple[bytes, bytes, list[tuple[str
         (_H + "source.partition", str(letter.source_partition).encode()),
         (_H + "source.offset", str(letter.source_offset).encode()),
         (_H + "received_at_ms", str(letter.received_at_ms).encode()),
+        (_H + "rejected_by", letter.rejected_by.encode()),
     ]
+    if len(value) > KEPT_BYTES:
+        headers.append((_H + "truncated_from", str(len(value)).encode()))
+        value = value[:KEPT_BYTES]
     if letter.source_timestamp_ms is not None:
         headers.append((_H + "source.timestamp_ms", str(letter.source_timestamp_ms).encode()))
     if letter.key is not None:
@@ -58,7 +77,7 @@ def encode_dead_letter(letter: DeadLetter) -> tuple[bytes, bytes, list[tuple[str
         headers.append((_H + "event_id", rejection.event_id.encode()))
     if rejection.event_type is not None:
         headers.append((_H + "event_type", rejection.event_type.encode()))
-    return letter.position_key, letter.value, headers
+    return letter.position_key, value, headers
 
 
 def decode_dead_letter(value: bytes | None, headers: Iterable[tuple[str, bytes]]) -> DeadLetter:
@@ -68,6 +87,7 @@ def decode_dead_letter(value: bytes | None, headers: Iterable[tuple[str, bytes]]
     errors = _ERRORS.validate_json(h["errors"])
     timestamp = h.get("source.timestamp_ms")
     event_id, event_type = h.get("event_id"), h.get("event_type")
+    rejected_by, truncated_from = h.get("rejected_by"), h.get("truncated_from")
     return DeadLetter(
         rejection=Rejection(
             reason=RejectReason(h["reason"].decode()),
@@ -83,4 +103,6 @@ def decode_dead_letter(value: bytes | None, headers: Iterable[tuple[str, bytes]]
         key=h.get("source.key"),
         value=value or b"",
         received_at_ms=int(h["received_at_ms"]),
+        rejected_by=rejected_by.decode() if rejected_by is not None else "ingest",
+        truncated_from=int(truncated_from) if truncated_from is not None else None,
     )

@@ -1,8 +1,9 @@
 """Stage 1, ingest: raw channel records in, touchpoints and dead letters out;
-then each touchpoint's store row and journey step, routed to their partitions.
+then each touchpoint's store row and journey step, routed to its partition.
 
 Pure: no I/O. Every record gives exactly one touchpoint or one dead letter, so
-accepted + rejected = received holds by construction.
+accepted + rejected = received holds by construction; a record the code
+fails on (a bug) becomes a dead letter of its own (`processing_failed`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import NamedTuple, Protocol
 
 from schemas import Channel, Rejection, RejectReason, accept_event
 from streams.deadletter import DeadLetter
-from streams.journeys.steps import KeyedSteps, step_of
+from streams.journeys.steps import step_of
 from streams.kafka import partition_of
 from streams.pseudonym import Pseudonymizer
-from streams.store.bundle import Row
+from streams.store.bundle import encode_row
 from streams.store.rows import touchpoint_row
 from streams.touchpoint import Touchpoint, to_touchpoint
 
@@ -40,9 +41,34 @@ class RawRecord(Protocol):
 class IngestResult(NamedTuple):
     touchpoints: list[Touchpoint]
     dead_letters: list[DeadLetter]
+    failed: list[tuple[int, Exception]] = []
+    """(index in the batch, error) of the records the code failed on; each
+    is among `dead_letters` too (`processing_failed`)."""
 
 
 _EMPTY = Rejection.of(RejectReason.INVALID_JSON, "the record has no value")
+
+
+def set_aside(
+    record: RawRecord, channel: Channel, received_at_ms: int, stage: str, exc: Exception
+) -> DeadLetter:
+    """The dead letter of a valid record that `stage` failed on (a bug): the
+    original bytes, and the error's type only (its message may quote data)."""
+    rejection = Rejection.of(
+        RejectReason.PROCESSING_FAILED,
+        f"the {stage} stage failed on this event ({type(exc).__name__}); it was set aside",
+    )
+    return DeadLetter(
+        rejection,
+        channel,
+        record.topic,
+        record.partition,
+        record.offset,
+        record.timestamp,
+        record.key,
+        record.value or b"",
+        received_at_ms,
+    )
 
 
 def ingest_record(
@@ -75,39 +101,60 @@ def ingest_batch(
     """Validate and normalise a batch; `channels` maps topic to channel."""
     touchpoints: list[Touchpoint] = []
     dead_letters: list[DeadLetter] = []
-    for record in records:
-        outcome = ingest_record(record, channels[record.topic], received_at_ms, pseudonymizer)
+    failed: list[tuple[int, Exception]] = []
+    for at, record in enumerate(records):
+        channel = channels[record.topic]
+        try:
+            outcome = ingest_record(record, channel, received_at_ms, pseudonymizer)
+        except Exception as exc:  # the contract admits it: a bug of ours
+            failed.append((at, exc))
+            outcome = set_aside(record, channel, received_at_ms, "ingest", exc)
         if isinstance(outcome, DeadLetter):
             dead_letters.append(outcome)
         else:
             touchpoints.append(outcome)
-    return IngestResult(touchpoints, dead_letters)
+    return IngestResult(touchpoints, dead_letters, failed)
+
+
+TOUCHPOINTS_FORMAT = b"touchpoints/2"
+"""Value of the `cx.format` header of the touchpoints topic's records: row
+bundles whose index entries are (event_id, occurred_at_ms, customer_key,
+step). Records of format `rows/1` (index entries (event_id, occurred_at_ms),
+their steps sent by ingest itself) are still read."""
 
 
 class Routed(NamedTuple):
-    """An ingest batch ready to send, grouped by partition."""
+    """An ingest batch ready to send to the touchpoints topic."""
 
-    touchpoints: dict[int, list[tuple[tuple[str, int], Row]]]
-    """Touchpoints topic: ((event_id, occurred_at_ms), row) by the partition
-    of the event's own key, so every delivery of an event meets the first."""
-    steps: dict[int, list[KeyedSteps]]
-    """Journey steps topic: (customer_key, (step,)) by the partition of the person."""
+    bundles: dict[int, list[tuple[bytes, bytes]]]
+    """(encoded index entry, encoded row) by the partition of the event id,
+    so every delivery of an event meets the first, whoever it names. The
+    index entry is (event_id, occurred_at_ms, customer_key, step): the
+    store decides which deliveries are new and sends their steps on."""
+    failed: list[tuple[int, Exception]]
+    """(index, error) of the touchpoints that could not be made into a row
+    or step (a bug): each is set aside, not the batch."""
 
 
 def route_batch(
-    touchpoints: Sequence[Touchpoint],
-    customer_keys: Sequence[str],
-    touchpoint_partitions: int,
-    step_partitions: int,
+    touchpoints: Sequence[Touchpoint], customer_keys: Sequence[str], partitions: int
 ) -> Routed:
-    """Each touchpoint's store row and journey step, grouped by the partition
-    they go to; `customer_keys[i]` is touchpoint i's stitched person."""
-    rows: dict[int, list[tuple[tuple[str, int], Row]]] = {}
-    steps: dict[int, list[KeyedSteps]] = {}
-    for tp, key in zip(touchpoints, customer_keys, strict=True):
-        route = partition_of(tp.person_key.encode(), touchpoint_partitions)
-        entry = ((tp.event_id, tp.occurred_at_ms), touchpoint_row(tp, key, route))
-        rows.setdefault(route, []).append(entry)
-        step = (key, (step_of(tp),))
-        steps.setdefault(partition_of(key.encode(), step_partitions), []).append(step)
-    return Routed(rows, steps)
+    """Each touchpoint's store row and journey step, encoded and grouped by
+    the touchpoints-topic partition they go to; `customer_keys[i]` is
+    touchpoint i's stitched person."""
+    bundles: dict[int, list[tuple[bytes, bytes]]] = {}
+    failed: list[tuple[int, Exception]] = []
+    for at, (tp, key) in enumerate(zip(touchpoints, customer_keys, strict=True)):
+        route = partition_of(tp.event_id.encode(), partitions)
+        try:
+            row = encode_row(touchpoint_row(tp, key, route))
+            entry = encode_row((tp.event_id, tp.occurred_at_ms, key, tuple(step_of(tp))))
+        except Exception as exc:  # the contract admits it: a bug of ours
+            failed.append((at, exc))
+            continue
+        group = bundles.get(route)
+        if group is None:
+            bundles[route] = [(entry, row)]
+        else:
+            group.append((entry, row))
+    return Routed(bundles, failed)

@@ -25,6 +25,12 @@ T = TypeVar("T")
 
 BUNDLE_ITEMS = 1000
 """Most items in one record of an internal topic (`produce_bundles`)."""
+BUNDLE_BYTES = 1024 * 1024
+"""Most bytes in one record of an internal topic, when the items' sizes are
+known (`produce_bundles`); an item larger than this travels alone."""
+INTERNAL_TOPIC_MAX_BYTES = 8 * 1024 * 1024
+"""`max.message.bytes` of the internal topics the processor creates: a
+person's whole history can travel in one record (a move, the changelog)."""
 
 
 def partition_of(key: bytes, partitions: int) -> int:
@@ -117,18 +123,39 @@ async def produce_bundles(
     headers: Sequence[tuple[str, bytes]],
     *,
     per_record: int = BUNDLE_ITEMS,
+    size_of: Callable[[T], int] | None = None,
+    max_bytes: int = BUNDLE_BYTES,
 ) -> list[tuple[int, int]]:
     """Send items as few records: the items of each partition are encoded
-    together, in order, up to `per_record` in one record. Kafka's per-record
-    cost, paid by the producer and by every consumer, is then paid per
-    bundle. Waits until the broker acknowledged all of them; returns the
-    (partition, offset) of each record."""
+    together, in order, up to `per_record` in one record (and, with
+    `size_of`, up to `max_bytes`). Kafka's per-record cost, paid by the
+    producer and by every consumer, is then paid per bundle. Waits until the
+    broker acknowledged all of them; returns the (partition, offset) of each
+    record."""
     routed = [
-        (partition, None, encode(group[start : start + per_record]), headers)
+        (partition, None, encode(chunk), headers)
         for partition, group in grouped.items()
-        for start in range(0, len(group), per_record)
+        for chunk in _chunks(group, per_record, size_of, max_bytes)
     ]
     return await _send_routed(producer, topic, routed)
+
+
+def _chunks(
+    items: Sequence[T], per_record: int, size_of: Callable[[T], int] | None, max_bytes: int
+) -> Iterable[Sequence[T]]:
+    if size_of is None:
+        for start in range(0, len(items), per_record):
+            yield items[start : start + per_record]
+        return
+    start, size = 0, 0
+    for at, item in enumerate(items):
+        grown = size + size_of(item)
+        if at > start and (at - start == per_record or grown > max_bytes):
+            yield items[start:at]
+            start, grown = at, size_of(item)
+        size = grown
+    if start < len(items):
+        yield items[start:]
 
 
 async def _send_routed(

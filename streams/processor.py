@@ -15,23 +15,32 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from streams import gc_watch
 from streams.alerts.rules import load_rules
 from streams.batch_consumer import BatchConsumer, BatchHandler
+from streams.broker_watch import BrokerWatch
 from streams.journeys.rules import JourneyRules
-from streams.kafka import consumer_for, ensure_topics, producer_for
+from streams.kafka import INTERNAL_TOPIC_MAX_BYTES, consumer_for, ensure_topics, producer_for
 from streams.kafka import is_transient as kafka_is_transient
 from streams.pipeline.alerting import AlertEvaluator, AlertSinks
 from streams.pipeline.deadletters import DeadLetterMirror
 from streams.pipeline.identity import IdentityRecorder, IdentityReplica
 from streams.pipeline.ingest import IngestHandler
 from streams.pipeline.journeys import JourneyHandler, JourneyStoreHandler
-from streams.pipeline.store import TouchpointStoreHandler
+from streams.pipeline.store import KafkaDownstream, TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
-from streams.retry import with_backoff
+from streams.retry import WAITING, with_backoff
 from streams.settings import Settings
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.migrate import migrate
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
+
+HEALTH_AFTER_S = 5.0
+"""An operation retried for this long is reported by /health (shorter waits
+are the ordinary retries of a busy system)."""
+STOP_WITHIN_S = 20.0
+"""At stop, how long the consumers may take to finish their batches, write
+and commit; what is not committed by then is read again at the next start.
+Within docker-compose's grace period (30 s) with room to close the rest."""
 
 JOURNEYS_STORED_WITHIN_S = 10.0
 """Longest an alert waits for the journeys it names in its context (they lag
@@ -56,10 +65,17 @@ def topic_plan(settings: Settings) -> dict[str, int]:
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     """Topic settings the processor relies on: the journey changelog keeps
     the last record per person; the identity log is kept forever (every
-    worker replays it to rebuild the identity graph)."""
+    worker replays it to rebuild the identity graph); the topics only the
+    processor writes take records as large as it makes (a person's whole
+    history, a dead letter of a large record)."""
     topics = Topics(settings.topic_prefix)
+    large = {"max.message.bytes": str(INTERNAL_TOPIC_MAX_BYTES)}
     return {
-        topics.journeys: {"cleanup.policy": "compact"},
+        topics.touchpoints: large,
+        topics.journey_steps: large,
+        topics.journey_rows: large,
+        topics.deadletter: large,
+        topics.journeys: {"cleanup.policy": "compact", **large},
         topics.identity: {"retention.ms": "-1"},
     }
 
@@ -97,13 +113,14 @@ class Processor(mode.Service):
         self.ingest: IngestHandler | None = None
         self.journeys: JourneyHandler | None = None
         self.journey_store = JourneyStoreHandler(self._lane("journeys"))
-        self.touchpoints = TouchpointStoreHandler(self.store, capacity=settings.dedup_cache_events)
+        self.touchpoints: TouchpointStoreHandler | None = None
         self.dead_letters = DeadLetterMirror(self._lane("deadletters"))
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()
         self.gc = gc_watch.GcWatch().install()
         self.phase = "not started"
         self._startup: asyncio.Task[None] | None = None
+        self._broker_watch: asyncio.Task[None] | None = None
 
     async def on_start(self) -> None:
         # In the background, so faust (and /health) come up while ClickHouse or
@@ -133,7 +150,7 @@ class Processor(mode.Service):
         await with_backoff(
             lambda: ensure_topics(settings, topic_plan(settings), topic_configs(settings)),
             is_transient=kafka_is_transient,
-            what="create topics",
+            what="kafka: create topics",
         )
         self.phase = "reading the identity log"
         self.identity = IdentityReplica(
@@ -179,6 +196,11 @@ class Processor(mode.Service):
                 flush_interval_s=settings.journey_flush_ms / 1000,
             )
         if settings.stores:
+            self.touchpoints = TouchpointStoreHandler(
+                self.store,
+                KafkaDownstream(await self._producer("store"), self.topics),
+                capacity=settings.dedup_cache_events,
+            )
             self._consume("journey-store", [self.topics.journey_rows], self.journey_store)
             self._consume("store", [self.topics.touchpoints], self.touchpoints)
             self._consume("deadletter-store", [self.topics.deadletter], self.dead_letters)
@@ -241,8 +263,25 @@ class Processor(mode.Service):
     async def _producer(self, name: str) -> AIOKafkaProducer:
         self.phase = f"starting the {name} producer"
         producer = self.producers[name] = producer_for(self.settings)
-        await with_backoff(producer.start, is_transient=kafka_is_transient, what="start producer")
+        await with_backoff(
+            producer.start, is_transient=kafka_is_transient, what="kafka: start producer"
+        )
+        if self._broker_watch is None:
+            watch = BrokerWatch(producer)
+            self._broker_watch = asyncio.create_task(watch.run(), name="broker-watch")
         return producer
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and body of /health: ok; starting (and what it
+        waits for); or waiting on the infrastructure (ClickHouse, the broker)
+        for longer than HEALTH_AFTER_S."""
+        waiting = [wait.as_dict() for wait in WAITING.longer_than(HEALTH_AFTER_S)]
+        if not self.ready.is_set() or self.crash_reason:
+            starting: dict[str, Any] = {"status": "starting", "phase": self.phase}
+            return 503, {**starting, "waiting": waiting} if waiting else starting
+        if waiting:
+            return 503, {"status": "waiting", "waiting": waiting}
+        return 200, {"status": "ok"}
 
     def _consume(
         self,
@@ -267,15 +306,18 @@ class Processor(mode.Service):
                     if flush_interval_s is None
                     else flush_interval_s
                 ),
+                stop_within_s=STOP_WITHIN_S,
             )
         )
 
     async def on_stop(self) -> None:
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
-        # Downstream last: consumers finish their batch, then what they write to.
-        for consumer in reversed(self.consumers):
-            await consumer.stop()
+        if self._broker_watch is not None:
+            self._broker_watch.cancel()
+        # Every consumer finishes its batch, writes and commits, within
+        # STOP_WITHIN_S whatever it waits on; each commits only what it wrote.
+        await asyncio.gather(*(consumer.stop() for consumer in self.consumers))
         if self.identity is not None:
             await self.identity.stop()
         if self.recorder is not None:
@@ -316,8 +358,9 @@ class Processor(mode.Service):
                 if self.alerts
                 else {}
             ),
-            "store": self.touchpoints.stats(),
+            "store": self.touchpoints.stats() if self.touchpoints else {},
             "gc": self.gc.as_dict(),
             "deadletters": self.dead_letters.stats(),
             "consumers": {c.name: c.stats.as_dict(c.consumer) for c in self.consumers},
+            "waiting": [wait.as_dict() for wait in WAITING.longer_than(0)],
         }

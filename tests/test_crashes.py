@@ -39,10 +39,12 @@ pytestmark = pytest.mark.integration
 PEOPLE = int(os.environ.get("CX_CRASH_PEOPLE", "900"))
 KILLS = int(os.environ.get("CX_CRASH_KILLS", "10"))
 SEED = int(os.environ.get("CX_CRASH_SEED", "61"))
-LONGEST_LIFE_S = float(os.environ.get("CX_CRASH_LONGEST_LIFE_S", "7"))
-"""A worker is killed at a random moment up to this long after it was
-launched: some while starting (restoring state, joining groups), most while
-they work through the traffic sent to them."""
+LONGEST_LIFE_S = float(os.environ.get("CX_CRASH_LONGEST_LIFE_S", "6"))
+"""A worker is killed at a random moment up to this long after it became
+healthy, while it works through the traffic sent to it..."""
+WHILE_STARTING = 0.3
+"""...or, this often, at a random moment of its start (restoring state,
+joining groups), before it is healthy."""
 
 
 def identity_map(settings: Settings) -> dict[str, str]:
@@ -82,7 +84,11 @@ def test_many_kills_at_random_points_keep_every_view_exact(
         worker = ChildWorker(settings, tmp_path / f"worker-{kill}.log").start(healthy_within=None)
         launched = time.monotonic()
         asyncio.run(produce_records(settings, slices[kill + 1]))
-        time.sleep(max(0.0, rng.uniform(0.5, LONGEST_LIFE_S) - (time.monotonic() - launched)))
+        if rng.random() < WHILE_STARTING:
+            time.sleep(max(0.0, rng.uniform(0.5, 4.0) - (time.monotonic() - launched)))
+        else:
+            worker.wait_healthy()
+            time.sleep(rng.uniform(0.2, LONGEST_LIFE_S))
         assert worker.exit_code(within=0) is None, f"worker {kill} died by itself"
         worker.kill()
         lives.append(time.monotonic() - launched)

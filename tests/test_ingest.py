@@ -10,6 +10,7 @@ import pytest
 from schemas import Channel, RejectReason, Stage
 from streams.deadletter import DeadLetter, decode_dead_letter, encode_dead_letter
 from streams.ingest import ingest_batch, route_batch
+from streams.journeys.steps import Step, step_of
 from streams.pseudonym import Pseudonymizer
 from streams.store.bundle import decode_bundle, encode_bundle, split_rows
 from streams.store.rows import TOUCHPOINT_COLUMNS
@@ -90,8 +91,8 @@ def test_touchpoint_is_normalised_and_pseudonymised() -> None:
     assert tp.identifiers.phone_hash == phone_hash
     assert tp.person_key == f"phone_hash:{phone_hash}"  # phone outranks anonymous_id
     assert tp.properties["comment"] == f"call me on phone:{phone_hash}"
-    routed = route_batch([tp], [tp.person_key], 4, 4)
-    encoded = b"".join(encode_bundle(entries) for entries in routed.touchpoints.values())
+    routed = route_batch([tp], [tp.person_key], 4)
+    encoded = b"".join(encode_bundle(entries) for entries in routed.bundles.values())
     assert b"+989121234567" not in encoded and b"9121234567" not in encoded
 
 
@@ -138,31 +139,48 @@ def test_sms_stage_depends_on_message_kind() -> None:
 
 
 @pytest.mark.parametrize("channel", list(Channel), ids=lambda c: c.value)
-def test_rows_travel_in_bundles_routed_by_the_events_own_key(channel: Channel) -> None:
+def test_rows_and_steps_travel_in_bundles_routed_by_event_id(channel: Channel) -> None:
     touchpoints, _ = ingest(channel, valid_events(channel))
     keys = [f"person-{i % 3}" for i in range(len(touchpoints))]
-    routed = route_batch(touchpoints, keys, 4, 3)
+    routed = route_batch(touchpoints, keys, 4)
+    assert routed.failed == []
     by_id = {tp.event_id: (tp, key) for tp, key in zip(touchpoints, keys, strict=True)}
     seen = []
-    for partition, entries in routed.touchpoints.items():
+    for partition, entries in routed.bundles.items():
         index, body = decode_bundle(encode_bundle(entries))
         rows = [orjson.loads(row) for row in split_rows(body)]
         assert len(index) == len(rows)
-        for (event_id, occurred_at_ms), row in zip(index, rows, strict=True):
-            tp, key = by_id[event_id]
+        for (event_id, occurred_at_ms, key, step), row in zip(index, rows, strict=True):
+            tp, expected_key = by_id[event_id]
             values = dict(zip(TOUCHPOINT_COLUMNS, row, strict=True))
             assert values["event_id"] == event_id and occurred_at_ms == tp.occurred_at_ms
             assert values["occurred_at"] == tp.occurred_at_ms / 1000  # seconds for ClickHouse
             assert (values["person_key"], values["customer_key"]) == (tp.person_key, key)
+            assert key == expected_key
+            assert Step._make(step) == step_of(tp)
             assert values["route_partition"] == partition
-            assert zlib.crc32(tp.person_key.encode()) % 4 == partition
+            assert zlib.crc32(event_id.encode()) % 4 == partition
             assert values["properties"] == tp.properties  # an object: stored as its JSON text
             seen.append(event_id)
     assert sorted(seen) == sorted(by_id)
-    for partition, steps in routed.steps.items():
-        for key, (step,) in steps:
-            assert zlib.crc32(key.encode()) % 3 == partition
-            assert by_id[step.event_id][1] == key
+
+
+def test_a_repeated_event_id_routes_where_the_first_did_whoever_it_names() -> None:
+    first, again = (
+        ingest(Channel.WEB, [event(event_id="same", identity=identity)])[0][0]
+        for identity in ({"customer_id": "C1"}, {"loyalty_id": "L9", "email": "x@y.z"})
+    )
+    routed = route_batch([first, again], ["customer_id:C1", "loyalty_id:L9"], 8)
+    assert [len(entries) for entries in routed.bundles.values()] == [2]
+
+
+def test_a_touchpoint_no_row_can_be_made_of_fails_alone() -> None:
+    good, bad = (ingest(Channel.WEB, [event(event_id=i)])[0][0] for i in ("good", "bad"))
+    bad = bad._replace(properties={**bad.properties, "huge": 2**70})  # past the contract
+    routed = route_batch([good, bad], ["k1", "k2"], 4)
+    assert [at for at, _ in routed.failed] == [1]
+    assert isinstance(routed.failed[0][1], TypeError)
+    assert sum(len(entries) for entries in routed.bundles.values()) == 1
 
 
 def test_dead_letter_wire_format_round_trips() -> None:

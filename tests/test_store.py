@@ -4,20 +4,22 @@ inserts, and deduplication across batches and restarts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import orjson
 import pytest
 from aiokafka import TopicPartition
 
-from schemas import Channel
-from streams.deadletter import encode_dead_letter
+from schemas import Channel, RejectReason
+from streams.deadletter import DeadLetter, encode_dead_letter
+from streams.failures import MAX_CONSECUTIVE, TooManyFailures
 from streams.ingest import ingest_batch
+from streams.journeys.steps import KeyedSteps, step_of
 from streams.pipeline.deadletters import DeadLetterMirror
 from streams.pipeline.store import TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
 from streams.store import sql
-from streams.store.bundle import encode_bundle, encode_rows
+from streams.store.bundle import encode_bundle, encode_row, encode_rows
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.dedup import BUCKET_MS
 from streams.store.migrate import MigrationError, migrate
@@ -58,10 +60,32 @@ def as_batch(items: list[Touchpoint], partition: int = 0, first_offset: int = 0)
     }
 
 
+def entry_of(t: Touchpoint, partition: int) -> tuple[bytes, bytes]:
+    """A touchpoints-topic bundle entry, as ingest makes it."""
+    index = (t.event_id, t.occurred_at_ms, t.person_key, tuple(step_of(t)))
+    return encode_row(index), encode_row(touchpoint_row(t, t.person_key, partition))
+
+
 def bundle_of(t: Touchpoint, partition: int) -> bytes:
-    return encode_bundle(
-        [((t.event_id, t.occurred_at_ms), touchpoint_row(t, t.person_key, partition))]
-    )
+    return encode_bundle([entry_of(t, partition)])
+
+
+class Sent:
+    """What the store stage sends on (the worker sends it to Kafka; these
+    tests look at the store's decisions on ClickHouse alone)."""
+
+    def __init__(self) -> None:
+        self.steps: list[KeyedSteps] = []
+        self.letters: list[DeadLetter] = []
+
+    async def partitions(self) -> int:
+        return 1
+
+    async def send_steps(self, steps: Sequence[KeyedSteps]) -> None:
+        self.steps += steps
+
+    async def set_aside(self, letters: Sequence[DeadLetter]) -> None:
+        self.letters += letters
 
 
 def test_migrations_are_idempotent(store: Store) -> None:
@@ -110,7 +134,9 @@ def store_batch(handler: TouchpointStoreHandler, batch) -> None:  # type: ignore
 
 
 def handler(store: Store, **limits: int) -> TouchpointStoreHandler:
-    return TouchpointStoreHandler(OffLoopStore(store), capacity=limits.get("capacity", 100_000))
+    return TouchpointStoreHandler(
+        OffLoopStore(store), Sent(), capacity=limits.get("capacity", 100_000)
+    )
 
 
 def test_redelivered_events_are_stored_once(migrated: Store) -> None:
@@ -129,7 +155,7 @@ def test_a_bundle_partly_stored_before_adds_only_its_new_events(migrated: Store)
     items = touchpoints()
     first = handler(migrated)
     store_batch(first, as_batch(items[::2]))
-    entries = [((t.event_id, t.occurred_at_ms), touchpoint_row(t, t.person_key, 0)) for t in items]
+    entries = [entry_of(t, 0) for t in items]
     tp = TopicPartition(TOPICS.touchpoints, 0)
     store_batch(first, {tp: [record(tp.topic, encode_bundle(entries), 50, 0)]})
     assert first.duplicates == len(items[::2])
@@ -208,3 +234,76 @@ def test_dead_letters_are_mirrored_once(migrated: Store) -> None:
         f"SELECT reason FROM {migrated.database}.deadletters ORDER BY source_offset"
     ).result_rows
     assert [r[0] for r in reasons] == [c["expect"] for c in cases]
+
+
+def test_only_the_first_delivery_of_an_event_id_sends_its_step(migrated: Store) -> None:
+    """An event id delivered again is the same event, whoever the delivery
+    names: one row, and one step, the first's, for the journeys."""
+    items = touchpoints()
+    first = handler(migrated)
+    store_batch(first, as_batch(items[:3]))
+    reused = items[0]._replace(person_key="loyalty_id:someone-else")
+    store_batch(first, as_batch([reused, items[0], *items[3:]], first_offset=10))
+    sent = first.downstream
+    assert isinstance(sent, Sent)
+    assert [(key, step.event_id) for key, (step,) in sent.steps] == [
+        (t.person_key, t.event_id) for t in items
+    ]
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
+
+
+def test_a_backfill_spanning_years_is_stored_in_one_batch(migrated: Store) -> None:
+    """Touchpoints are partitioned by month: 121 months in one insert."""
+    (base,) = touchpoints()[:1]
+    month_ms = 31 * 24 * 3_600_000
+    history = [
+        base._replace(event_id=f"old-{n}", occurred_at_ms=base.occurred_at_ms - n * month_ms)
+        for n in range(121)
+    ]
+    store_batch(handler(migrated), as_batch(history))
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == 121
+    assert count(migrated, "SELECT uniqExact(toYYYYMM(occurred_at)) FROM {db}.touchpoints") == 121
+    assert count(migrated, "SELECT sum(events) FROM {db}.metrics_minute") == 121
+
+
+def refusing(store: Store, condition: str) -> None:
+    """Make ClickHouse refuse the touchpoints rows that fail `condition`."""
+    store.command(
+        f"ALTER TABLE {{database:Identifier}}.touchpoints ADD CONSTRAINT refuse CHECK {condition}"
+    )
+
+
+def test_a_row_clickhouse_refuses_is_set_aside_and_the_others_stored(migrated: Store) -> None:
+    refusing(migrated, "event_id NOT LIKE 'poison-%'")
+    items = touchpoints()
+    poison = [items[2]._replace(event_id="poison-1"), items[5]._replace(event_id="poison-2")]
+    batch = [*items[:4], poison[0], *items[4:], poison[1]]
+    stage = handler(migrated)
+    store_batch(stage, as_batch(batch))
+    stored = migrated.client.query(f"SELECT event_id FROM {migrated.database}.touchpoints")
+    assert sorted(r[0] for r in stored.result_rows) == sorted(t.event_id for t in items)
+    sent = stage.downstream
+    assert isinstance(sent, Sent)
+    assert [letter.rejection.event_id for letter in sent.letters] == ["poison-1", "poison-2"]
+    letter = sent.letters[0]
+    assert (letter.rejection.reason, letter.rejected_by) == (RejectReason.STORE_REJECTED, "store")
+    assert "VIOLATED_CONSTRAINT" in letter.rejection.errors[0].message
+    assert (letter.source_topic, letter.source_offset) == (poison[0].source_topic, 2)
+    assert orjson.loads(letter.value)[0] == "poison-1"  # the row, as ingest built it
+    assert (stage.stored, stage.refused) == (len(items), 2)
+
+
+def test_a_schema_that_refuses_every_row_stops_the_stage(migrated: Store) -> None:
+    """Many rows refused in a row is a bug or a broken schema, not bad
+    records: the stage raises (the worker stops) instead of dead-lettering
+    the stream. Nothing was stored."""
+    refusing(migrated, "event_id = 'none of them'")
+    items = touchpoints() * 2
+    batch = [t._replace(event_id=f"{t.event_id}-{n}") for n, t in enumerate(items)]
+    assert len(batch) > MAX_CONSECUTIVE + 1
+    stage = handler(migrated)
+    with pytest.raises(TooManyFailures, match="in a row"):
+        store_batch(stage, as_batch(batch))
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == 0
+    sent = stage.downstream
+    assert isinstance(sent, Sent) and sent.letters == []

@@ -102,7 +102,7 @@ class AlertSinks:
                 ],
             ),
             is_transient=kafka_is_transient,
-            what="produce alerts",
+            what="kafka: produce alerts",
         )
         self.counts["delivered"] += len(alerts)
         if self.webhooks:

@@ -63,7 +63,7 @@ class IdentityReplica(mode.Service):
 
     async def on_start(self) -> None:
         await with_backoff(
-            self.consumer.start, is_transient=is_transient, what="start identity consumer"
+            self.consumer.start, is_transient=is_transient, what="kafka: start identity consumer"
         )
         self.consumer.assign([self.partition])
         await self.consumer.seek_to_beginning(self.partition)

@@ -1,7 +1,7 @@
-"""Stage 1 glue: channel topics -> touchpoints topic (store rows, routed by
-the event's own identifier), journey steps (routed by person) and the
-dead-letter topic. Rows and steps travel in bundles, many to a Kafka record.
-Offsets are committed once the broker acknowledged all of them.
+"""Stage 1 glue: channel topics -> touchpoints topic (each event's store row
+and journey step, routed by its event id) and the dead-letter topic. Rows
+travel in bundles, many to a Kafka record. Offsets are committed once the
+broker acknowledged all of them.
 
 Identifiers seen together that the identity graph does not link yet are
 appended to the identity log first; once this worker's replica has applied
@@ -19,20 +19,27 @@ from aiokafka import AIOKafkaProducer
 
 from schemas import Channel
 from streams.batch_consumer import Batch, StatelessHandler, Write
-from streams.deadletter import encode_dead_letter
+from streams.deadletter import DeadLetter, encode_dead_letter
+from streams.failures import FailureBudget
 from streams.identity import log as identity_log
 from streams.identity.graph import Evidence
-from streams.ingest import IngestResult, ingest_batch, route_batch
-from streams.journeys.steps import STEPS_HEADERS, encode_keyed_steps
+from streams.ingest import (
+    TOUCHPOINTS_FORMAT,
+    IngestResult,
+    RawRecord,
+    ingest_batch,
+    route_batch,
+    set_aside,
+)
 from streams.kafka import append_all, is_transient, partition_count, produce_all, produce_bundles
 from streams.pipeline.identity import IdentityReplica
 from streams.pseudonym import Pseudonymizer
 from streams.retry import with_backoff
-from streams.store.bundle import FORMAT, encode_bundle
+from streams.store.bundle import bundle_size, encode_bundle
 from streams.topics import Topics
 from streams.touchpoint import Touchpoint, identifiers_of
 
-_ROW_HEADERS = [("cx.format", FORMAT)]
+_ROW_HEADERS = [("cx.format", TOUCHPOINTS_FORMAT)]
 
 RECORDS_BETWEEN_YIELDS = 250
 """Ingest validates a batch in slices of this many records and lets the event
@@ -69,7 +76,10 @@ class IngestHandler(StatelessHandler):
         self.seconds: defaultdict[str, float] = defaultdict(float)
         """Wall-clock time per step of `handle` (awaits included)."""
         self.accepted: Counter[str] = Counter()
+        """Touchpoints sent on to the store, by channel."""
         self.rejected: Counter[str] = Counter()
+        """Dead letters, by reason."""
+        self.budget = FailureBudget("ingest")
 
     async def handle(self, batch: Batch) -> Write:
         """Validate the batch and append the links it brings to the identity
@@ -78,7 +88,7 @@ class IngestHandler(StatelessHandler):
         clock = time.monotonic()
         now_ms = time.time_ns() // 1_000_000
         records = list(chain.from_iterable(batch.values()))
-        result = IngestResult([], [])
+        result = IngestResult([], [], [])
         for start in range(0, len(records), RECORDS_BETWEEN_YIELDS):
             if start:
                 await asyncio.sleep(0)  # let the sockets and other stages go on
@@ -90,13 +100,15 @@ class IngestHandler(StatelessHandler):
             )
             result.touchpoints.extend(part.touchpoints)
             result.dead_letters.extend(part.dead_letters)
+            result.failed.extend((start + at, exc) for at, exc in part.failed)
+        self.budget.count(
+            len(records), [(at, _position(records[at]), exc) for at, exc in result.failed]
+        )
         identifiers = [identifiers_of(tp.identifiers) for tp in result.touchpoints]
         self._append_news(result.touchpoints, identifiers)
         self._spent("validate", clock)
         self.received += len(records)
-        self.accepted.update(tp.channel.value for tp in result.touchpoints)
-        self.rejected.update(letter.rejection.reason.value for letter in result.dead_letters)
-        return self._key_and_send(result, identifiers, self._last_append)
+        return self._key_and_send(result, identifiers, self._last_append, records)
 
     def _append_news(
         self, touchpoints: list[Touchpoint], identifiers: list[tuple[str, ...]]
@@ -137,7 +149,7 @@ class IngestHandler(StatelessHandler):
                 self.identity_producer, self.topics.identity, values, _EVIDENCE_HEADERS
             ),
             is_transient=is_transient,
-            what="append identity evidence",
+            what="kafka: append identity evidence",
         )
         self._spent("append_identity", started)
         return last
@@ -147,11 +159,12 @@ class IngestHandler(StatelessHandler):
         result: IngestResult,
         identifiers: list[tuple[str, ...]],
         appended: asyncio.Future[int] | None,
+        records: list[RawRecord],
     ) -> None:
         """Once this worker's replica has applied the evidence appended up to
         this batch (`appended`, the latest append), key each touchpoint by its
-        person and send rows, steps and dead letters; done when the broker
-        acknowledged all of them."""
+        person and send rows (with steps) and dead letters; done when the
+        broker acknowledged all of them."""
         clock = time.monotonic()
         if appended is not None:
             last = await appended
@@ -162,27 +175,51 @@ class IngestHandler(StatelessHandler):
         keys = [resolve(ids) for ids in identifiers]
         producer, topics = self.producer, self.topics
         routed = route_batch(
-            result.touchpoints,
-            keys,
-            await partition_count(producer, topics.touchpoints),
-            await partition_count(producer, topics.journey_steps),
+            result.touchpoints, keys, await partition_count(producer, topics.touchpoints)
         )
-        dead_letters = [encode_dead_letter(letter) for letter in result.dead_letters]
+        letters = result.dead_letters
+        if routed.failed:
+            letters = [*letters, *self._set_aside(result.touchpoints, routed.failed, records)]
+        dead_letters = [encode_dead_letter(letter) for letter in letters]
         clock = self._spent("route", clock)
 
         async def send() -> None:
             await asyncio.gather(
                 produce_bundles(
-                    producer, topics.touchpoints, routed.touchpoints, encode_bundle, _ROW_HEADERS
-                ),
-                produce_bundles(
-                    producer, topics.journey_steps, routed.steps, encode_keyed_steps, STEPS_HEADERS
+                    producer,
+                    topics.touchpoints,
+                    routed.bundles,
+                    encode_bundle,
+                    _ROW_HEADERS,
+                    size_of=bundle_size,
                 ),
                 produce_all(producer, topics.deadletter, dead_letters),
             )
 
-        await with_backoff(send, is_transient=is_transient, what="produce ingest batch")
+        await with_backoff(send, is_transient=is_transient, what="kafka: produce ingest batch")
         self._spent("produce", clock)
+        failed = {at for at, _ in routed.failed}
+        self.accepted.update(
+            tp.channel.value for at, tp in enumerate(result.touchpoints) if at not in failed
+        )
+        self.rejected.update(letter.rejection.reason.value for letter in letters)
+
+    def _set_aside(
+        self,
+        touchpoints: list[Touchpoint],
+        failed: list[tuple[int, Exception]],
+        records: list[RawRecord],
+    ) -> list[DeadLetter]:
+        """Dead letters of the touchpoints no row or step could be made of."""
+        by_position = {_position(record): record for record in records}
+        letters = []
+        for at, exc in failed:
+            tp = touchpoints[at]
+            position = f"{tp.source_topic}/{tp.source_partition}/{tp.source_offset}"
+            self.budget.fail(position, exc)
+            record = by_position[position]
+            letters.append(set_aside(record, tp.channel, tp.received_at_ms, "ingest", exc))
+        return letters
 
     def _spent(self, step: str, since: float) -> float:
         now = time.monotonic()
@@ -199,3 +236,7 @@ class IngestHandler(StatelessHandler):
             "accepted_by_channel": dict(self.accepted),
             "rejected_by_reason": dict(self.rejected),
         }
+
+
+def _position(record: RawRecord) -> str:
+    return f"{record.topic}/{record.partition}/{record.offset}"

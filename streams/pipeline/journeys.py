@@ -70,7 +70,7 @@ from streams.kafka import (
 from streams.pipeline.drain import Drain
 from streams.retry import with_backoff
 from streams.store.bundle import FORMAT as ROWS_FORMAT
-from streams.store.bundle import Row, decode_bundle, encode_bundle
+from streams.store.bundle import Row, bundle_size, decode_bundle, encode_bundle, encode_row
 from streams.store.clickhouse import OffLoopStore
 from streams.store.identity_rows import Applied
 from streams.store.journey_rows import JOURNEY_COLUMNS, version_rows
@@ -449,9 +449,18 @@ class JourneyHandler:
             forwarded = group_by_partition(
                 ((key.encode(), (key, steps)) for key, steps in out.forwarded), step_partitions
             )
-            rows = group_by_partition(((k.encode(), (k, r)) for k, r in out.rows), row_partitions)
+            rows = group_by_partition(
+                ((k.encode(), (encode_row(k), encode_row(r))) for k, r in out.rows), row_partitions
+            )
             sent_rows, _ = await asyncio.gather(
-                produce_bundles(producer, topics.journey_rows, rows, encode_bundle, _ROWS_HEADERS),
+                produce_bundles(
+                    producer,
+                    topics.journey_rows,
+                    rows,
+                    encode_bundle,
+                    _ROWS_HEADERS,
+                    size_of=bundle_size,
+                ),
                 produce_bundles(
                     producer, topics.journey_steps, forwarded, encode_keyed_steps, STEPS_HEADERS
                 ),
@@ -464,7 +473,7 @@ class JourneyHandler:
             )
 
         positions = await with_backoff(
-            send, is_transient=is_transient, what="produce journey changes"
+            send, is_transient=is_transient, what="kafka: produce journey changes"
         )
         for number, key, index in out.evictions:
             if number in self.partitions:

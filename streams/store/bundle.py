@@ -1,26 +1,18 @@
 """Row bundles: many ClickHouse rows in one Kafka record, ready to insert.
 
 The stage that knows a row builds it once, as a tuple of the row's values in
-column order; a bundle holds such rows as `JSONCompactEachRow` lines. The
-store inserts those lines as they are, so ClickHouse parses them (outside the
-interpreter lock) and the store does no per-row Python work at all.
+column order, and encodes it as a `JSONCompactEachRow` line; a bundle holds
+such lines. The store inserts those lines as they are, so ClickHouse parses
+them (outside the interpreter lock) and the store does no per-row Python
+work at all.
 
 A bundle's value is one JSON line of index entries, one per row (what the
 store must know of a row without parsing it, such as its event id), then the
 rows, one per line. orjson escapes control characters, so a row never holds a
-raw newline.
-
-Rows are one per line, each encoded by a call of its own, because the store
-often keeps only some rows of a bundle (with redelivered events, most
-bundles hold one): a split and a join of bytes, 0.3-0.4 us a row. Each
-row's `orjson.dumps` result is copied to its own size before the join: the
-result owns a write buffer of about 4 KiB however short it is
-(`streams.right_size`), and a thousand of them alive at once cost fresh
-pages. Measured here on 1,000 touchpoint rows (orjson 3.13): 3.3-3.7 us a
-row joined as they come, 0.9-1.0 us right-sized. One `orjson.dumps` of the
-whole bundle (arrays separated by commas, which ClickHouse also reads)
-takes 0.26 us a row, but a partly kept bundle must then be decoded and
-encoded again, 2.2-2.6 us a row: measured here, it does not pay.
+raw newline. Each row and entry is encoded by a call of its own: the store
+often keeps only some rows of a bundle (a split and a join of bytes), and a
+value that cannot be encoded fails its own record, not the bundle. Kept
+encodings are copied to their own size (`streams.right_size`).
 """
 
 from __future__ import annotations
@@ -41,15 +33,25 @@ None, lists, dicts (a dict or list for a String column is stored as its JSON
 text), str enums."""
 
 
+def encode_row(row: Row | str) -> bytes:
+    """One row (or index entry) as a JSON line."""
+    return right_sized(orjson.dumps(row))
+
+
 def encode_rows(rows: Iterable[Row]) -> bytes:
     """Rows as JSONCompactEachRow lines."""
-    return b"\n".join([right_sized(orjson.dumps(row)) for row in rows])
+    return b"\n".join([encode_row(row) for row in rows])
 
 
-def encode_bundle(entries: Sequence[tuple[Any, Row]]) -> bytes:
-    """A bundle of (index entry, row) pairs."""
-    index = [entry for entry, _ in entries]
-    return orjson.dumps(index) + b"\n" + encode_rows(row for _, row in entries)
+def encode_bundle(entries: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """A bundle of (encoded index entry, encoded row) pairs."""
+    index = b"[" + b",".join([entry for entry, _ in entries]) + b"]"
+    return index + b"\n" + b"\n".join([row for _, row in entries])
+
+
+def bundle_size(entry: tuple[bytes, bytes]) -> int:
+    """What an (entry, row) pair adds to a bundle, in bytes."""
+    return len(entry[0]) + len(entry[1]) + 2
 
 
 def decode_bundle(raw: bytes) -> tuple[list[Any], bytes]:

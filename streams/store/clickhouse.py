@@ -9,6 +9,7 @@ transient failures with backoff.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -33,26 +34,79 @@ _TRANSIENT_CODES = frozenset(
         210,  # NETWORK_ERROR
         241,  # MEMORY_LIMIT_EXCEEDED
         242,  # TABLE_IS_READ_ONLY
-        252,  # TOO_MANY_PARTS
+        243,  # NOT_ENOUGH_SPACE (disk full)
+        252,  # TOO_MANY_PARTS (merges behind), but see _PERMANENT_MESSAGES
         319,  # UNKNOWN_STATUS_OF_INSERT
         425,  # SYSTEM_ERROR
         999,  # KEEPER_EXCEPTION
     }
 )
+_PERMANENT_MESSAGES = ("partitions for single INSERT block",)
+"""Errors under a transient code that no retry heals (252 covers both)."""
+_TRANSIENT_MESSAGES = ("No space left on device", "Read-only file system", "errno: 28", "errno: 30")
+"""The file system failing under another code (CANNOT_WRITE_..., ...)."""
+_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)")
 
 
 def is_transient(exc: BaseException) -> bool:
+    """Infrastructure that may heal (unreachable, busy, disk full, read-only),
+    as opposed to a statement or data that is wrong."""
     if isinstance(exc, OperationalError):  # connection refused, reset, timeout
         return True
     if isinstance(exc, DatabaseError):
-        return getattr(exc, "code", None) in _TRANSIENT_CODES
+        message = str(exc)
+        if any(text in message for text in _PERMANENT_MESSAGES):
+            return False
+        return getattr(exc, "code", None) in _TRANSIENT_CODES or any(
+            text in message for text in _TRANSIENT_MESSAGES
+        )
     return isinstance(exc, (ConnectionError, TimeoutError))
 
 
-def _dedup_settings(token: str) -> dict[str, Any]:
+def error_name(exc: BaseException) -> str:
+    """What ClickHouse said went wrong, without its message (which may quote
+    data): `CODE NAME`, e.g. `243 NOT_ENOUGH_SPACE`, or the error's type."""
+    if isinstance(exc, OperationalError):
+        return "OperationalError (ClickHouse unreachable or not answering)"
+    code = getattr(exc, "code", None)
+    if not isinstance(exc, DatabaseError) or code is None:
+        return type(exc).__name__
+    names = _NAME.findall(str(exc))
+    return f"{code} {names[-1]}" if names else str(code)
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def error_summary(exc: BaseException) -> str:
+    """`error_name` and the first line of ClickHouse's message with every
+    quoted fragment blanked (parse errors quote the rows they failed on):
+    enough to see a schema mistake, such as a missing column, without
+    personal data."""
+    name = error_name(exc)
+    if not isinstance(exc, DatabaseError):
+        return name
+    text = str(exc).split("DB::Exception: ")[-1].splitlines()[0]
+    blanked = _QUOTED.sub("'…'", text)[:300]
+    return f"{name}: {blanked}"
+
+
+_INSERT_SETTINGS: dict[str, Any] = {
+    # Touchpoints (and their metrics) are partitioned by month of event time:
+    # a backfill's block spans many months. The limit (100 by default) guards
+    # against a partitioning mistake; one block makes the same parts as one
+    # insert per month would, in less time (docs/performance.md).
+    "max_partitions_per_insert_block": 0,
+}
+
+
+def _insert_settings(token: str | None) -> dict[str, Any]:
+    if not token:
+        return dict(_INSERT_SETTINGS)
     # A retried block is dropped by the table and, with the second setting,
     # by the materialized views it feeds (metrics_minute).
     return {
+        **_INSERT_SETTINGS,
         "insert_deduplication_token": token,
         "deduplicate_blocks_in_dependent_materialized_views": 1,
     }
@@ -109,7 +163,7 @@ class Store:
     ) -> None:
         """Insert column-oriented data. The same `dedup_token` on a retried
         insert makes ClickHouse store the block once."""
-        settings = _dedup_settings(dedup_token) if dedup_token else None
+        settings = _insert_settings(dedup_token)
         self.client.insert(
             table,
             list(columns.values()),
@@ -125,9 +179,7 @@ class Store:
         """Insert JSONCompactEachRow lines (`streams.store.bundle`) as they
         are: ClickHouse parses them. The same `dedup_token` on a retried
         insert makes ClickHouse store the block once."""
-        settings: dict[str, Any] = {"input_format_json_read_objects_as_strings": 1}
-        if dedup_token:
-            settings.update(_dedup_settings(dedup_token))
+        settings = {"input_format_json_read_objects_as_strings": 1, **_insert_settings(dedup_token)}
         self.client.raw_insert(
             f"{self.database}.{table}",
             list(columns),
@@ -162,7 +214,12 @@ class OffLoopStore:
 
         if not retry:
             return await attempt()
-        return await with_backoff(attempt, is_transient=is_transient, what=what)
+        return await with_backoff(
+            attempt,
+            is_transient=is_transient,
+            what=f"clickhouse: {what}",
+            describe_error=error_name,
+        )
 
     async def query(self, name: str, *, retry: bool = True, **params: Any) -> list[tuple[Any, ...]]:
         """Rows of queries/NAME.sql; transient failures are retried unless

@@ -125,6 +125,7 @@ DEADLETTER_COLUMNS: tuple[str, ...] = (
     "payload_sha256",
     "deadletter_partition",
     "deadletter_offset",
+    "rejected_by",
 )
 
 
@@ -148,10 +149,11 @@ def dead_letter_columns(
                 letter.source_partition,
                 letter.source_offset,
                 letter.source_timestamp_ms,
-                len(letter.value),
+                letter.truncated_from or len(letter.value),
                 hashlib.sha256(letter.value).hexdigest(),
                 partition,
                 offset,
+                letter.rejected_by,
             )
         )
     return dict(zip(DEADLETTER_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
