@@ -30,6 +30,7 @@ from streams.retry import WAITING, with_backoff
 from streams.settings import Settings
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.migrate import migrate
+from streams.store.reconcile import reconcile_metrics
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,8 @@ class Processor(mode.Service):
         self.ready = asyncio.Event()
         self.gc = gc_watch.GcWatch().install()
         self.phase = "not started"
+        self.metrics_rebuilt: list[int] = []
+        """Months of metrics_minute rebuilt at start (`streams.store.reconcile`)."""
         self._startup: asyncio.Task[None] | None = None
         self._broker_watch: asyncio.Task[None] | None = None
 
@@ -146,6 +149,9 @@ class Processor(mode.Service):
             )
             applied = await self.store.run("migrate", migrate)
             log.info("schema up to date (%d migrations applied now)", len(applied))
+            if settings.embedded_clickhouse:
+                self.phase = "checking the metrics against the touchpoints"
+                self.metrics_rebuilt = await self.store.run("reconcile metrics", reconcile_metrics)
         self.phase = "creating topics"
         await with_backoff(
             lambda: ensure_topics(settings, topic_plan(settings), topic_configs(settings)),
@@ -358,7 +364,10 @@ class Processor(mode.Service):
                 if self.alerts
                 else {}
             ),
-            "store": self.touchpoints.stats() if self.touchpoints else {},
+            "store": {
+                **(self.touchpoints.stats() if self.touchpoints else {}),
+                "metrics_months_rebuilt_at_start": self.metrics_rebuilt,
+            },
             "gc": self.gc.as_dict(),
             "deadletters": self.dead_letters.stats(),
             "consumers": {c.name: c.stats.as_dict(c.consumer) for c in self.consumers},

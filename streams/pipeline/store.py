@@ -138,6 +138,7 @@ class TouchpointStoreHandler(StatelessHandler):
         memory and all)."""
         chunks: list[bytes] = []  # fresh rows, a bundle's body or a part of it
         steps: list[KeyedSteps] = []
+        kept: list[str] = []  # their event ids
         old: set[str] = set()  # kept events below memory
         for tp, records in batch.items():
             bundles = [decode_bundle(record.value) for record in records]
@@ -145,6 +146,7 @@ class TouchpointStoreHandler(StatelessHandler):
             keep = await self._unseen(tp.partition, entries, old)
             fresh = [entry for entry, kept in zip(entries, keep, strict=True) if kept]
             self.seen[tp.partition].add_all((entry[0], entry[1]) for entry in fresh)
+            kept += [entry[0] for entry in fresh]
             # Records of format rows/1 carry no step: ingest sent it itself.
             steps += [(entry[2], [Step._make(entry[3])]) for entry in fresh if len(entry) > 2]
             self.stored += len(fresh)
@@ -161,7 +163,7 @@ class TouchpointStoreHandler(StatelessHandler):
                     )
         if not chunks:
             return None
-        return self._write(steps, b"\n".join(chunks), _token(batch), old)
+        return self._write(steps, b"\n".join(chunks), _token(batch, kept), old)
 
     async def _write(self, steps: list[KeyedSteps], rows: bytes, token: str, old: set[str]) -> None:
         """Steps, then rows (see the module doc); then the old events among
@@ -260,10 +262,15 @@ def _dead_letter(row: bytes, exc: DatabaseError) -> DeadLetter:
     )
 
 
-def _token(batch: Batch) -> str:
-    """Same records, same token: a retried insert of this batch is stored once."""
+def _token(batch: Batch, kept: list[str]) -> str:
+    """Same records and the same rows kept, same token: a retried insert of
+    this block is stored once. The kept ids count: read again after a
+    crash, the same records may keep fewer rows (some were stored), and a
+    block with other rows under the same token could be dropped as a repeat
+    (for a block spanning months, part by part)."""
     ranges = sorted(
         f"{tp.topic}:{tp.partition}:{records[0].offset}-{records[-1].offset}"
         for tp, records in batch.items()
     )
-    return "touchpoints:" + hashlib.sha256(";".join(ranges).encode()).hexdigest()
+    text = ";".join(ranges) + "|" + "\n".join(kept)
+    return "touchpoints:" + hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,17 @@
+-- Months whose per-minute metrics do not add up to the touchpoints they are
+-- derived from (every touchpoint counts one event in metrics_minute).
+SELECT month
+FROM
+(
+    SELECT toYYYYMM(occurred_at) AS month, count() AS touchpoints
+    FROM {database:Identifier}.touchpoints
+    GROUP BY month
+) AS t
+FULL OUTER JOIN
+(
+    SELECT toYYYYMM(minute) AS month, sum(events) AS counted
+    FROM {database:Identifier}.metrics_minute
+    GROUP BY month
+) AS m USING (month)
+WHERE touchpoints != counted
+ORDER BY month
