@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 import orjson
 import pytest
 from aiokafka import TopicPartition
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from schemas import Channel, RejectReason
 from streams.deadletter import DeadLetter, encode_dead_letter
@@ -20,7 +21,7 @@ from streams.pipeline.store import TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
 from streams.store import sql
 from streams.store.bundle import encode_bundle, encode_row, encode_rows
-from streams.store.clickhouse import OffLoopStore, Store
+from streams.store.clickhouse import OffLoopStore, Store, error_summary, is_transient
 from streams.store.dedup import BUCKET_MS
 from streams.store.migrate import MigrationError, migrate
 from streams.store.reconcile import reconcile_metrics
@@ -338,3 +339,24 @@ def test_metrics_that_do_not_add_up_to_the_touchpoints_are_rebuilt(migrated: Sto
     )
     assert reconcile_metrics(migrated) == [months[0], months[2]]
     assert migrated.client.query(metrics).result_rows == exact
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "transient"),
+    [
+        (243, "Cannot reserve 1.17 MiB, not enough space. (NOT_ENOUGH_SPACE)", True),
+        (252, "Too many parts (300) in partition 202611. Merges are processing...", True),
+        (252, "Too many partitions for single INSERT block (more than 100).", False),
+        (76, "Cannot open file /d/x.bin, errno: 30, strerror: Read-only file system", True),
+        (74, "Cannot write to file: No space left on device", True),
+        (69, "Decimal value is too big: '1'e20. (ARGUMENT_OUT_OF_BOUND)", False),
+        (16, "No such column product_id in table cx.touchpoints. (NO_SUCH_COLUMN_IN_TABLE)", False),
+    ],
+)
+def test_what_clickhouse_says_is_waited_out_or_not(
+    code: int, message: str, transient: bool
+) -> None:
+    error = DatabaseError(f"Code: {code}. DB::Exception: {message} (version 26.9)")
+    error.code = code  # type: ignore[attr-defined]
+    assert is_transient(error) is transient
+    assert "'1'" not in error_summary(error)  # quoted data blanked

@@ -1,0 +1,93 @@
+"""Records that used to stop or stall a worker, sent through a real one
+mixed into normal traffic: rows ClickHouse refuses, a backfill spanning ten
+years in one batch. The worker stays up, every record is counted once where
+it ended, and every valid event is stored once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas import Channel
+from streams.child_worker import ChildWorker
+from streams.devbroker import LocalBroker
+from streams.generator import GeneratedRecord, TrafficSpec, generate_traffic
+from streams.generator.traffic import Truth
+from streams.produce import produce_records
+from streams.store.clickhouse import Store
+from streams.store.migrate import migrate
+from tests import oracle
+from tests.conftest import isolated_settings
+from tests.stored import snapshot
+
+pytestmark = pytest.mark.integration
+
+
+def page_view(event_id: str, at: datetime) -> GeneratedRecord:
+    event = {
+        "event_id": event_id,
+        "event_type": "page_view",
+        "occurred_at": at.isoformat(timespec="milliseconds"),
+        "identity": {"anonymous_id": f"ck-{event_id}"},
+    }
+    truth = Truth("valid", event_id, "page_view", None, None, int(at.timestamp() * 1000))
+    return GeneratedRecord(Channel.WEB, None, orjson.dumps(event), truth)
+
+
+def test_refused_rows_are_set_aside_and_a_backfill_is_stored(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    traffic = generate_traffic(TrafficSpec(people=200, seed=81))
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    poison = [page_view(f"poison-{n}", now - timedelta(hours=n)) for n in range(3)]
+    backfill = [page_view(f"history-{n}", now - timedelta(days=31 * n)) for n in range(121)]
+    records = [*traffic[:500], *poison, *backfill, *traffic[500:]]
+    settings = isolated_settings(broker, tmp_path)
+    store = Store(settings.clickhouse_url, settings.database)
+    try:  # ClickHouse refuses these rows (a CHECK constraint): not the contract's doing
+        migrate(store)
+        store.command(
+            "ALTER TABLE {database:Identifier}.touchpoints "
+            "ADD CONSTRAINT no_poison CHECK event_id NOT LIKE 'poison-%'"
+        )
+    finally:
+        store.close()
+    asyncio.run(produce_records(settings, records))
+
+    valid = oracle.valid(records)
+    worker = ChildWorker(settings, tmp_path / "worker.log").start()
+    try:
+        worker.wait_stored(len(valid) - len(poison), len(oracle.invalid(records)) + len(poison))
+        worker.wait_idle()
+        stats = worker.stats()
+        assert worker.health() == (200, {"status": "ok"})
+    finally:
+        assert worker.stop() == 0
+
+    ingest, stored_stats = stats["ingest"], stats["store"]
+    assert ingest["received"] == len(records)
+    assert ingest["accepted"] + ingest["rejected"] == ingest["received"]
+    assert ingest["rejected"] == len(oracle.invalid(records))
+    assert (
+        stored_stats["stored"] + stored_stats["duplicates"] + stored_stats["refused"]
+        == ingest["accepted"]
+    )
+    assert stored_stats["refused"] == len(poison)
+
+    stored = snapshot(settings)
+    expected = {r.truth.event_id for r in valid} - {r.truth.event_id for r in poison}
+    assert (stored.count, stored.unique_ids) == (len(expected), len(expected))
+    assert {row["event_id"] for row in stored.touchpoints} == expected
+    months = {row["occurred_ms"] // 1000 // 86400 // 31 for row in stored.touchpoints}
+    assert len(months) > 100  # the backfill's ten years are there
+    set_aside = [row for row in stored.dead_letters if row["rejected_by"] == "store"]
+    assert sorted((row["event_id"], row["reason"]) for row in set_aside) == [
+        (f"poison-{n}", "store_rejected") for n in range(3)
+    ]
+    assert all(row["source_topic"].endswith("web") for row in set_aside)
+    ingest_letters = [row for row in stored.dead_letters if row["rejected_by"] == "ingest"]
+    assert len(ingest_letters) == len(oracle.invalid(records))
