@@ -255,6 +255,24 @@ def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> Non
         json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
 
 
+@bench.command("partitions")
+@click.option("--rows", default=10_000, show_default=True, help="touchpoints per insert")
+@click.option("--rounds", default=3, show_default=True, help="runs of each arm; the best counts")
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="also write the figures here"
+)
+def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
+    """A backfill's insert spanning 1, 12 and 120 months: one block against
+    one insert per month (embedded ClickHouse)."""
+    from streams.bench.partitions import measure
+
+    figures = measure(rows, rounds=rounds)
+    for name, value in figures.items():
+        click.echo(f"{name:36} {value}")
+    if json_path is not None:
+        json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
 @bench.command("throughput")
 @click.option("--events", default=1_000_000, show_default=True, help="generated records (about)")
 @click.option("--seed", default=1, show_default=True)

@@ -104,3 +104,11 @@ def test_the_paced_sender_delivers_every_record_once_and_times_every_valid_event
 async def values_per_topic(settings: Settings, names: list[str]) -> Counter[str]:
     tps = [TopicPartition(name, p) for name in names for p in range(settings.channel_partitions)]
     return Counter(r.topic for r in await read_from_start(settings, tps))
+
+
+def test_the_partitions_benchmark_stores_every_row_of_both_arms() -> None:
+    from streams.bench.partitions import measure
+
+    figures = measure(rows=240, spans=(1, 120), rounds=2)
+    assert figures["rows_stored"] == 240 * 2 * 2 * 2  # rows x spans x rounds x arms
+    assert figures["months_stored"] == 120
