@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from schemas.base import CONTRACT_VERSION, ContractModel, Timestamp
 from schemas.channels import Channel
 from schemas.identity import Context, Identity
+from schemas.limits import MAX_EVENT_ID_CHARS
 from schemas.properties import (
     AddToCartProperties,
     NoProperties,
@@ -35,7 +36,7 @@ from schemas.properties import (
 class Envelope(ContractModel):
     """Fields every event carries, on every topic."""
 
-    event_id: str = Field(min_length=1, max_length=128)
+    event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID_CHARS)
     occurred_at: Timestamp
     schema_version: StrictInt = Field(
         default=CONTRACT_VERSION, json_schema_extra={"minimum": 1, "maximum": CONTRACT_VERSION}

@@ -18,12 +18,16 @@ from schemas.channels import Channel
 from schemas.events import EVENT_ADAPTERS, Event
 from schemas.fast import PLAIN_ADAPTERS
 from schemas.identity import E164, EMAIL, normalize_phone
+from schemas.limits import free_value_problem
 from schemas.properties import SCORE_RANGES
-from schemas.rejections import Rejection, rejection_from_error
+from schemas.rejections import Rejection, rejection_from_error, too_large
 
 
 def validate_event(raw: bytes, channel: Channel) -> Event | Rejection:
     """Validate one message value as it arrived on `channel`'s topic."""
+    rejection = too_large(raw)
+    if rejection is not None:
+        return rejection
     try:
         return EVENT_ADAPTERS[channel].validate_json(raw)
     except ValidationError as exc:
@@ -57,6 +61,9 @@ def epoch_ms(moment: datetime) -> int:
 
 def accept_event(raw: bytes, channel: Channel) -> AcceptedEvent | Rejection:
     """`validate_event`, normalised: the same verdict on every input."""
+    rejection = too_large(raw)
+    if rejection is not None:
+        return rejection
     try:
         plain = PLAIN_ADAPTERS[channel].validate_json(raw)
     except ValidationError:
@@ -87,10 +94,14 @@ def _finish(event: dict[str, Any]) -> AcceptedEvent | None:
     properties = event.get("properties")
     if properties is None:
         properties = event["properties"] = {}
-    elif event["event_type"] == "survey_response":
-        low, high = SCORE_RANGES[properties["survey"]]
-        if not low <= properties["score"] <= high:
-            return None
+    else:
+        if event["event_type"] == "survey_response":
+            low, high = SCORE_RANGES[properties["survey"]]
+            if not low <= properties["score"] <= high:
+                return None
+        for value in properties.values():  # typed ones are bounded already: cheap
+            if free_value_problem(value) is not None:
+                return None
     try:
         event["occurred_at_ms"] = epoch_ms(datetime.fromisoformat(event.pop("occurred_at")))
     except ValueError:

@@ -1,0 +1,61 @@
+"""The bounds of the wire contract: how large, deep, long and big an accepted
+event may be.
+
+Every accepted event must be representable downstream: encodable as JSON by
+orjson (integers within signed 64 bits, finite floats, at most 255 levels),
+storable in ClickHouse (revenue in Decimal(18, 4), event time in
+DateTime64(3)) and small enough for a broker to carry. Each bound is defined
+here once; the contract models, the fast path, the JSON Schema and the
+producer guide all read it from here.
+"""
+
+from __future__ import annotations
+
+from math import isfinite
+
+MAX_VALUE_BYTES = 512 * 1024
+"""A message value holds at most this many bytes (reason `too_large`)."""
+
+MAX_DEPTH = 32
+"""A property value nests at most this many levels of arrays and objects
+(reason `too_deep`)."""
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""Integers anywhere in `properties` lie within signed 64 bits (reason
+`number_out_of_range`); floats there must be finite."""
+
+MAX_AMOUNT = 10**14
+"""`revenue` and `price` are below this (exclusive): the most that
+Decimal(18, 4) holds (reason `number_out_of_range`)."""
+
+MAX_EVENT_ID_CHARS = 128
+MAX_IDENTIFIER_CHARS = 256
+"""Each `identity` field, as sent (before blanks are trimmed)."""
+MAX_CONTEXT_CHARS = 1024
+"""Each `context` field, as sent."""
+MAX_EXTERNAL_ID_CHARS = 256
+"""Producer ids: order_id, product_id, contact_id, staff_id."""
+MAX_TEXT_CHARS = 8192
+"""Every other typed free-text property (url, query, comment, ...)."""
+
+TOO_DEEP = "too_deep"
+NUMBER_OUT_OF_RANGE = "number_out_of_range"
+
+
+def free_value_problem(value: object, levels_left: int = MAX_DEPTH) -> str | None:
+    """The first bound a parsed JSON value breaks (`TOO_DEEP` or
+    `NUMBER_OUT_OF_RANGE`), or None. For values whose shape the contract does
+    not type: unknown extra properties."""
+    if type(value) is int:
+        return None if INT64_MIN <= value <= INT64_MAX else NUMBER_OUT_OF_RANGE
+    if type(value) is float:
+        return None if isfinite(value) else NUMBER_OUT_OF_RANGE
+    if type(value) is dict or type(value) is list:
+        if not levels_left:
+            return TOO_DEEP
+        for item in value.values() if type(value) is dict else value:
+            problem = free_value_problem(item, levels_left - 1)
+            if problem is not None:
+                return problem
+    return None
