@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -61,6 +62,15 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_PATTERN}),
 ]
 """An RFC 3339 timestamp string with an explicit offset."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Exact milliseconds since the epoch of an aware datetime."""
+    return (moment - _EPOCH) // _MS
+
 
 _INT64 = f"within signed 64 bits ({INT64_MIN} to {INT64_MAX})"
 

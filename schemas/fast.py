@@ -9,8 +9,8 @@ exactly that subset, with pydantic-core's native checks only (about 3 us).
 
 What they accept, the contract models accept too, with the same values once
 normalised (`schemas.validate.accept_event` finishes email, phone, score range,
-timestamp and the bounds of extra properties in Python with the models' own
-functions). Anything they refuse goes to the contract models,
+timestamp, its bounds and the bounds of extra properties in Python with the
+models' own functions). Anything they refuse goes to the contract models,
 which decide and explain. The property types are derived from the contract
 models, so the two cannot drift apart; `tests/test_accept.py` holds them to
 the same verdicts.
@@ -51,7 +51,7 @@ _PlainContextText = Annotated[str, Field(pattern=PLAIN_TEXT, max_length=MAX_CONT
 # Another validator added to a model must be handled here too: importing this
 # module fails until it is (see `_check_validators`).
 _REPLACED: dict[type[BaseModel], set[str]] = {
-    Envelope: {"_known_version"},  # native ge/le below
+    Envelope: {"_known_version", "_in_time_range"},  # native ge/le below; accept_event
     Identity: {"_strip", "_email", "_phone", "_at_least_one"},  # PLAIN_TEXT, accept_event
     Context: {"_strip"},  # PLAIN_TEXT
 }

@@ -1,5 +1,5 @@
-"""The bounds of the wire contract: how large, deep, long and big an accepted
-event may be.
+"""The bounds of the wire contract: how large, deep, long, big and when an
+accepted event may be.
 
 Every accepted event must be representable downstream: encodable as JSON by
 orjson (integers within signed 64 bits, finite floats, at most 255 levels),
@@ -11,6 +11,7 @@ producer guide all read it from here.
 
 from __future__ import annotations
 
+import time
 from math import isfinite
 
 MAX_VALUE_BYTES = 512 * 1024
@@ -38,6 +39,25 @@ MAX_EXTERNAL_ID_CHARS = 256
 """Producer ids: order_id, product_id, contact_id, staff_id."""
 MAX_TEXT_CHARS = 8192
 """Every other typed free-text property (url, query, comment, ...)."""
+
+EARLIEST_EVENT_MS = 0
+"""`occurred_at` is at or after 1970-01-01T00:00:00Z (reason
+`timestamp_out_of_range`)."""
+MAX_FUTURE_MS = 24 * 60 * 60 * 1000
+"""`occurred_at` is at most this long after the processor received the event
+(reason `timestamp_out_of_range`): a clock far ahead would otherwise move the
+journeys' event-time watermark and end every open journey."""
+
+
+def event_time_in_range(occurred_at_ms: int, received_at_ms: int) -> bool:
+    """Whether an event time (epoch ms) lies within the contract's bounds."""
+    return EARLIEST_EVENT_MS <= occurred_at_ms <= received_at_ms + MAX_FUTURE_MS
+
+
+def now_ms() -> int:
+    """The wall clock, epoch milliseconds: the receive time when none is given."""
+    return time.time_ns() // 1_000_000
+
 
 TOO_DEEP = "too_deep"
 NUMBER_OUT_OF_RANGE = "number_out_of_range"

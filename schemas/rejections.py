@@ -30,6 +30,7 @@ class RejectReason(StrEnum):
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
     MISSING_FIELD = "missing_field"
     INVALID_TIMESTAMP = "invalid_timestamp"
+    TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
     SCORE_OUT_OF_RANGE = "score_out_of_range"
     NUMBER_OUT_OF_RANGE = "number_out_of_range"
     MISSING_IDENTITY = "missing_identity"
@@ -51,6 +52,9 @@ REASON_DESCRIPTIONS: dict[RejectReason, str] = {
     RejectReason.UNKNOWN_EVENT_TYPE: "event_type is not a type of this channel",
     RejectReason.MISSING_FIELD: "a required field or property is absent",
     RejectReason.INVALID_TIMESTAMP: "occurred_at is not RFC 3339 with an offset",
+    RejectReason.TIMESTAMP_OUT_OF_RANGE: (
+        "occurred_at is before 1970 or more than 24 hours after the event was received"
+    ),
     RejectReason.SCORE_OUT_OF_RANGE: "a survey score is outside its scale",
     RejectReason.NUMBER_OUT_OF_RANGE: (
         "a property's number is not finite, an integer beyond signed 64 bits, "
@@ -74,6 +78,7 @@ _REASON_OF_ERROR_TYPE: dict[str, RejectReason] = {
     "datetime_from_date_parsing": RejectReason.INVALID_TIMESTAMP,
     "datetime_object_invalid": RejectReason.INVALID_TIMESTAMP,
     "timezone_aware": RejectReason.INVALID_TIMESTAMP,
+    "timestamp_out_of_range": RejectReason.TIMESTAMP_OUT_OF_RANGE,
     "score_out_of_range": RejectReason.SCORE_OUT_OF_RANGE,
     TOO_DEEP: RejectReason.TOO_DEEP,
     NUMBER_OUT_OF_RANGE: RejectReason.NUMBER_OUT_OF_RANGE,
