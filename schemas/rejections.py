@@ -197,6 +197,9 @@ def too_large(raw: bytes) -> Rejection | None:
     )
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def rejection_from_error(exc: ValidationError, raw: bytes, channel: Channel) -> Rejection:
     """Turn pydantic's errors for one raw event into a `Rejection`."""
     details = exc.errors(include_url=False, include_input=False)
@@ -205,6 +208,12 @@ def rejection_from_error(exc: ValidationError, raw: bytes, channel: Channel) -> 
             raw.decode("utf-8")
         except UnicodeDecodeError as bad:
             return Rejection.of(RejectReason.INVALID_ENCODING, f"not UTF-8 at byte {bad.start}")
+        if raw.startswith(_UTF8_BOM):  # RFC 8259 8.1: senders must not add one
+            return Rejection.of(
+                RejectReason.INVALID_JSON,
+                "not valid JSON: the value starts with a byte order mark (U+FEFF); "
+                "send UTF-8 without one",
+            )
     errors = tuple(
         RejectionError(
             reason=_reason_of(error),
