@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from math import isfinite
+from typing import NamedTuple
 
 MAX_VALUE_BYTES = 512 * 1024
 """A message value holds at most this many bytes (reason `too_large`)."""
@@ -79,3 +80,62 @@ def free_value_problem(value: object, levels_left: int = MAX_DEPTH) -> str | Non
             if problem is not None:
                 return problem
     return None
+
+
+class Bound(NamedTuple):
+    """One bound in plain words, as the producer guide lists it."""
+
+    what: str
+    bound: str
+    reason: str
+
+
+_TEXT_PROPERTIES = "`url`, `referrer`, `query`, `screen`, `campaign_id`, `topic`, `reason`, `text`, `comment`, `about_event_id`"
+_IDS = "`order_id`, `product_id`, `contact_id`, `staff_id`"
+
+BOUNDS: tuple[Bound, ...] = (
+    Bound("the whole value", f"at most {MAX_VALUE_BYTES:,} bytes (512 KiB)", "too_large"),
+    Bound(
+        "arrays and objects in a property",
+        f"nested at most {MAX_DEPTH} levels; anywhere in the value, no deeper than the parser "
+        "reads (about 200 levels)",
+        "too_deep",
+    ),
+    Bound(
+        "integers anywhere in `properties`, nested ones too",
+        f"{INT64_MIN:,} to {INT64_MAX:,} (signed 64 bits)",
+        "number_out_of_range",
+    ),
+    Bound(
+        "numbers anywhere in `properties`, nested ones too",
+        "finite: NaN, Infinity, -Infinity and numbers too large for a double (1e400) are refused",
+        "number_out_of_range",
+    ),
+    Bound(
+        "`revenue`, `price`",
+        f"below {MAX_AMOUNT:,} (10^14, what a Decimal(18, 4) column holds)",
+        "number_out_of_range",
+    ),
+    Bound("`quantity`, value", f"at most {INT64_MAX:,}", "number_out_of_range"),
+    Bound(f"{_IDS} sent as integers", "signed 64 bits, as any integer", "number_out_of_range"),
+    Bound("`event_id`, length", f"1 to {MAX_EVENT_ID_CHARS} characters", "invalid_value"),
+    Bound(
+        "each `identity` field, length",
+        f"at most {MAX_IDENTIFIER_CHARS} characters as sent (surrounding blanks count)",
+        "invalid_value",
+    ),
+    Bound(
+        "each `context` field, length", f"at most {MAX_CONTEXT_CHARS:,} characters", "invalid_value"
+    ),
+    Bound(f"{_IDS}, length", f"1 to {MAX_EXTERNAL_ID_CHARS} characters", "invalid_value"),
+    Bound(f"{_TEXT_PROPERTIES}, length", f"at most {MAX_TEXT_CHARS:,} characters", "invalid_value"),
+    Bound("`occurred_at`, earliest", "1970-01-01T00:00:00Z", "timestamp_out_of_range"),
+    Bound(
+        "`occurred_at`, latest",
+        f"{MAX_FUTURE_MS // 3_600_000} hours after the processor received the event "
+        "(to the millisecond)",
+        "timestamp_out_of_range",
+    ),
+)
+"""Every bound in plain words, for the producer guide (`docs/producers.md`
+lists exactly these; tests/test_cli.py holds it to them)."""
