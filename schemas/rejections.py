@@ -187,10 +187,8 @@ def _readable_ids(raw: bytes) -> tuple[str | None, str | None]:
     )
 
 
-def too_large(raw: bytes) -> Rejection | None:
+def too_large(raw: bytes) -> Rejection:
     """The rejection of a value beyond MAX_VALUE_BYTES, decided before parsing."""
-    if len(raw) <= MAX_VALUE_BYTES:
-        return None
     return Rejection.of(
         RejectReason.TOO_LARGE,
         f"the value is {len(raw):,} bytes; at most {MAX_VALUE_BYTES:,} are accepted",
