@@ -90,7 +90,10 @@ class Bound(NamedTuple):
     reason: str
 
 
-_TEXT_PROPERTIES = "`url`, `referrer`, `query`, `screen`, `campaign_id`, `topic`, `reason`, `text`, `comment`, `about_event_id`"
+_TEXT_PROPERTIES = (
+    "`url`, `referrer`, `query`, `screen`, `campaign_id`, `topic`, `reason`, `text`, "
+    "`comment`, `about_event_id`"
+)
 _IDS = "`order_id`, `product_id`, `contact_id`, `staff_id`"
 
 BOUNDS: tuple[Bound, ...] = (

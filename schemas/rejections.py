@@ -16,7 +16,14 @@ from pydantic_core import ErrorDetails, from_json
 
 from schemas.base import ContractModel
 from schemas.channels import Channel
-from schemas.limits import MAX_DEPTH, MAX_VALUE_BYTES, NUMBER_OUT_OF_RANGE, TOO_DEEP
+from schemas.limits import (
+    MAX_AMOUNT,
+    MAX_DEPTH,
+    MAX_FUTURE_MS,
+    MAX_VALUE_BYTES,
+    NUMBER_OUT_OF_RANGE,
+    TOO_DEEP,
+)
 
 
 class RejectReason(StrEnum):
@@ -53,12 +60,13 @@ REASON_DESCRIPTIONS: dict[RejectReason, str] = {
     RejectReason.MISSING_FIELD: "a required field or property is absent",
     RejectReason.INVALID_TIMESTAMP: "occurred_at is not RFC 3339 with an offset",
     RejectReason.TIMESTAMP_OUT_OF_RANGE: (
-        "occurred_at is before 1970 or more than 24 hours after the event was received"
+        f"occurred_at is before 1970 or more than {MAX_FUTURE_MS // 3_600_000} hours after "
+        "the event was received"
     ),
     RejectReason.SCORE_OUT_OF_RANGE: "a survey score is outside its scale",
     RejectReason.NUMBER_OUT_OF_RANGE: (
         "a property's number is not finite, an integer beyond signed 64 bits, "
-        "or an amount of 10^14 or more"
+        f"or an amount of {MAX_AMOUNT:,} or more"
     ),
     RejectReason.MISSING_IDENTITY: "identity has no non-empty identifier",
     RejectReason.INVALID_IDENTIFIER: "email or phone is malformed (phone: E.164)",
