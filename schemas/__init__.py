@@ -1,7 +1,7 @@
 """The wire contract of the channel topics (version 1) as strict, frozen
 pydantic models, with the rejection reasons and journey stages it defines."""
 
-from schemas.base import CONTRACT_VERSION
+from schemas.base import CONTRACT_VERSION, epoch_ms
 from schemas.channels import CHANNELS, Channel
 from schemas.events import (
     CHANNEL_MODELS,
@@ -13,7 +13,7 @@ from schemas.events import (
 from schemas.identity import IDENTIFIER_FIELDS, Context, Identity
 from schemas.rejections import Rejection, RejectionError, RejectReason
 from schemas.stages import Stage, stage_of
-from schemas.validate import AcceptedEvent, accept_event, epoch_ms, normalised, validate_event
+from schemas.validate import AcceptedEvent, accept_event, normalised, validate_event
 
 __all__ = [
     "CHANNELS",

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+)
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from schemas.limits import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_AMOUNT,
+    MAX_DEPTH,
+    MAX_EXTERNAL_ID_CHARS,
+    MAX_TEXT_CHARS,
+    NUMBER_OUT_OF_RANGE,
+    TOO_DEEP,
+    free_value_problem,
+)
 
 CONTRACT_VERSION = 1
 
@@ -42,11 +63,24 @@ Timestamp = Annotated[
 ]
 """An RFC 3339 timestamp string with an explicit offset."""
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Exact milliseconds since the epoch of an aware datetime."""
+    return (moment - _EPOCH) // _MS
+
+
+_INT64 = f"within signed 64 bits ({INT64_MIN} to {INT64_MAX})"
+
 
 def _int_id_as_str(value: Any) -> Any:
     # Point-of-sale systems often number their orders and staff: accept an
     # integer id and read it as its decimal string. Booleans are not ids.
     if isinstance(value, int) and not isinstance(value, bool):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise PydanticCustomError(NUMBER_OUT_OF_RANGE, "an integer id must be " + _INT64)
         return str(value)
     return value
 
@@ -54,15 +88,55 @@ def _int_id_as_str(value: Any) -> Any:
 ExternalId = Annotated[
     str,
     BeforeValidator(_int_id_as_str),
-    Field(min_length=1),
-    WithJsonSchema({"type": ["string", "integer"], "minLength": 1}),
+    Field(min_length=1, max_length=MAX_EXTERNAL_ID_CHARS),
+    WithJsonSchema(
+        {
+            "type": ["string", "integer"],
+            "minLength": 1,
+            "maxLength": MAX_EXTERNAL_ID_CHARS,
+            "minimum": INT64_MIN,
+            "maximum": INT64_MAX,
+        }
+    ),
 ]
 """An id owned by a producer system (order, product, contact, staff): a
 non-empty string; an integer is accepted and kept as its decimal string."""
 
-# NaN and Infinity are not JSON (RFC 8259), though the parser reads them.
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# NaN and Infinity are not JSON (RFC 8259), though the parser reads them; the
+# parser reads 1e400 as Infinity. The bound is what Decimal(18, 4) holds.
+Amount = Annotated[float, Field(ge=0, lt=MAX_AMOUNT, allow_inf_nan=False)]
+"""A money amount: 0 or more, below MAX_AMOUNT, finite."""
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+"""A typed free-text property (url, query, comment, ...)."""
+
+_FREE_VALUE_MESSAGES = {
+    NUMBER_OUT_OF_RANGE: "numbers must be finite, and integers " + _INT64,
+    TOO_DEEP: f"arrays and objects may nest at most {MAX_DEPTH} levels",
+}
+
+
+def _within_limits(value: Any) -> Any:
+    problem = free_value_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(problem, _FREE_VALUE_MESSAGES[problem])
+    return value
+
+
+FreeValue = Annotated[
+    Any,
+    AfterValidator(_within_limits),
+    WithJsonSchema(
+        {
+            "description": (
+                f"any JSON value: arrays and objects nested at most {MAX_DEPTH} levels, "
+                f"integers within signed 64 bits, numbers finite"
+            )
+        }
+    ),
+]
+"""An unknown extra property: kept as sent, within the bounds every accepted
+value keeps (schemas.limits)."""
 
 
 class ContractModel(BaseModel):
@@ -73,6 +147,8 @@ class ContractModel(BaseModel):
 
 
 class OpenProperties(BaseModel):
-    """Type-specific properties: known ones are typed, unknown extras are kept."""
+    """Type-specific properties: known ones are typed, unknown extras are kept
+    (as `FreeValue`s)."""
 
     model_config = ConfigDict(strict=True, frozen=True, extra="allow")
+    __pydantic_extra__: dict[str, FreeValue]

@@ -3,14 +3,16 @@ channel topic accepts."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import Field, StrictInt, TypeAdapter, field_validator
+from pydantic import Field, StrictInt, TypeAdapter, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from schemas.base import CONTRACT_VERSION, ContractModel, Timestamp
+from schemas.base import CONTRACT_VERSION, ContractModel, Timestamp, epoch_ms
 from schemas.channels import Channel
 from schemas.identity import Context, Identity
+from schemas.limits import MAX_EVENT_ID_CHARS, MAX_FUTURE_MS, event_time_in_range, now_ms
 from schemas.properties import (
     AddToCartProperties,
     NoProperties,
@@ -31,17 +33,42 @@ from schemas.properties import (
     SurveyResponseProperties,
 )
 
+RECEIVED_AT_MS = "received_at_ms"
+"""Key of the validation context that holds when the processor received the
+event (epoch ms); without it, the wall clock."""
+
 
 class Envelope(ContractModel):
     """Fields every event carries, on every topic."""
 
-    event_id: str = Field(min_length=1, max_length=128)
-    occurred_at: Timestamp
+    event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID_CHARS)
+    occurred_at: Timestamp = Field(
+        description=(
+            "at or after 1970-01-01T00:00:00Z and at most "
+            f"{MAX_FUTURE_MS // 3_600_000} hours after the processor receives the event "
+            "(bounds JSON Schema cannot express)"
+        )
+    )
     schema_version: StrictInt = Field(
         default=CONTRACT_VERSION, json_schema_extra={"minimum": 1, "maximum": CONTRACT_VERSION}
     )
     identity: Identity
     context: Context = Field(default_factory=Context)
+
+    @field_validator("occurred_at", mode="after")
+    @classmethod
+    def _in_time_range(cls, value: datetime, info: ValidationInfo) -> datetime:
+        received_at_ms = (info.context or {}).get(RECEIVED_AT_MS)
+        if received_at_ms is None:
+            received_at_ms = now_ms()
+        if not event_time_in_range(epoch_ms(value), received_at_ms):
+            raise PydanticCustomError(
+                "timestamp_out_of_range",
+                "must be at or after 1970-01-01T00:00:00Z and at most {hours} hours "
+                "after the processor receives the event",
+                {"hours": MAX_FUTURE_MS // 3_600_000},
+            )
+        return value
 
     @field_validator("schema_version", mode="after")
     @classmethod

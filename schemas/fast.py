@@ -8,11 +8,12 @@ RFC 3339 timestamp with at most microseconds. The TypedDicts here accept
 exactly that subset, with pydantic-core's native checks only (about 3 us).
 
 What they accept, the contract models accept too, with the same values once
-normalised (`schemas.validate.accept_event` finishes email, phone, score range
-and timestamp in Python with the models' own functions). Anything they refuse
-goes to the contract models, which decide and explain. The property types are
-derived from the contract models, so the two cannot drift apart;
-`tests/test_accept.py` holds them to the same verdicts.
+normalised (`schemas.validate.accept_event` finishes email, phone, score range,
+timestamp, its bounds and the bounds of extra properties in Python with the
+models' own functions). Anything they refuse goes to the contract models,
+which decide and explain. The property types are derived from the contract
+models, so the two cannot drift apart; `tests/test_accept.py` holds them to
+the same verdicts.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from schemas.base import CONTRACT_VERSION
 from schemas.channels import Channel
 from schemas.events import CHANNEL_MODELS, Envelope, event_type_of
 from schemas.identity import IDENTIFIER_FIELDS, Context, Identity
+from schemas.limits import MAX_CONTEXT_CHARS, MAX_EVENT_ID_CHARS, MAX_IDENTIFIER_CHARS
 
 PLAIN_TEXT = r"^[!-~](?:[ -~]*[!-~])?$"
 """Printable ASCII without surrounding blanks: `str.strip()` leaves such a
@@ -42,13 +44,14 @@ PLAIN_TIMESTAMP = (
 """The RFC 3339 spelling nearly everyone writes (a subset of the contract's)."""
 
 _STRICT = ConfigDict(strict=True, extra="ignore")
-_PlainText = Annotated[str, Field(pattern=PLAIN_TEXT)]
+_PlainIdentifier = Annotated[str, Field(pattern=PLAIN_TEXT, max_length=MAX_IDENTIFIER_CHARS)]
+_PlainContextText = Annotated[str, Field(pattern=PLAIN_TEXT, max_length=MAX_CONTEXT_CHARS)]
 
 # Validators of the contract models that the fast path replaces, by model.
 # Another validator added to a model must be handled here too: importing this
 # module fails until it is (see `_check_validators`).
 _REPLACED: dict[type[BaseModel], set[str]] = {
-    Envelope: {"_known_version"},  # native ge/le below
+    Envelope: {"_known_version", "_in_time_range"},  # native ge/le below; accept_event
     Identity: {"_strip", "_email", "_phone", "_at_least_one"},  # PLAIN_TEXT, accept_event
     Context: {"_strip"},  # PLAIN_TEXT
 }
@@ -80,11 +83,11 @@ if set(Identity.model_fields) != set(IDENTIFIER_FIELDS):
 
 @with_config(_STRICT)
 class PlainIdentity(TypedDict, total=False):
-    customer_id: _PlainText
-    anonymous_id: _PlainText
-    email: _PlainText
-    phone: _PlainText
-    loyalty_id: _PlainText
+    customer_id: _PlainIdentifier
+    anonymous_id: _PlainIdentifier
+    email: _PlainIdentifier
+    phone: _PlainIdentifier
+    loyalty_id: _PlainIdentifier
 
 
 def _typed_dict(
@@ -96,7 +99,10 @@ def _typed_dict(
 
 
 PlainContext = _typed_dict(
-    "PlainContext", dict.fromkeys(Context.model_fields, _PlainText), total=False, extra="ignore"
+    "PlainContext",
+    dict.fromkeys(Context.model_fields, _PlainContextText),
+    total=False,
+    extra="ignore",
 )
 
 
@@ -116,7 +122,7 @@ def _fast_type(annotation: Any, metadata: list[Any]) -> Any:
 
 def _plain_properties(model: type[BaseModel]) -> Any:
     """The TypedDict of a properties model: same fields and constraints,
-    extras kept."""
+    extras kept (their bounds are checked by `accept_event`)."""
     _check_validators(model, SCORED_PROPERTIES if "score" in model.model_fields else set())
     fields = {}
     for name, info in model.model_fields.items():
@@ -130,7 +136,7 @@ def _plain_event(model: type[Envelope]) -> Any:
     properties = model.model_fields["properties"]
     plain = _plain_properties(properties.annotation)  # type: ignore[arg-type]
     fields: dict[str, Any] = {
-        "event_id": Annotated[str, MinLen(1), MaxLen(128)],
+        "event_id": Annotated[str, MinLen(1), MaxLen(MAX_EVENT_ID_CHARS)],
         "event_type": Literal[tag],
         "occurred_at": Annotated[str, Field(pattern=PLAIN_TIMESTAMP)],
         "schema_version": NotRequired[Annotated[int, Strict(), Ge(1), Le(CONTRACT_VERSION)]],

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import ConfigDict, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.config import JsonDict
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from schemas.base import ContractModel
+from schemas.limits import MAX_CONTEXT_CHARS, MAX_IDENTIFIER_CHARS
 
 IDENTIFIER_FIELDS: tuple[str, ...] = (
     "customer_id",
@@ -56,16 +57,25 @@ def _blank_to_none(value: str | None) -> str | None:
 
 
 def _pattern(pattern: str, description: str) -> WithJsonSchema:
-    return WithJsonSchema({"type": "string", "pattern": pattern, "description": description})
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": MAX_IDENTIFIER_CHARS,
+            "pattern": pattern,
+            "description": description,
+        }
+    )
 
 
 def _non_empty(name: str) -> JsonDict:
     return {"required": [name], "properties": {name: {"type": "string", "pattern": r"\S"}}}
 
 
-_Email = Annotated[str, _pattern(EMAIL_PATTERN, "name@domain, read lower-cased")]
+_Identifier = Annotated[str, Field(max_length=MAX_IDENTIFIER_CHARS)]
+"""An identifier as sent, before blanks are trimmed."""
+_Email = Annotated[_Identifier, _pattern(EMAIL_PATTERN, "name@domain, read lower-cased")]
 _Phone = Annotated[
-    str,
+    _Identifier,
     _pattern(
         PHONE_PATTERN,
         "E.164 once spaces, dashes, dots and brackets are removed and 00 is read as +",
@@ -82,11 +92,11 @@ class Identity(ContractModel):
         json_schema_extra={"anyOf": [_non_empty(name) for name in IDENTIFIER_FIELDS]}
     )
 
-    customer_id: str | None = None
-    anonymous_id: str | None = None
+    customer_id: _Identifier | None = None
+    anonymous_id: _Identifier | None = None
     email: _Email | None = None
     phone: _Phone | None = None
-    loyalty_id: str | None = None
+    loyalty_id: _Identifier | None = None
 
     @field_validator("customer_id", "anonymous_id", "loyalty_id", mode="after")
     @classmethod
@@ -132,15 +142,18 @@ class Identity(ContractModel):
         }
 
 
+_ContextText = Annotated[str, Field(max_length=MAX_CONTEXT_CHARS)]
+
+
 class Context(ContractModel):
     """Where the event happened; every field optional."""
 
-    store_id: str | None = None
-    campaign_id: str | None = None
-    session_id: str | None = None
-    locale: str | None = None
-    user_agent: str | None = None
-    b2b_account_id: str | None = None
+    store_id: _ContextText | None = None
+    campaign_id: _ContextText | None = None
+    session_id: _ContextText | None = None
+    locale: _ContextText | None = None
+    user_agent: _ContextText | None = None
+    b2b_account_id: _ContextText | None = None
 
     @field_validator("*", mode="after")
     @classmethod

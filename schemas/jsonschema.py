@@ -16,6 +16,7 @@ from typing import Any
 from schemas.base import CONTRACT_VERSION
 from schemas.channels import Channel
 from schemas.events import EVENT_ADAPTERS
+from schemas.limits import MAX_VALUE_BYTES
 
 JSON_DIR = Path(__file__).parent / "json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -42,7 +43,8 @@ def document(channel: Channel) -> dict[str, Any]:
         "title": f"{topic} event (contract v{CONTRACT_VERSION})",
         "description": (
             f"One message value on the {topic} topic (the cx. prefix is configurable), "
-            f"written by {_WRITTEN_BY[channel]}: a JSON object, UTF-8."
+            f"written by {_WRITTEN_BY[channel]}: a JSON object, UTF-8, at most "
+            f"{MAX_VALUE_BYTES:,} bytes (a bound JSON Schema cannot express)."
         ),
         **EVENT_ADAPTERS[channel].json_schema(mode="validation"),
     }

@@ -1,7 +1,8 @@
 """Type-specific `properties` of each event type (contract, "Event types").
 
 Fields named by the contract are typed; unknown extra properties are kept.
-A required property is one the contract's rule makes required.
+A required property is one the contract's rule makes required. Free text,
+ids and numbers are bounded (`schemas.limits`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pydantic import ConfigDict, Field, StrictInt, ValidationInfo, field_validat
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
-from schemas.base import CurrencyCode, ExternalId, NonNegative, OpenProperties
+from schemas.base import Amount, CurrencyCode, ExternalId, OpenProperties, Text
+from schemas.limits import INT64_MAX
 
 MessageKind = Literal["campaign", "reminder", "thank_you", "survey", "service"]
 SurveyKind = Literal["nps", "csat", "ces"]
@@ -30,8 +32,8 @@ class NoProperties(OpenProperties):
 
 
 class PageViewProperties(OpenProperties):
-    url: str | None = None
-    referrer: str | None = None
+    url: Text | None = None
+    referrer: Text | None = None
 
 
 class ProductViewProperties(OpenProperties):
@@ -39,18 +41,18 @@ class ProductViewProperties(OpenProperties):
 
 
 class SearchProperties(OpenProperties):
-    query: str | None = None
+    query: Text | None = None
 
 
 class AddToCartProperties(OpenProperties):
     product_id: ExternalId
-    quantity: StrictInt | None = Field(default=None, ge=1)
-    price: NonNegative | None = None
+    quantity: StrictInt | None = Field(default=None, ge=1, le=INT64_MAX)
+    price: Amount | None = None
 
 
 class PurchaseProperties(OpenProperties):
     order_id: ExternalId
-    revenue: NonNegative
+    revenue: Amount
     currency: CurrencyCode
 
 
@@ -59,16 +61,16 @@ class PosPurchaseProperties(PurchaseProperties):
 
 
 class ScreenViewProperties(OpenProperties):
-    screen: str | None = None
+    screen: Text | None = None
 
 
 class PushReceivedProperties(OpenProperties):
-    campaign_id: str | None = None
+    campaign_id: Text | None = None
 
 
 class StaffInteractionProperties(OpenProperties):
     staff_id: ExternalId | None = None
-    topic: str | None = None
+    topic: Text | None = None
 
 
 class OrderProperties(OpenProperties):
@@ -76,7 +78,7 @@ class OrderProperties(OpenProperties):
 
 
 class ReturnProperties(OrderProperties):
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class SmsSentProperties(OpenProperties):
@@ -84,7 +86,7 @@ class SmsSentProperties(OpenProperties):
 
 
 class SmsReplyProperties(OpenProperties):
-    text: str | None = None
+    text: Text | None = None
 
 
 def _score_range_schema(survey: str, low: int, high: int) -> JsonDict:
@@ -104,9 +106,9 @@ class SurveyResponseProperties(OpenProperties):
 
     survey: SurveyKind
     score: StrictInt
-    comment: str | None = None
+    comment: Text | None = None
     dimension: Dimension | None = None
-    about_event_id: str | None = None
+    about_event_id: Text | None = None
 
     @field_validator("score", mode="after")
     @classmethod
@@ -126,7 +128,7 @@ class SurveyResponseProperties(OpenProperties):
 
 class SupportContactOpenedProperties(OpenProperties):
     contact_id: ExternalId
-    topic: str | None = None
+    topic: Text | None = None
 
 
 class SupportContactProperties(OpenProperties):

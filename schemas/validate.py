@@ -9,23 +9,35 @@ fast path (`schemas.fast`) whenever the event is spelled plainly.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, TypedDict, cast
 
 from pydantic import BaseModel, ValidationError
 
+from schemas.base import epoch_ms
 from schemas.channels import Channel
-from schemas.events import EVENT_ADAPTERS, Event
+from schemas.events import EVENT_ADAPTERS, RECEIVED_AT_MS, Event
 from schemas.fast import PLAIN_ADAPTERS
 from schemas.identity import E164, EMAIL, normalize_phone
+from schemas.limits import MAX_VALUE_BYTES, event_time_in_range, free_value_problem, now_ms
 from schemas.properties import SCORE_RANGES
-from schemas.rejections import Rejection, rejection_from_error
+from schemas.rejections import Rejection, rejection_from_error, too_large
 
 
-def validate_event(raw: bytes, channel: Channel) -> Event | Rejection:
-    """Validate one message value as it arrived on `channel`'s topic."""
+def validate_event(
+    raw: bytes, channel: Channel, *, received_at_ms: int | None = None
+) -> Event | Rejection:
+    """Validate one message value as it arrived on `channel`'s topic;
+    `received_at_ms` (epoch ms, default: now) bounds how far ahead its event
+    time may be."""
+    if len(raw) > MAX_VALUE_BYTES:  # before parsing: cheap
+        return too_large(raw)
+    return _validate(raw, channel, now_ms() if received_at_ms is None else received_at_ms)
+
+
+def _validate(raw: bytes, channel: Channel, received_at_ms: int) -> Event | Rejection:
     try:
-        return EVENT_ADAPTERS[channel].validate_json(raw)
+        return EVENT_ADAPTERS[channel].validate_json(raw, context={RECEIVED_AT_MS: received_at_ms})
     except ValidationError as exc:
         return rejection_from_error(exc, raw, channel)
 
@@ -46,29 +58,26 @@ class AcceptedEvent(TypedDict):
     """Typed properties that are set, and every extra property."""
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Exact milliseconds since the epoch of an aware datetime."""
-    return (moment - _EPOCH) // _MS
-
-
-def accept_event(raw: bytes, channel: Channel) -> AcceptedEvent | Rejection:
+def accept_event(
+    raw: bytes, channel: Channel, *, received_at_ms: int | None = None
+) -> AcceptedEvent | Rejection:
     """`validate_event`, normalised: the same verdict on every input."""
+    if len(raw) > MAX_VALUE_BYTES:
+        return too_large(raw)
+    if received_at_ms is None:
+        received_at_ms = now_ms()
     try:
         plain = PLAIN_ADAPTERS[channel].validate_json(raw)
     except ValidationError:
         plain = None
-    accepted = _finish(plain) if plain is not None else None
+    accepted = _finish(plain, received_at_ms) if plain is not None else None
     if accepted is not None:
         return accepted
-    verdict = validate_event(raw, channel)
+    verdict = _validate(raw, channel, received_at_ms)
     return verdict if isinstance(verdict, Rejection) else normalised(verdict)
 
 
-def _finish(event: dict[str, Any]) -> AcceptedEvent | None:
+def _finish(event: dict[str, Any], received_at_ms: int) -> AcceptedEvent | None:
     """Complete a plainly spelled event with the checks the contract models
     make in Python; None sends it to the models (invalid, or unusual)."""
     identity = event["identity"]
@@ -87,14 +96,21 @@ def _finish(event: dict[str, Any]) -> AcceptedEvent | None:
     properties = event.get("properties")
     if properties is None:
         properties = event["properties"] = {}
-    elif event["event_type"] == "survey_response":
-        low, high = SCORE_RANGES[properties["survey"]]
-        if not low <= properties["score"] <= high:
-            return None
+    else:
+        if event["event_type"] == "survey_response":
+            low, high = SCORE_RANGES[properties["survey"]]
+            if not low <= properties["score"] <= high:
+                return None
+        for value in properties.values():  # typed ones too: they pass, cheaply
+            if type(value) is not str and free_value_problem(value) is not None:
+                return None
     try:
-        event["occurred_at_ms"] = epoch_ms(datetime.fromisoformat(event.pop("occurred_at")))
+        occurred_at_ms = epoch_ms(datetime.fromisoformat(event.pop("occurred_at")))
     except ValueError:
         return None
+    if not event_time_in_range(occurred_at_ms, received_at_ms):
+        return None
+    event["occurred_at_ms"] = occurred_at_ms
     event.setdefault("schema_version", 1)
     event.setdefault("context", {})
     return cast(AcceptedEvent, event)

@@ -128,22 +128,22 @@ def _traffic_options(f: F) -> F:
     f = click.option("--seed", default=7, show_default=True)(f)
     f = click.option(
         "--start",
-        default="2026-11-16T00:00:00+00:00",
-        show_default=True,
-        help="Event time the traffic starts at (RFC 3339).",
+        default=None,
+        help="Event time the traffic starts at (RFC 3339; default: a Monday nine weeks ago).",
     )(f)
     f = click.option("--invalid-share", default=0.03, show_default=True)(f)
     f = click.option("--duplicate-share", default=0.02, show_default=True)(f)
     return f
 
 
-def _spec(people: int, seed: int, start: str, invalid_share: float, duplicate_share: float):  # type: ignore[no-untyped-def]
+def _spec(people: int, seed: int, start: str | None, invalid_share: float, duplicate_share: float):  # type: ignore[no-untyped-def]
     from streams.generator import TrafficSpec
+    from streams.generator.traffic import DEFAULT_START
 
     return TrafficSpec(
         people=people,
         seed=seed,
-        start=datetime.fromisoformat(start).astimezone(UTC),
+        start=datetime.fromisoformat(start).astimezone(UTC) if start else DEFAULT_START,
         invalid_share=invalid_share,
         duplicate_share=duplicate_share,
     )

@@ -20,12 +20,13 @@ import orjson
 from pydantic import TypeAdapter
 
 from schemas import Channel, Rejection, RejectionError, RejectReason
+from schemas.limits import MAX_VALUE_BYTES
 
 VERSION = b"1"
-KEPT_BYTES = 512 * 1024
-"""A rejected value longer than this (`too_large`: the contract's bound) is
-kept on the topic up to this size, so that a dead letter fits a topic with
-Kafka's default record size limit (1 MB) whatever a channel topic allows."""
+KEPT_BYTES = MAX_VALUE_BYTES
+"""A rejected value longer than the contract's bound (`too_large`) is kept on
+the topic up to it, so that a dead letter fits a topic with Kafka's default
+record size limit (1 MB) whatever a channel topic allows."""
 _ERRORS = TypeAdapter(tuple[RejectionError, ...])
 _H = "cx.dlq."
 

@@ -44,10 +44,13 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
         say(f"worker:     {worker.base_url}/stats, log {log_path}")
         try:
             worker.start()
-            start = datetime.now(UTC).replace(
-                hour=0, minute=0, second=0, microsecond=0
-            ) - timedelta(days=7)
-            records = generate_traffic(TrafficSpec(people=people, seed=seed, start=start))
+            today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            # The week before today, as received by today: no event is from
+            # the future (the contract refuses those).
+            spec = TrafficSpec(
+                people=people, seed=seed, start=today - timedelta(days=7), until=today
+            )
+            records = generate_traffic(spec)
             kinds = Counter(r.truth.kind for r in records)
             say(
                 f"traffic:    {len(records):,} records from {people:,} people over 7 days "

@@ -75,7 +75,7 @@ def ingest_record(
     record: RawRecord, channel: Channel, received_at_ms: int, pseudonymizer: Pseudonymizer
 ) -> Touchpoint | DeadLetter:
     value = record.value
-    verdict = accept_event(value, channel) if value else _EMPTY
+    verdict = accept_event(value, channel, received_at_ms=received_at_ms) if value else _EMPTY
     if isinstance(verdict, Rejection):
         return DeadLetter(
             verdict,

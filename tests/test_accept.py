@@ -4,6 +4,8 @@ once normalised. The fast path must never accept what the models reject."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -13,13 +15,27 @@ from hypothesis import strategies as st
 
 from schemas import Channel, Rejection, accept_event, normalised, validate_event
 from schemas.fast import PLAIN_ADAPTERS
+from schemas.limits import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_AMOUNT,
+    MAX_CONTEXT_CHARS,
+    MAX_DEPTH,
+    MAX_EVENT_ID_CHARS,
+    MAX_EXTERNAL_ID_CHARS,
+    MAX_FUTURE_MS,
+    MAX_IDENTIFIER_CHARS,
+    MAX_TEXT_CHARS,
+)
 from schemas.validate import AcceptedEvent
 from streams.generator import TrafficSpec, generate_traffic
 from tests.examples import invalid_cases, valid_events
 
 
-def reference(raw: bytes, channel: Channel) -> AcceptedEvent | Rejection:
-    verdict = validate_event(raw, channel)
+def reference(
+    raw: bytes, channel: Channel, received_at_ms: int | None = None
+) -> AcceptedEvent | Rejection:
+    verdict = validate_event(raw, channel, received_at_ms=received_at_ms)
     return verdict if isinstance(verdict, Rejection) else normalised(verdict)
 
 
@@ -170,3 +186,121 @@ def test_any_event_gets_the_models_verdict(
         fields["properties"] = properties
     raw = orjson.dumps(fields)
     assert accept_event(raw, channel) == reference(raw, channel)
+
+
+# -- the bounds (schemas.limits): the fast path checks them as the models do -------
+
+RECEIVED_AT_MS = 1_795_500_000_000  # 2026-11-24T06:00Z, a day after event()'s time
+
+
+def _received_plus(ms: int) -> str:
+    moment = datetime.fromtimestamp(RECEIVED_AT_MS / 1000, UTC) + timedelta(milliseconds=ms)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _nested(depth: int, leaf: Any = 1) -> Any:
+    for level in range(depth):
+        leaf = [leaf] if level % 2 else {"a": leaf}
+    return leaf
+
+
+_EDGE_NUMBERS = st.sampled_from(
+    [INT64_MAX, INT64_MAX + 1, INT64_MIN, INT64_MIN - 1, 2**70, -(2**70), MAX_AMOUNT,
+     float(MAX_AMOUNT), 99_999_999_999_999.98, 1e20, float("nan"), float("inf"),
+     float("-inf"), 0, -0.0, 1, 2.5, True]
+)  # fmt: skip
+_NUMBERS = st.one_of(_EDGE_NUMBERS, st.integers(), st.floats())
+_DEEP = st.tuples(st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2), st.one_of(_NUMBERS, st.none()))
+_LENGTHS = sorted(
+    {
+        MAX_EVENT_ID_CHARS,
+        MAX_IDENTIFIER_CHARS,
+        MAX_EXTERNAL_ID_CHARS,
+        MAX_CONTEXT_CHARS,
+        MAX_TEXT_CHARS,
+    }
+)
+_LONG_TEXT = st.sampled_from(_LENGTHS).flatmap(
+    lambda n: st.sampled_from(["a" * n, "a" * (n + 1), "é" * n, " " + "a" * (n - 1)])
+)
+_BOUNDED = st.one_of(_NUMBERS, _DEEP.map(lambda d: _nested(*d)), _LONG_TEXT, _scalar)
+_BOUNDED_PROPERTIES = st.dictionaries(
+    st.sampled_from(
+        ["quantity", "price", "revenue", "order_id", "product_id", "url", "comment", "x", "y"]
+    ),
+    _BOUNDED,
+    max_size=4,
+)
+_BASE_PROPERTIES: dict[str, dict[str, Any]] = {
+    "add_to_cart": {"product_id": "p-1"},
+    "purchase": {"order_id": "o-1", "revenue": 10.5, "currency": "EUR"},
+    "page_view": {},
+    "survey_response": {"survey": "ces", "score": 3},
+}
+_EDGE_TIMES = st.sampled_from(
+    ["1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", "1970-01-01T00:00:00+00:01",
+     "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2026-11-23T09:41:07Z",
+     _received_plus(MAX_FUTURE_MS), _received_plus(MAX_FUTURE_MS + 1),
+     _received_plus(MAX_FUTURE_MS - 1)]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    channel=st.sampled_from([Channel.WEB, Channel.APP]),
+    event_type=st.sampled_from(sorted(_BASE_PROPERTIES)),
+    properties=_BOUNDED_PROPERTIES,
+    customer_id=st.one_of(st.just("C1"), _LONG_TEXT),
+    user_agent=st.one_of(st.none(), _LONG_TEXT),
+    event_id=st.one_of(st.just("e-1"), _LONG_TEXT),
+    occurred_at=_EDGE_TIMES,
+)
+def test_any_bounded_value_gets_the_models_verdict(
+    channel: Channel,
+    event_type: str,
+    properties: dict[str, Any],
+    customer_id: str,
+    user_agent: str | None,
+    event_id: str,
+    occurred_at: str,
+) -> None:
+    fields: dict[str, Any] = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "occurred_at": occurred_at,
+        "identity": {"customer_id": customer_id},
+        "properties": {**_BASE_PROPERTIES[event_type], **properties},
+    }
+    if user_agent is not None:
+        fields["context"] = {"user_agent": user_agent}
+    raw = json.dumps(fields).encode()  # writes NaN, Infinity and any integer, as sent
+    verdict = accept_event(raw, channel, received_at_ms=RECEIVED_AT_MS)
+    assert verdict == reference(raw, channel, RECEIVED_AT_MS)
+    if not isinstance(verdict, Rejection):
+        orjson.dumps(verdict)  # representable downstream
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "accepted"),
+    [
+        (_received_plus(MAX_FUTURE_MS), True),
+        (_received_plus(MAX_FUTURE_MS + 1), False),
+        ("1970-01-01T00:00:00Z", True),
+        ("1969-12-31T23:59:59.999Z", False),
+    ],
+)
+def test_event_time_bounds_are_exact_on_both_paths(occurred_at: str, accepted: bool) -> None:
+    raw = orjson.dumps(event(occurred_at=occurred_at))
+    assert plain(raw, Channel.WEB)  # the fast path decides the accepted ones itself
+    verdict = accept_event(raw, Channel.WEB, received_at_ms=RECEIVED_AT_MS)
+    assert verdict == reference(raw, Channel.WEB, RECEIVED_AT_MS)
+    assert isinstance(verdict, Rejection) is not accepted
+
+
+def test_the_receive_time_defaults_to_the_wall_clock() -> None:
+    now = datetime.now(UTC)
+    soon = orjson.dumps(event(occurred_at=(now + timedelta(hours=23)).isoformat()))
+    late = orjson.dumps(event(occurred_at=(now + timedelta(hours=25)).isoformat()))
+    for check in (accept_event, validate_event):
+        assert not isinstance(check(soon, Channel.WEB), Rejection)
+        assert isinstance(check(late, Channel.WEB), Rejection)

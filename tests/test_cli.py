@@ -84,3 +84,14 @@ def test_the_producer_guide_lists_every_rejection_reason() -> None:
     rows = dict(re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", guide, flags=re.M))
     assert set(REASON_DESCRIPTIONS) == set(RejectReason)
     assert rows == {reason.value: text for reason, text in REASON_DESCRIPTIONS.items()}
+
+
+def test_the_producer_guide_lists_every_bound() -> None:
+    from schemas.limits import BOUNDS
+    from schemas.rejections import RejectReason
+
+    guide = (Path(__file__).parent.parent / "docs" / "producers.md").read_text()
+    section = guide.split("## Bounds\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (.+) \| (.+) \| `([a-z_]+)` \|$", section, flags=re.M)
+    assert rows == [(b.what, b.bound, b.reason) for b in BOUNDS]
+    assert {b.reason for b in BOUNDS} <= {reason.value for reason in RejectReason}

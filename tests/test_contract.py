@@ -23,6 +23,18 @@ from schemas import (
     validate_event,
 )
 from schemas.events import Event
+from schemas.limits import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_AMOUNT,
+    MAX_CONTEXT_CHARS,
+    MAX_DEPTH,
+    MAX_EVENT_ID_CHARS,
+    MAX_EXTERNAL_ID_CHARS,
+    MAX_IDENTIFIER_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_VALUE_BYTES,
+)
 from schemas.rejections import SET_ASIDE
 
 EXAMPLES = files("schemas") / "examples"
@@ -78,6 +90,13 @@ def _reject(raw: bytes | dict[str, Any], channel: Channel) -> Rejection:
 def _validator(channel: Channel) -> Draft202012Validator:
     path = contract_schema.JSON_DIR / contract_schema.file_name(channel)
     return Draft202012Validator(json.loads(path.read_text("utf-8")), format_checker=FORMAT_CHECKER)
+
+
+def _nest(depth: int, leaf: Any = 1) -> Any:
+    """`leaf` inside `depth` levels of arrays and objects."""
+    for level in range(depth):
+        leaf = [leaf] if level % 2 else {"a": leaf}
+    return leaf
 
 
 def _at(event: dict[str, Any], dotted: str) -> Any:
@@ -179,7 +198,12 @@ def test_json_schema_accepts_valid_example(channel: Channel, line: str) -> None:
 
 
 # Invalid examples that JSON Schema cannot reject, as (field, value): why.
-JSON_SCHEMA_GAPS: dict[tuple[str, str], str] = {}
+# (Examples of the other bounds it cannot express, too_large and too_deep and
+# numbers in extra properties, are written as "raw" values.)
+JSON_SCHEMA_GAPS: dict[tuple[str, str], str] = {
+    ("occurred_at", "1969-12-31T23:59:59Z"): "event time before 1970",
+    ("occurred_at", "2099-11-21T06:41:19.600Z"): "event time after the receive time",
+}
 if "date-time" not in FORMAT_CHECKER.checkers:
     # Feb 30 has the RFC 3339 shape that the `pattern` checks; only `format:
     # date-time` knows the calendar, and jsonschema checks that format only with
@@ -273,7 +297,7 @@ def test_non_finite_revenue_is_rejected(value: bytes) -> None:
     )
     rejection = _reject(raw.encode().replace(b'"W-1"', b'"W-1", "revenue": ' + value), Channel.WEB)
     assert (rejection.reason, rejection.errors[0].field) == (
-        RejectReason.INVALID_VALUE,
+        RejectReason.NUMBER_OUT_OF_RANGE,
         "properties.revenue",
     )
 
@@ -291,6 +315,202 @@ def test_error_messages_never_repeat_the_input() -> None:
             assert value not in error.message
     for value in secrets.values():
         assert value not in rejection.model_dump_json()
+
+
+# -- hostile input: what the contract decides -----------------------------------
+
+
+def _raw_event(**changes: Any) -> bytes:
+    return json.dumps(_event(**changes)).encode()
+
+
+def test_duplicate_keys_the_last_one_wins() -> None:
+    # As most JSON parsers do (RFC 8259 leaves it open); kept, not refused.
+    raw = _raw_event(properties={"coupon": "A"}).replace(
+        b'"identity": {"customer_id": "C10023456"}',
+        b'"identity": {"customer_id": "C1"}, "identity": {"customer_id": "C2"}',
+    )
+    raw = raw.replace(b'{"coupon": "A"}', b'{"coupon": "A", "coupon": "B"}')
+    event = _accept(raw, Channel.WEB)
+    assert event.identity.customer_id == "C2"
+    assert event.properties.__pydantic_extra__ == {"coupon": "B"}
+
+
+def test_escaped_control_characters_are_kept_as_written() -> None:
+    event = _accept(
+        _event(identity={"customer_id": "C\x001"}, properties={"note": "a\x1f\x7fb"}),
+        Channel.WEB,
+    )
+    assert event.identity.customer_id == "C\x001"
+    assert event.properties.__pydantic_extra__ == {"note": "a\x1f\x7fb"}
+    # Unescaped, a control character is not JSON (RFC 8259 7).
+    raw = _raw_event(properties={"note": "a"}).replace(b'"a"', b'"a\x01b"')
+    assert _reject(raw, Channel.WEB).reason is RejectReason.INVALID_JSON
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (b'"\\ud800"', RejectReason.INVALID_JSON),  # a lone high surrogate, escaped
+        (b'"\\udc00"', RejectReason.INVALID_JSON),  # a lone low one
+        (b'"\\ud800\\u0041"', RejectReason.INVALID_JSON),  # high, then not a low one
+        (b'"\xed\xa0\x80"', RejectReason.INVALID_ENCODING),  # a surrogate as UTF-8 bytes
+        (b'"\\ud83d\\ude00"', None),  # a pair: U+1F600
+    ],
+)
+def test_lone_surrogates_are_refused(text: bytes, reason: RejectReason | None) -> None:
+    raw = _raw_event(properties={"note": "@"}).replace(b'"@"', text)
+    if reason is None:
+        assert _accept(raw, Channel.WEB).properties.__pydantic_extra__ == {"note": "\U0001f600"}
+    else:
+        assert _reject(raw, Channel.WEB).reason is reason
+
+
+def test_a_byte_order_mark_is_invalid_json() -> None:
+    rejection = _reject(b"\xef\xbb\xbf" + _raw_event(), Channel.WEB)
+    assert rejection.reason is RejectReason.INVALID_JSON
+    assert "byte order mark" in rejection.errors[0].message
+
+
+def test_utf16_is_refused() -> None:
+    text = json.dumps(_event())
+    assert _reject(text.encode("utf-16"), Channel.WEB).reason is RejectReason.INVALID_ENCODING
+    # Without a byte order mark, UTF-16 of ASCII is valid UTF-8 (with NULs): not JSON.
+    assert _reject(text.encode("utf-16-le"), Channel.WEB).reason is RejectReason.INVALID_JSON
+
+
+RECEIVED_AT_MS = 1_795_500_000_000  # 2026-11-24T06:00Z
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "reason"),
+    [
+        ("0001-01-01T00:00:00Z", RejectReason.TIMESTAMP_OUT_OF_RANGE),
+        ("0001-01-01T00:00:00+01:00", RejectReason.TIMESTAMP_OUT_OF_RANGE),  # year 0 in UTC
+        ("9999-12-31T23:59:59Z", RejectReason.TIMESTAMP_OUT_OF_RANGE),
+        ("9999-12-31T23:59:59-23:59", RejectReason.TIMESTAMP_OUT_OF_RANGE),  # year 10000 in UTC
+        ("2300-01-01T00:00:00Z", RejectReason.TIMESTAMP_OUT_OF_RANGE),  # beyond DateTime64(3)
+        ("1969-12-31T23:59:59Z", RejectReason.TIMESTAMP_OUT_OF_RANGE),
+        ("1970-01-01T00:00:00+00:01", RejectReason.TIMESTAMP_OUT_OF_RANGE),  # 23:59 UTC
+        ("1970-01-01T00:00:00Z", None),
+        ("1970-01-01T01:00:00+01:00", None),
+        ("2026-02-29T09:41:07Z", RejectReason.INVALID_TIMESTAMP),  # 2026 is no leap year
+        ("2024-02-29T09:41:07Z", None),
+        ("2016-12-31T23:59:60Z", RejectReason.INVALID_TIMESTAMP),  # leap second: not read
+        ("2026-11-25T06:00:00Z", None),  # exactly 24 hours after the receive time
+        ("2026-11-25T06:00:00.001Z", RejectReason.TIMESTAMP_OUT_OF_RANGE),
+    ],
+)
+def test_event_times_at_the_calendars_edges(occurred_at: str, reason: RejectReason | None) -> None:
+    verdict = validate_event(
+        _raw_event(occurred_at=occurred_at), Channel.WEB, received_at_ms=RECEIVED_AT_MS
+    )
+    if reason is None:
+        assert not isinstance(verdict, Rejection), verdict
+    else:
+        assert isinstance(verdict, Rejection)
+        assert [(e.reason, e.field) for e in verdict.errors] == [(reason, "occurred_at")]
+
+
+@pytest.mark.parametrize(
+    ("field", "limit", "make"),
+    [
+        ("event_id", MAX_EVENT_ID_CHARS, lambda v: _event(event_id=v)),
+        ("identity.customer_id", MAX_IDENTIFIER_CHARS, lambda v: _event(identity={"customer_id": v})),
+        ("identity.email", MAX_IDENTIFIER_CHARS,
+         lambda v: _event(identity={"email": v[:-12] + "@example.com"})),
+        ("context.user_agent", MAX_CONTEXT_CHARS, lambda v: _event(context={"user_agent": v})),
+        ("properties.order_id", MAX_EXTERNAL_ID_CHARS,
+         lambda v: _event(event_type="purchase", properties={"order_id": v, "revenue": 1, "currency": "EUR"})),
+        ("properties.url", MAX_TEXT_CHARS,
+         lambda v: _event(event_type="page_view", properties={"url": v})),
+    ],
+)  # fmt: skip
+def test_strings_longer_than_their_bound_are_invalid_value(
+    field: str, limit: int, make: Any
+) -> None:
+    _accept(make("x" * limit), Channel.WEB)
+    rejection = _reject(make("x" * (limit + 1)), Channel.WEB)
+    assert [(e.reason, e.field) for e in rejection.errors] == [(RejectReason.INVALID_VALUE, field)]
+    assert not list(_validator(Channel.WEB).iter_errors(make("x" * limit)))
+    assert list(_validator(Channel.WEB).iter_errors(make("x" * (limit + 1))))
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (INT64_MAX, None),
+        (INT64_MIN, None),
+        (INT64_MAX + 1, RejectReason.NUMBER_OUT_OF_RANGE),
+        (INT64_MIN - 1, RejectReason.NUMBER_OUT_OF_RANGE),
+        (_nest(MAX_DEPTH), None),
+        (_nest(MAX_DEPTH + 1), RejectReason.TOO_DEEP),
+        (_nest(MAX_DEPTH - 1, [2**70]), RejectReason.NUMBER_OUT_OF_RANGE),
+        ({"a": [1, {"b": float("nan")}]}, RejectReason.NUMBER_OUT_OF_RANGE),
+    ],
+)
+def test_extra_properties_are_bounded(value: Any, reason: RejectReason | None) -> None:
+    verdict = validate_event(_raw_event(properties={"extra": value}), Channel.WEB)
+    if reason is None:
+        assert not isinstance(verdict, Rejection), verdict
+    else:
+        assert isinstance(verdict, Rejection)
+        assert [(e.reason, e.field) for e in verdict.errors] == [(reason, "properties.extra")]
+
+
+def test_a_value_over_the_size_bound_is_too_large_unread() -> None:
+    padding = MAX_VALUE_BYTES - len(_raw_event(properties={"pad": ""}))
+    assert not isinstance(
+        validate_event(_raw_event(properties={"pad": "x" * padding}), Channel.WEB), Rejection
+    )
+    rejection = _reject(_raw_event(properties={"pad": "x" * (padding + 1)}), Channel.WEB)
+    assert rejection.reason is RejectReason.TOO_LARGE
+    assert (rejection.event_id, rejection.errors[0].field) == (None, "")
+
+
+def test_a_value_too_deep_to_parse_is_too_deep() -> None:
+    raw = _raw_event(properties={"x": "@"}).replace(b'"@"', b"[" * 5000 + b"]" * 5000)
+    rejection = _reject(raw, Channel.WEB)
+    assert [(e.reason, e.field) for e in rejection.errors] == [(RejectReason.TOO_DEEP, "")]
+
+
+def test_rejections_read_the_event_id_where_numbers_are_out_of_range() -> None:
+    raw = _raw_event(properties={"x": "@"}).replace(b'"@"', b"NaN")
+    rejection = _reject(raw, Channel.WEB)
+    assert (rejection.reason, rejection.event_id) == (RejectReason.NUMBER_OUT_OF_RANGE, "t-0001")
+
+
+@pytest.mark.parametrize(
+    ("event_type", "changes", "field"),
+    [
+        ("purchase", {"revenue": MAX_AMOUNT}, "properties.revenue"),
+        ("purchase", {"revenue": 1e20}, "properties.revenue"),
+        ("add_to_cart", {"price": float(MAX_AMOUNT)}, "properties.price"),
+        ("add_to_cart", {"quantity": INT64_MAX + 1}, "properties.quantity"),
+        ("purchase", {"order_id": INT64_MAX + 1}, "properties.order_id"),
+    ],
+)
+def test_typed_numbers_beyond_what_is_stored_are_number_out_of_range(
+    event_type: str, changes: dict[str, Any], field: str
+) -> None:
+    base = {"order_id": "W-1", "revenue": 10, "currency": "EUR", "product_id": "p-1"}
+    rejection = _reject(_event(event_type=event_type, properties={**base, **changes}), Channel.WEB)
+    assert [(e.reason, e.field) for e in rejection.errors] == [
+        (RejectReason.NUMBER_OUT_OF_RANGE, field)
+    ]
+    assert list(_validator(Channel.WEB).iter_errors(
+        _event(event_type=event_type, properties={**base, **changes})
+    ))  # fmt: skip
+
+
+def test_amounts_just_under_the_bound_are_accepted() -> None:
+    just_under = 99_999_999_999_999.98  # the largest two-decimal amount a double holds under 1e14
+    props = {"order_id": "W-1", "revenue": just_under, "currency": "EUR"}
+    assert _accept(_event(event_type="purchase", properties=props), Channel.WEB)
+    assert _accept(
+        _event(event_type="add_to_cart", properties={"product_id": "p", "quantity": INT64_MAX}),
+        Channel.WEB,
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
+from datetime import timedelta
 from statistics import mean
 
 import orjson
@@ -22,6 +24,16 @@ def test_same_spec_same_bytes() -> None:
     assert generate_traffic(TrafficSpec(people=100, seed=9)) != generate_traffic(
         TrafficSpec(people=100, seed=10)
     )
+
+
+def test_until_leaves_out_the_records_that_arrive_later() -> None:
+    spec = TrafficSpec(people=100, seed=9)
+    every = generate_traffic(spec)
+    until = spec.start + timedelta(days=5)
+    received = generate_traffic(replace(spec, until=until))
+    assert 0 < len(received) < len(every)
+    assert received == every[: len(received)]  # arrival order: a prefix
+    assert max(r.truth.occurred_at_ms for r in received) <= until.timestamp() * 1000
 
 
 def test_truth_agrees_with_the_contract() -> None:

@@ -20,7 +20,7 @@ from tests.examples import invalid_cases, record, valid_events
 
 TOPICS = Topics("cx.")
 PSEUDONYMS = Pseudonymizer(b"unit-test-secret")
-NOW_MS = 1_795_400_000_000
+NOW_MS = 1_795_800_000_000  # 2026-11-27T17:20Z: after every golden example
 
 
 def ingest(

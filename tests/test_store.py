@@ -31,6 +31,7 @@ from streams.touchpoint import Touchpoint
 from tests.examples import invalid_cases, record, valid_events
 
 TOPICS = Topics("cx.")
+RECEIVED_AT_MS = 1_795_800_000_000  # 2026-11-27T17:20Z: after every golden example
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def touchpoints(channel: Channel = Channel.WEB) -> list[Touchpoint]:
     records = [
         record(TOPICS.channel(channel), v, offset=i) for i, v in enumerate(valid_events(channel))
     ]
-    return ingest_batch(records, TOPICS.channels, 1, Pseudonymizer(b"k")).touchpoints
+    return ingest_batch(records, TOPICS.channels, RECEIVED_AT_MS, Pseudonymizer(b"k")).touchpoints
 
 
 def as_batch(items: list[Touchpoint], partition: int = 0, first_offset: int = 0):  # type: ignore[no-untyped-def]
@@ -222,7 +223,9 @@ def test_an_old_event_repeated_while_its_insert_is_in_flight_is_stored_once(
 def test_dead_letters_are_mirrored_once(migrated: Store) -> None:
     cases = invalid_cases(Channel.SMS)
     records = [record(TOPICS.channel(Channel.SMS), c["raw"], offset=i) for i, c in enumerate(cases)]
-    letters = ingest_batch(records, TOPICS.channels, 1, Pseudonymizer(b"k")).dead_letters
+    letters = ingest_batch(
+        records, TOPICS.channels, RECEIVED_AT_MS, Pseudonymizer(b"k")
+    ).dead_letters
     wire = [
         (value, headers, 0, i)
         for i, (_, value, headers) in enumerate(map(encode_dead_letter, letters))
