@@ -116,9 +116,10 @@ class Settings(BaseSettings):
         "survives, keeping pauses short (streams/gc_watch.py); false: CPython's defaults",
     )
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
-        "none",
+        "zstd",
         description="codec of the record batches this project's producers send (internal "
-        "topics, dead letters, cx produce); consumers read every codec whatever this says",
+        "topics, dead letters, alerts, cx produce); zstd: a fifth of the bytes at no cost "
+        "in throughput (docs/performance.md). Consumers read every codec whatever this says",
     )
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 2_000
