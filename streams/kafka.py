@@ -50,8 +50,12 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def producer_for(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
+    """A producer with this project's options; its batches compressed with
+    `settings.kafka_compression` (aiokafka's name for none is None)."""
+    codec = settings.kafka_compression
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
+        "compression_type": None if codec == "none" else codec,
         "acks": "all",
         "linger_ms": 5,
         "max_batch_size": 1024 * 1024,

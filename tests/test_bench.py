@@ -64,8 +64,12 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
         "two_workers_cores_busy",
         "ingest_alone_share_of_ceiling",
         "ingest_alone_main_thread_us_per_record",
+        "internal_topics_bytes_per_record",
     ):
         assert figures[key] > 0, key
+    held = runs["topic_bytes"]  # what the broker holds, read back from its batches
+    assert len(held["channels"]) == 4 and min(held["channels"].values()) > 0
+    assert held["internal"]["cx.touchpoints"] > 0 and held["internal"]["cx.journey-rows"] > 0
     # The worker's CPU is its main thread's and its other threads'.
     assert figures["worker_cpu_us_per_record"] == pytest.approx(
         figures["main_thread_us_per_record"] + figures["clickhouse_cpu_us_per_record"], abs=0.2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.bench.topic_batches import held_by_codec
 from streams.devbroker import LocalBroker, free_port
 
 pytestmark = pytest.mark.integration
@@ -55,6 +57,12 @@ def test_demo_starts_a_broker_when_none_runs(tmp_path: Path) -> None:
 
 
 def test_demo_uses_a_running_broker(broker: LocalBroker, tmp_path: Path) -> None:
-    out = run_demo(tmp_path, CX_BROKER_URL=broker.url)
+    # lz4, not the default (zstd): the setting reaches the demo's sends and the worker.
+    out = run_demo(tmp_path, CX_BROKER_URL=broker.url, CX_KAFKA_COMPRESSION="lz4")
     assert f"{broker.url} (already running" in out
     assert_summary_matches_the_generator(out)
+    prefix = re.search(r"this run's topics: (\S+)\*", out)
+    assert prefix is not None
+    for topic in (f"{prefix[1]}web", f"{prefix[1]}touchpoints", f"{prefix[1]}journey-rows"):
+        held = asyncio.run(held_by_codec(broker.url.split("://")[1], topic))
+        assert list(held) == ["lz4"] and held["lz4"].records > 0, topic

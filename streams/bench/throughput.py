@@ -24,7 +24,12 @@ Runs on local tansu brokers and embedded ClickHouse:
 
 Runs 2, 4 and 5 also read every process's CPU time (`streams.bench.cpu`): what
 a record costs on the worker's main thread, on its ClickHouse threads and on
-the broker, and how many cores were busy.
+the broker, and how many cores were busy. After run 2 it reads what the
+broker holds on each topic (`streams.bench.topic_batches`).
+
+The channel traffic is sent uncompressed whatever `CX_KAFKA_COMPRESSION`
+says: the setting is measured on the worker's own topics, against the same
+input and ceiling.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from streams.bench.cpu import Kinds, Reading, read_cpu, spent
 from streams.bench.faust_peer import run_faust_peer
 from streams.bench.latency import latency_summary, send_paced, stored_at
 from streams.bench.procfs import status_kb
+from streams.bench.topic_batches import held_by_codec
 from streams.child_worker import ChildWorker
 from streams.devbroker import LocalBroker, local_settings
 from streams.generator import GeneratedRecord, TrafficSpec, generate_traffic
@@ -244,9 +250,27 @@ def run_ingest_alone(worker: ChildWorker, records: int, broker: LocalBroker) -> 
         worker.stop()
 
 
+def _uncompressed(settings: Settings) -> Settings:
+    """`settings` for sending the channel traffic (see the module's doc)."""
+    return settings.model_copy(update={"kafka_compression": "none"})
+
+
 def _prepare(settings: Settings, records: list[GeneratedRecord]) -> None:
     asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
-    asyncio.run(produce_records(settings, records))
+    asyncio.run(produce_records(_uncompressed(settings), records))
+
+
+async def topic_bytes(settings: Settings) -> dict[str, dict[str, int]]:
+    """Bytes of the record batches the broker holds on each topic of the
+    worker's plan, as stored (compressed or not): the channel topics and
+    the worker's own (`internal`), by topic."""
+    channels = Topics(settings.topic_prefix).channels
+    held: dict[str, dict[str, int]] = {"channels": {}, "internal": {}}
+    for topic in topic_plan(settings):
+        by_codec = await held_by_codec(settings.bootstrap_servers, topic)
+        kind = "channels" if topic in channels else "internal"
+        held[kind][topic] = sum(h.bytes for h in by_codec.values())
+    return held
 
 
 def _worker(broker: LocalBroker, folder: Path, **overrides: Any) -> ChildWorker:
@@ -269,6 +293,8 @@ def measure(plan: Plan, folder: Path) -> dict[str, Any]:
         _prepare(one.settings, records)
         figures["ceiling_s"] = round(asyncio.run(ceiling(one.settings, len(records))), 3)
         figures["processor"] = run_workers([one], valid, invalid, broker)
+        figures["kafka_compression"] = one.settings.kafka_compression
+        figures["topic_bytes"] = asyncio.run(topic_bytes(one.settings))
         if plan.faust_peer:
             peer = local_settings(
                 broker.url,
@@ -312,7 +338,7 @@ def latency_run(folder: Path, rate: float, plan: Plan) -> dict[str, Any]:
         try:
             pid, started = _pid(worker), time.perf_counter()
             before = read_cpu(pid)
-            sent_at = asyncio.run(send_paced(settings, records, rate))
+            sent_at = asyncio.run(send_paced(_uncompressed(settings), records, rate))
             sending = spent(pid, before, read_cpu(pid))
             sending_s = time.perf_counter() - started
             worker.wait_stored(
@@ -378,6 +404,12 @@ def summarize(figures: dict[str, Any]) -> dict[str, Any]:
     summary["longest_gc_pause_ms"] = processor["gc"][0]["longest_pause_ms"]
     summary["longest_gc_pause_cpu_ms"] = processor["gc"][0]["longest_pause_cpu_ms"]
     summary.update(cpu_figures(processor, records))
+    held = figures["topic_bytes"]
+    internal = sum(held["internal"].values())
+    summary["kafka_compression"] = figures["kafka_compression"]
+    summary["internal_topics_mb"] = round(internal / 1e6, 1)
+    summary["internal_topics_bytes_per_record"] = round(internal / records)
+    summary["channel_topics_mb"] = round(sum(held["channels"].values()) / 1e6, 1)
     if "faust_peer" in figures:
         faust = figures["faust_peer"]
         if faust["seconds"] > 0:  # a run stored in a single insert has no duration
