@@ -58,15 +58,19 @@ condition = { kind = "silence", baseline = "1d", min_expected = 5 }
 """
 
 
-def history(now: int) -> list[GeneratedRecord]:
+def history(now: int) -> tuple[list[GeneratedRecord], list[GeneratedRecord]]:
     """A normal week, then today's trouble."""
     day, week = 24 * 60 * MINUTE, 7 * 24 * 60 * MINUTE
     good_nps = [10] * 7 + [8] * 2 + [3]  # NPS 60
-    records: list[GeneratedRecord] = []
+    normal: list[GeneratedRecord] = []
     for store in ("tehran-04", "paris-05"):
-        records += answers(
+        normal += answers(
             Channel.SMS, "nps", good_nps * 30, now - week - day, now - day, store_id=store
         )
+    normal += answers(
+        Channel.APP, "ces", [6, 5, 6, 7] * 50, now - week - 60 * MINUTE, now - 60 * MINUTE
+    )
+    records: list[GeneratedRecord] = []
     records += answers(
         Channel.SMS,
         "nps",
@@ -83,13 +87,10 @@ def history(now: int) -> list[GeneratedRecord]:
         event(Channel.SMS, "sms_delivered", t)
         for t in range(now - day - 20 * MINUTE, now - 20 * MINUTE, 90_000)
     ]
-    # App CES: easy all week, hard in the last hour; a few bad CSAT answers.
-    records += answers(
-        Channel.APP, "ces", [6, 5, 6, 7] * 50, now - week - 60 * MINUTE, now - 60 * MINUTE
-    )
+    # App CES: easy all week (above), hard in the last hour; a few bad CSAT answers.
     records += answers(Channel.APP, "ces", [2, 1, 3, 2] * 15, now - 50 * MINUTE, now - MINUTE)
     records += answers(Channel.APP, "csat", [1] * 8, now - 40 * MINUTE, now - MINUTE)
-    return records  # fmt: skip
+    return normal, records  # fmt: skip
 
 
 def recovery(now: int) -> list[GeneratedRecord]:
@@ -127,7 +128,12 @@ def test_exactly_the_injected_problems_alert_and_resolve(
     worker = ChildWorker(settings, tmp_path / "worker.log").start()
     try:
         now = int(time.time() * 1000)
-        asyncio.run(produce_records(settings, history(now)))
+        normal, trouble = history(now)
+        # The week is stored before today's trouble comes, as in real life (a
+        # backlog of both at once may show the drop before its whole baseline).
+        asyncio.run(produce_records(settings, normal))
+        worker.wait_stored(len(normal), 0)
+        asyncio.run(produce_records(settings, trouble))
         wait_for(webhook, 3, worker)
         time.sleep(3)  # a few more evaluations: nothing fires twice, nothing else fires
         fired = {(a["rule"], a["slice"]) for a in webhook.bodies}

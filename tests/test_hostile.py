@@ -16,10 +16,9 @@ from pydantic_core import from_json
 from schemas import Rejection, RejectReason, accept_event, normalised, validate_event
 from schemas.validate import AcceptedEvent
 from streams.deadletter import DeadLetter, encode_dead_letter
-from streams.ingest import ingest_record
+from streams.ingest import ingest_record, route_batch
 from streams.pseudonym import Pseudonymizer
 from streams.store.bundle import encode_bundle
-from streams.store.rows import touchpoint_row
 from streams.topics import Topics
 from tests.examples import record
 from tests.hostile import RECEIVED_AT_MS, Hostile, hostile_records
@@ -86,8 +85,9 @@ def test_ingest_makes_a_row_or_a_dead_letter_it_can_encode(case: Hostile) -> Non
     outcome = ingest_record(source, case.channel, RECEIVED_AT_MS, Pseudonymizer(b"k"))
     if case.reason is None:
         assert not isinstance(outcome, DeadLetter), outcome.rejection
-        row = touchpoint_row(outcome, outcome.person_key, 0)
-        encode_bundle([((outcome.event_id, outcome.occurred_at_ms), row)])
+        routed = route_batch([outcome], [outcome.person_key], 4)
+        assert routed.failed == []  # a row and a step, encoded
+        assert [len(encode_bundle(entries)) > 0 for entries in routed.bundles.values()] == [True]
     else:
         assert isinstance(outcome, DeadLetter)
         assert outcome.rejection.reason is case.reason
