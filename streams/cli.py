@@ -237,6 +237,15 @@ def bench() -> None:
     """Benchmarks: print figures and write JSON."""
 
 
+def _report(figures: dict[str, Any], json_path: Path | None) -> None:
+    """A benchmark's figures, a line each, and as JSON to `json_path`."""
+    width = max(map(len, figures), default=0) + 2
+    for name, value in figures.items():
+        click.echo(f"{name:{width}} {value}")
+    if json_path is not None:
+        json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
 @bench.command("alerts")
 @click.option("--crossings", default=20, show_default=True, help="alerts to time")
 @click.option("--interval", default=2.0, show_default=True, help="CX_ALERT_INTERVAL_SECONDS")
@@ -249,10 +258,7 @@ def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> Non
     from streams.bench.alert_delay import measure
 
     figures = measure(crossings, interval)
-    for name, value in figures.items():
-        click.echo(f"{name:24} {value}")
-    if json_path is not None:
-        json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+    _report(figures, json_path)
 
 
 @bench.command("partitions")
@@ -267,10 +273,7 @@ def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
     from streams.bench.partitions import measure
 
     figures = measure(rows, rounds=rounds)
-    for name, value in figures.items():
-        click.echo(f"{name:36} {value}")
-    if json_path is not None:
-        json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+    _report(figures, json_path)
 
 
 @bench.command("throughput")

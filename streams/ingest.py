@@ -58,6 +58,12 @@ def set_aside(
         RejectReason.PROCESSING_FAILED,
         f"the {stage} stage failed on this event ({type(exc).__name__}); it was set aside",
     )
+    return _dead_letter(record, channel, received_at_ms, rejection)
+
+
+def _dead_letter(
+    record: RawRecord, channel: Channel, received_at_ms: int, rejection: Rejection
+) -> DeadLetter:
     return DeadLetter(
         rejection,
         channel,
@@ -77,17 +83,7 @@ def ingest_record(
     value = record.value
     verdict = accept_event(value, channel, received_at_ms=received_at_ms) if value else _EMPTY
     if isinstance(verdict, Rejection):
-        return DeadLetter(
-            verdict,
-            channel,
-            record.topic,
-            record.partition,
-            record.offset,
-            record.timestamp,
-            record.key,
-            value or b"",
-            received_at_ms,
-        )
+        return _dead_letter(record, channel, received_at_ms, verdict)
     position = (record.topic, record.partition, record.offset)
     return to_touchpoint(verdict, channel, position, received_at_ms, pseudonymizer)
 

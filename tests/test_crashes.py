@@ -31,8 +31,11 @@ from tests.test_metrics import (
     expected_funnel,
     expected_scores,
     read_views,
+    stored_contacts,
+    stored_funnel,
+    stored_scores,
 )
-from tests.test_stitching import MINUTE, check_against_oracle, clock, read_store, settled
+from tests.test_stitching import MINUTE, check_against_oracle, end_every_journey, read_store
 
 pytestmark = pytest.mark.integration
 
@@ -96,11 +99,7 @@ def test_many_kills_at_random_points_keep_every_view_exact(
     worker = ChildWorker(settings, tmp_path / "worker-last.log").start()
     try:
         worker.wait_stored(valid, len(oracle.invalid(traffic)))
-        settled([worker])
-        asyncio.run(produce_records(settings, clock(end + 30 * 24 * 60 * MINUTE)))
-        worker.wait_stored(valid + 200, 0)
-        settled([worker])
-        stats = worker.stats()
+        stats = end_every_journey(worker, settings, valid, end)
     finally:
         assert worker.stop() == 0
     assert len(lives) == KILLS
@@ -128,28 +127,6 @@ def test_many_kills_at_random_points_keep_every_view_exact(
     # Metrics views.
     views = read_views(settings)
     last_day = day_of(end + 30 * 24 * 60 * MINUTE)
-    scores = {
-        (r["day"], r["channel"], r["store_id"], r["survey"]): r["responses"]
-        for r in views["scores_daily"]
-    }
-    assert scores == {k: v["responses"] for k, v in expected_scores(events).items()}
-    funnel = {
-        (r["day"], r["channel"]): (
-            r["journeys"],
-            r["reached_awareness"],
-            r["reached_consideration"],
-            r["reached_purchase"],
-            r["reached_post_purchase"],
-            r["reached_loyalty"],
-            r["converted"],
-            r["converted_on_other_channel"],
-        )
-        for r in views["funnel_daily"]
-        if r["day"] != last_day
-    }
-    assert funnel == expected_funnel(events)
-    contacts = {
-        (r["day"], r["channel"]): (r["contacts"], r["answered"], r["resolved"])
-        for r in views["response_times_daily"]
-    }
-    assert contacts == expected_contacts(events)
+    assert stored_scores(views) == expected_scores(events)
+    assert stored_funnel(views, last_day) == expected_funnel(events)
+    assert stored_contacts(views) == expected_contacts(events)

@@ -191,6 +191,53 @@ def read_views(settings: Settings) -> dict[str, list[dict[str, Any]]]:
         store.close()
 
 
+def stored_scores(views: dict[str, list[dict[str, Any]]]) -> dict[tuple[str, str, str, str], Any]:
+    """scores_daily as `expected_scores` gives it."""
+    return {
+        (r["day"], r["channel"], r["store_id"], r["survey"]): {
+            "responses": r["responses"],
+            "score": r["score"],
+            "counts": {
+                "nps": (r["promoters"], r["detractors"]),
+                "csat": (r["satisfied"], 0),
+                "ces": (r["ces_sum"], 0),
+            }[r["survey"]],
+        }
+        for r in views["scores_daily"]
+    }
+
+
+def stored_funnel(
+    views: dict[str, list[dict[str, Any]]], skip_day: str
+) -> dict[tuple[str, str], tuple[int, ...]]:
+    """funnel_daily as `expected_funnel` gives it, without `skip_day` (the
+    clock's people: not the oracle's)."""
+    return {
+        (r["day"], r["channel"]): (
+            r["journeys"],
+            r["reached_awareness"],
+            r["reached_consideration"],
+            r["reached_purchase"],
+            r["reached_post_purchase"],
+            r["reached_loyalty"],
+            r["converted"],
+            r["converted_on_other_channel"],
+        )
+        for r in views["funnel_daily"]
+        if r["day"] != skip_day
+    }
+
+
+def stored_contacts(
+    views: dict[str, list[dict[str, Any]]],
+) -> dict[tuple[str, str], tuple[int, ...]]:
+    """response_times_daily as `expected_contacts` gives it."""
+    return {
+        (r["day"], r["channel"]): (r["contacts"], r["answered"], r["resolved"])
+        for r in views["response_times_daily"]
+    }
+
+
 def late_answer(at_ms: int) -> GeneratedRecord:
     event = {
         "event_id": "late-nps-1",
@@ -225,40 +272,13 @@ def test_views_equal_the_oracle_survive_a_replay_and_take_a_late_event(
 
     events = oracle.read(traffic, TEST_SECRET)
     last_day = day_of(end + 30 * DAY)  # the clock's people: not the oracle's
-    scores = {
-        (r["day"], r["channel"], r["store_id"], r["survey"]): {
-            "responses": r["responses"],
-            "score": r["score"],
-            "counts": {
-                "nps": (r["promoters"], r["detractors"]),
-                "csat": (r["satisfied"], 0),
-                "ces": (r["ces_sum"], 0),
-            }[r["survey"]],
-        }
-        for r in first["scores_daily"]
-    }
+    scores = stored_scores(first)
     assert scores == expected_scores(events)
     assert len(scores) > 50 and {k[3] for k in scores} == {"nps", "csat", "ces"}
 
-    funnel = {
-        (r["day"], r["channel"]): (
-            r["journeys"],
-            r["reached_awareness"],
-            r["reached_consideration"],
-            r["reached_purchase"],
-            r["reached_post_purchase"],
-            r["reached_loyalty"],
-            r["converted"],
-            r["converted_on_other_channel"],
-        )
-        for r in first["funnel_daily"]
-        if r["day"] != last_day
-    }
+    funnel = stored_funnel(first, last_day)
     assert funnel == expected_funnel(events)
-    contacts = {
-        (r["day"], r["channel"]): (r["contacts"], r["answered"], r["resolved"])
-        for r in first["response_times_daily"]
-    }
+    contacts = stored_contacts(first)
     assert contacts == expected_contacts(events)
     assert sum(r["pain_points"] for r in first["pain_points_daily"] if r["day"] != last_day) == sum(
         len(j.pains) for g in oracle.by_person(events, oracle.people(events)).values()

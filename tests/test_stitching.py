@@ -77,6 +77,20 @@ def clock(at_ms: int) -> list[GeneratedRecord]:
     ]  # fmt: skip
 
 
+def end_every_journey(
+    worker: ChildWorker, settings: Settings, touchpoints: int, end_ms: int
+) -> dict[str, Any]:
+    """Once the worker stored `touchpoints` and went quiet: send the clock a
+    month after `end_ms`, so every journey ends, and wait until that is
+    stored and folded too. The worker's stats then."""
+    worker.wait_stored(touchpoints, 0)
+    settled([worker])
+    asyncio.run(produce_records(settings, clock(end_ms + 30 * 24 * 60 * MINUTE)))
+    worker.wait_stored(touchpoints + 200, 0)
+    settled([worker])
+    return worker.stats()
+
+
 def settled(workers: list[ChildWorker]) -> None:
     """Wait until every worker's consumers caught up and went quiet."""
     for _ in range(2):  # a worker may hand the other one work meanwhile
@@ -272,12 +286,7 @@ def test_kill_9_mid_run_keeps_people_and_journeys_exact(
     asyncio.run(produce_records(settings, traffic[len(traffic) // 2 :]))
     worker = ChildWorker(settings, tmp_path / "worker-2.log").start()
     try:
-        worker.wait_stored(valid, 0)
-        settled([worker])
-        asyncio.run(produce_records(settings, clock(end + 30 * 24 * 60 * MINUTE)))
-        worker.wait_stored(valid + 200, 0)
-        settled([worker])
-        restarted = worker.stats()
+        restarted = end_every_journey(worker, settings, valid, end)
     finally:
         assert worker.stop() == 0
     assert restarted["journeys"]["restored_people"] > 0
