@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 import pytest
 from aiokafka import TopicPartition
 
@@ -17,11 +18,11 @@ from streams.identity.graph import IdentityGraph
 from streams.identity.rules import IdentityRules
 from streams.journeys.rules import JourneyRules
 from streams.journeys.steps import Step, encode_keyed_steps
-from streams.kafka import consumer_for, partition_of, producer_for
+from streams.kafka import consumer_for, partition_of, produce_all, producer_for
 from streams.pipeline import journeys
 from streams.pipeline.journeys import JourneyHandler
 from streams.settings import Settings
-from streams.store.bundle import decode_bundle
+from streams.store.bundle import decode_bundle, split_rows
 from streams.topics import Topics
 from tests.conftest import isolated_settings, read_from_start
 from tests.examples import record
@@ -149,3 +150,55 @@ def test_a_restored_state_writes_its_journeys_again_on_a_replayed_step(
     written, again, rewritten_rows, rewrites = asyncio.run(replay(settings))
     assert (written, again) == (3, 3)
     assert (rewritten_rows, rewrites) == (6, 3)
+
+
+async def crash_between_changelog_and_rows(settings: Settings) -> list[tuple[str, int]]:
+    """A person's journey, then a late step that moves its start (a new
+    journey id, the old one retired), with the process dying after the new
+    version's changelog record and before its rows; a restarted stage reads
+    that step again. The person's journey rows on the topic, in order, as
+    (journey id, is_deleted)."""
+    topics = Topics(settings.topic_prefix)
+    key, partitions = "customer_id:C1", settings.internal_partitions
+    number = partition_of(key.encode(), partitions)
+    tp = TopicPartition(topics.journey_steps, number)
+    start = 1_795_000_000_000
+
+    def steps_at(offset: int, *minutes: int) -> Batch:
+        steps = [Step(f"e{m}", start + m * 60_000, "web", "page_view") for m in minutes]
+        return {tp: [record(tp.topic, encode_keyed_steps([(key, steps)]), offset, number)]}
+
+    async with journey_stage(settings) as first:
+        await first.handle(steps_at(0, 10, 20))
+        await first.flush()  # journey from minute 10, rows stored
+        late = steps_at(1, 0)  # minute 0: the journey now starts there
+        await first.handle(late)
+        out = journeys.Outbox()
+        await first._fold(first.partitions[number], out)
+        messages = map(journeys._changelog_message, out.versions)
+        await produce_all(first.producer, topics.journeys, messages)  # ...and no rows
+    async with journey_stage(settings) as restarted:
+        await restarted.handle(late)  # not committed: read again
+        await restarted.flush()
+    rows = await read_from_start(
+        settings, [TopicPartition(topics.journey_rows, p) for p in range(partitions)]
+    )
+    found = []
+    for bundle in rows:
+        _, body = decode_bundle(bundle.value)
+        for line in split_rows(body):
+            values = orjson.loads(line)
+            if values[0] == key:
+                found.append((values[1], values[3]))
+    return found
+
+
+def test_a_journey_retired_by_a_version_lost_in_a_crash_is_still_retired(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    settings = isolated_settings(broker, tmp_path)
+    rows = asyncio.run(crash_between_changelog_and_rows(settings))
+    assert len(rows) == 3, rows  # the first journey; the restarted write: one journey, one deletion
+    (old, first_deleted), (new, new_deleted), retired = rows
+    assert (first_deleted, new_deleted) == (0, 0) and new != old
+    assert retired == (old, 1)  # the journey the lost version retired is retired

@@ -23,7 +23,7 @@ import orjson
 
 from streams.journeys.steps import Step, decode_steps, encode_steps
 
-RECORD_FORMAT = b"person/4"
+RECORD_FORMAT = b"person/5"
 """Value of the `cx.format` header on the journeys (changelog) topic. The
 record's value (JSON) says who the person is now (version, journey ids,
 moved or evicted); their steps travel in the `cx.steps` header."""
@@ -48,12 +48,20 @@ class PersonState:
     touched_at: float = 0.0
     """time.monotonic() of the last step (memory only)."""
     unconfirmed: bool = False
-    """Restored from a changelog record whose journeys the store may not
-    hold yet (a crash between the two writes): the next step for the
-    person, even one already known, writes them again (memory only)."""
+    """Restored from a changelog record whose rows the store may not hold
+    yet (a crash between the two writes): the next step for the person,
+    even one already known, writes them again (memory only)."""
+    retired: tuple[str, ...] = ()
+    """Restored: the journeys that record's version retired, whose deletions
+    may not have reached the store either."""
 
     def decoded(self) -> list[Step]:
         return decode_steps(self.steps)
+
+    def maybe_stored(self) -> tuple[str, ...]:
+        """The journey ids whose rows may be current in the store: the ones
+        last written and, while unconfirmed, the ones their version retired."""
+        return self.journey_ids + self.retired if self.unconfirmed else self.journey_ids
 
 
 def merge_steps(known: list[Step], new: Iterable[Step]) -> list[Step] | None:
@@ -94,6 +102,8 @@ class PersonRecord:
     """Encoded, as in `PersonState.steps`."""
     last_at_ms: int
     journey_ids: tuple[str, ...]
+    retired: tuple[str, ...] = ()
+    """Journeys this version deleted (rows with is_deleted)."""
     moved_to: str | None = None
     evicted: bool = False
     """Idle: the state left memory (this record keeps it, for a late step)."""
@@ -108,6 +118,7 @@ def encode_record(record: PersonRecord) -> tuple[bytes, bytes]:
             "as_of_ms": record.as_of_ms,
             "last_at_ms": record.last_at_ms,
             "journey_ids": record.journey_ids,
+            "retired": record.retired,
             "moved_to": record.moved_to,
             "evicted": record.evicted,
         }
@@ -134,4 +145,5 @@ def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
         journey_ids=tuple(data["journey_ids"]),
         last_at_ms=data["last_at_ms"],
         unconfirmed=not data["evicted"],
+        retired=tuple(data.get("retired", ())),  # person/4 records carry none
     )

@@ -353,10 +353,11 @@ class JourneyHandler:
         of the ones that no longer exist), and their changelog record."""
         journeys = journeys_of_ordered(key, steps, self.rules, as_of_ms=as_of_ms)
         state.version += 1
-        rows = version_rows(key, state.version, as_of_ms, journeys, state.journey_ids)
+        previous = state.maybe_stored()
+        rows = version_rows(key, state.version, as_of_ms, journeys, previous)
         out.rows += [(key, row) for row in rows]
         state.journey_ids = tuple(journey.journey_id for journey in journeys)
-        state.unconfirmed = False
+        state.unconfirmed, state.retired = False, ()
         record = PersonRecord(
             key,
             state.version,
@@ -364,6 +365,7 @@ class JourneyHandler:
             state.steps,
             state.last_at_ms,
             state.journey_ids,
+            retired=tuple(dict.fromkeys(i for i in previous if i not in state.journey_ids)),
             evicted=evicted,
         )
         (out.releases if evicted else out.versions).append(record)
@@ -428,7 +430,7 @@ class JourneyHandler:
             return  # never written: nothing to retire
         state.version += 1
         as_of = partition.watermark
-        retired = version_rows(key, state.version, as_of, (), state.journey_ids)
+        retired = version_rows(key, state.version, as_of, (), state.maybe_stored())
         out.rows += [(key, row) for row in retired]
         record = PersonRecord(key, state.version, as_of, NO_STEPS, 0, (), moved_to=target)
         out.releases.append(record)
