@@ -115,7 +115,8 @@ def test_many_kills_at_random_points_keep_every_view_exact(
     assert len(stored.dead_letters) == len(oracle.invalid(traffic))
 
     # People and journeys (every journey ended, none twice, none missing).
-    check_against_oracle(read_store(settings), traffic)
+    # (any seed: its traffic need not hold every kind of pain point)
+    check_against_oracle(read_store(settings), traffic, every_pain=False)
 
     # Identity: every identifier the log linked is under its person's key.
     events = journey_oracle.read(traffic, TEST_SECRET)

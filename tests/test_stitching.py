@@ -124,10 +124,14 @@ def read_store(settings: Settings) -> dict[str, list[dict[str, Any]]]:
 
 
 def check_against_oracle(
-    stored: dict[str, list[dict[str, Any]]], traffic: list[GeneratedRecord]
+    stored: dict[str, list[dict[str, Any]]],
+    traffic: list[GeneratedRecord],
+    *,
+    every_pain: bool = True,
 ) -> tuple[dict[str, str], dict[str, list[oracle.ExpectedJourney]]]:
-    """People and journeys in ClickHouse equal the oracle's. Returns the
-    current key of every event and the stored journeys by person."""
+    """People and journeys in ClickHouse equal the oracle's (and, with
+    `every_pain`, the traffic has the pain points that make that telling).
+    Returns the current key of every event and the stored journeys by person."""
     events = oracle.read(traffic, TEST_SECRET)
     keys = oracle.people(events)
     grouped = oracle.by_person(events, keys)
@@ -166,7 +170,10 @@ def check_against_oracle(
     expected_journeys = {key: oracle.journeys(g) for key, g in grouped.items()}
     assert {k: stored_journeys.get(k) for k in expected_journeys} == expected_journeys
     pains = Counter(p for js in expected_journeys.values() for j in js for p in j.pains)
-    assert {"abandoned_checkout", "low_score", "slow_support", "app_crash_in_session"} <= set(pains)
+    if every_pain:
+        assert {"abandoned_checkout", "low_score", "slow_support", "app_crash_in_session"} <= set(
+            pains
+        )
     assert all(row["ended"] for row in stored["journeys"] if row["customer_key"] in grouped)
     return current, stored_journeys
 
