@@ -237,6 +237,11 @@ def bench() -> None:
     """Benchmarks: print figures and write JSON."""
 
 
+_JSON = click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="also write the figures here"
+)
+
+
 def _report(figures: dict[str, Any], json_path: Path | None) -> None:
     """A benchmark's figures, a line each, and as JSON to `json_path`."""
     width = max(map(len, figures), default=0) + 2
@@ -249,9 +254,7 @@ def _report(figures: dict[str, Any], json_path: Path | None) -> None:
 @bench.command("alerts")
 @click.option("--crossings", default=20, show_default=True, help="alerts to time")
 @click.option("--interval", default=2.0, show_default=True, help="CX_ALERT_INTERVAL_SECONDS")
-@click.option(
-    "--json", "json_path", type=click.Path(path_type=Path), help="also write the figures here"
-)
+@_JSON
 def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> None:
     """Delay from the events that cross an alert condition to the alert at a
     webhook (local broker, embedded ClickHouse, one worker)."""
@@ -264,9 +267,7 @@ def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> Non
 @bench.command("partitions")
 @click.option("--rows", default=10_000, show_default=True, help="touchpoints per insert")
 @click.option("--rounds", default=3, show_default=True, help="runs of each arm; the best counts")
-@click.option(
-    "--json", "json_path", type=click.Path(path_type=Path), help="also write the figures here"
-)
+@_JSON
 def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
     """A backfill's insert spanning 1, 12 and 120 months: one block against
     one insert per month (embedded ClickHouse)."""
@@ -293,9 +294,7 @@ def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
     show_default=True,
     help="how long to feed the latency run at half the measured rate (0: skip)",
 )
-@click.option(
-    "--json", "json_path", type=click.Path(path_type=Path), help="also write the figures here"
-)
+@_JSON
 def bench_throughput(
     events: int,
     seed: int,
