@@ -23,6 +23,7 @@ from schemas.limits import (
     INT64_MIN,
     MAX_AMOUNT,
     MAX_DEPTH,
+    MAX_EVENT_ID_CHARS,
     MAX_EXTERNAL_ID_CHARS,
     MAX_TEXT_CHARS,
     NUMBER_OUT_OF_RANGE,
@@ -109,6 +110,9 @@ Amount = Annotated[float, Field(ge=0, lt=MAX_AMOUNT, allow_inf_nan=False)]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 """A typed free-text property (url, query, comment, ...)."""
+EventIdRef = Annotated[str, Field(max_length=MAX_EVENT_ID_CHARS)]
+"""A property that names another event by its `event_id` (`about_event_id`):
+at most as long as an event id."""
 
 _FREE_VALUE_MESSAGES = {
     NUMBER_OUT_OF_RANGE: "numbers must be finite, and integers " + _INT64,

@@ -91,8 +91,7 @@ class Bound(NamedTuple):
 
 
 _TEXT_PROPERTIES = (
-    "`url`, `referrer`, `query`, `screen`, `campaign_id`, `topic`, `reason`, `text`, "
-    "`comment`, `about_event_id`"
+    "`url`, `referrer`, `query`, `screen`, `campaign_id`, `topic`, `reason`, `text`, `comment`"
 )
 _IDS = "`order_id`, `product_id`, `contact_id`, `staff_id`"
 
@@ -122,6 +121,11 @@ BOUNDS: tuple[Bound, ...] = (
     Bound("`quantity`, value", f"at most {INT64_MAX:,}", "number_out_of_range"),
     Bound(f"{_IDS} sent as integers", "signed 64 bits, as any integer", "number_out_of_range"),
     Bound("`event_id`, length", f"1 to {MAX_EVENT_ID_CHARS} characters", "invalid_value"),
+    Bound(
+        "`about_event_id` (it names an event), length",
+        f"at most {MAX_EVENT_ID_CHARS} characters",
+        "invalid_value",
+    ),
     Bound(
         "each `identity` field, length",
         f"at most {MAX_IDENTIFIER_CHARS} characters as sent (surrounding blanks count)",

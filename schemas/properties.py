@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field, StrictInt, ValidationInfo, field_validat
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
-from schemas.base import Amount, CurrencyCode, ExternalId, OpenProperties, Text
+from schemas.base import Amount, CurrencyCode, EventIdRef, ExternalId, OpenProperties, Text
 from schemas.limits import INT64_MAX
 
 MessageKind = Literal["campaign", "reminder", "thank_you", "survey", "service"]
@@ -108,7 +108,7 @@ class SurveyResponseProperties(OpenProperties):
     score: StrictInt
     comment: Text | None = None
     dimension: Dimension | None = None
-    about_event_id: Text | None = None
+    about_event_id: EventIdRef | None = None
 
     @field_validator("score", mode="after")
     @classmethod

@@ -36,6 +36,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 from aiokafka.structs import ConsumerRecord
 
+from streams.kafka import stop_within
+
 log = logging.getLogger(__name__)
 
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
@@ -143,7 +145,7 @@ class BatchConsumer(mode.Service):
         max_wait_ms: int,
         flush_interval_s: float = 0.0,
         max_pending: int = 2,
-        stop_within_s: float = 20.0,
+        stop_within_s: float = 12.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -169,6 +171,9 @@ class BatchConsumer(mode.Service):
         self._flushed_at = time.monotonic()
         self._flush_took = 0.0
         self._stopping = False
+        self._abandoned = False
+        """Stopped mid-batch: what the handler holds may be half done (a
+        flush cut short), so nothing more is flushed or committed."""
         self.generation = 0
         """Counts assignments: a batch gathered across one is dropped."""
         self._commits_read = -1  # the generation whose commits stats hold
@@ -209,13 +214,15 @@ class BatchConsumer(mode.Service):
                     self.label,
                     self.stop_within_s,
                 )
+            if pending:
+                self._abandoned = True
             for task in pending:
                 task.cancel()
             for _, write in self._pending:
                 if write is not None:
                     write.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        await self.consumer.stop()
+        await stop_within(self.consumer)
 
     async def _read_commits(self) -> None:
         """The group's commits of newly assigned partitions, for the lag in
@@ -294,6 +301,8 @@ class BatchConsumer(mode.Service):
     async def drain(self) -> None:
         """Wait for every write, then flush and commit: before partitions go
         and at stop. Called with `in_flight` held."""
+        if self._abandoned:
+            return
         await self._settle(wait_above=0)
         await self.checkpoint()
 
@@ -301,7 +310,7 @@ class BatchConsumer(mode.Service):
         """Flush the handler, then commit every batch written. Called with
         `in_flight` held."""
         self._flushed_at = time.monotonic()
-        if not self._written:
+        if not self._written or self._abandoned:
             return
         offsets, self._written = self._written, {}
         started = time.monotonic()

@@ -25,12 +25,32 @@ T = TypeVar("T")
 
 BUNDLE_ITEMS = 1000
 """Most items in one record of an internal topic (`produce_bundles`)."""
-BUNDLE_BYTES = 1024 * 1024
+BUNDLE_BYTES = 900 * 1024
 """Most bytes in one record of an internal topic, when the items' sizes are
-known (`produce_bundles`); an item larger than this travels alone."""
+known (`produce_bundles`): under Kafka's default record limit (1,048,588
+bytes), so that bundles fit internal topics created without the processor's
+larger `max.message.bytes`. An item larger than this travels alone."""
 INTERNAL_TOPIC_MAX_BYTES = 8 * 1024 * 1024
 """`max.message.bytes` of the internal topics the processor creates: a
 person's whole history can travel in one record (a move, the changelog)."""
+
+
+CLIENT_STOP_S = 3.0
+"""How long stopping a Kafka client (leaving its group, flushing what it
+holds) may take at shutdown: a broker that does not answer must not hold the
+worker past its grace period. What it had not committed is read again."""
+
+
+async def stop_within(
+    client: AIOKafkaConsumer | AIOKafkaProducer, seconds: float = CLIENT_STOP_S
+) -> None:
+    """Stop a consumer or producer, giving up after `seconds`."""
+    try:
+        await asyncio.wait_for(client.stop(), seconds)
+    except TimeoutError:
+        log.warning(
+            "a Kafka client did not stop within %.0fs (the broker does not answer)", seconds
+        )
 
 
 def partition_of(key: bytes, partitions: int) -> int:

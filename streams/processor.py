@@ -10,14 +10,20 @@ import time
 from typing import Any
 
 import mode
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams import gc_watch
 from streams.alerts.rules import load_rules
 from streams.batch_consumer import BatchConsumer, BatchHandler
 from streams.broker_watch import BrokerWatch
 from streams.journeys.rules import JourneyRules
-from streams.kafka import INTERNAL_TOPIC_MAX_BYTES, consumer_for, ensure_topics, producer_for
+from streams.kafka import (
+    INTERNAL_TOPIC_MAX_BYTES,
+    consumer_for,
+    ensure_topics,
+    producer_for,
+    stop_within,
+)
 from streams.kafka import is_transient as kafka_is_transient
 from streams.pipeline.alerting import AlertEvaluator, AlertSinks
 from streams.pipeline.deadletters import DeadLetterMirror
@@ -26,7 +32,7 @@ from streams.pipeline.ingest import IngestHandler
 from streams.pipeline.journeys import JourneyHandler, JourneyStoreHandler
 from streams.pipeline.store import KafkaDownstream, TouchpointStoreHandler
 from streams.pseudonym import Pseudonymizer
-from streams.retry import WAITING, with_backoff
+from streams.retry import WAITING, describe, with_backoff
 from streams.settings import Settings
 from streams.store.clickhouse import OffLoopStore, Store
 from streams.store.migrate import migrate
@@ -38,10 +44,11 @@ log = logging.getLogger(__name__)
 HEALTH_AFTER_S = 5.0
 """An operation retried for this long is reported by /health (shorter waits
 are the ordinary retries of a busy system)."""
-STOP_WITHIN_S = 20.0
+STOP_WITHIN_S = 12.0
 """At stop, how long the consumers may take to finish their batches, write
 and commit; what is not committed by then is read again at the next start.
-Within docker-compose's grace period (30 s) with room to close the rest."""
+With the identity replica and the Kafka clients after them (CLIENT_STOP_S
+each), the worker stops within docker-compose's grace period (30 s)."""
 
 JOURNEYS_STORED_WITHIN_S = 10.0
 """Longest an alert waits for the journeys it names in its context (they lag
@@ -323,19 +330,25 @@ class Processor(mode.Service):
             self._broker_watch.cancel()
         # Every consumer finishes its batch, writes and commits, within
         # STOP_WITHIN_S whatever it waits on; each commits only what it wrote.
-        await asyncio.gather(*(consumer.stop() for consumer in self.consumers))
+        stopped = await asyncio.gather(
+            *(consumer.stop() for consumer in self.consumers), return_exceptions=True
+        )
+        for consumer, outcome in zip(self.consumers, stopped, strict=True):
+            if isinstance(outcome, BaseException):
+                log.warning("%s did not stop cleanly: %s", consumer.label, describe(outcome))
         if self.identity is not None:
             await self.identity.stop()
         if self.recorder is not None:
             await self.recorder.drain.stop()
         if self.alerts is not None:
             await self.alerts.sinks.stop()
+        # The Kafka clients together, each within CLIENT_STOP_S: a broker that
+        # does not answer must not hold the worker past its grace period.
+        clients: list[AIOKafkaConsumer | AIOKafkaProducer] = [*self.producers.values()]
         if self.journeys is not None:
             await self.journeys.mover.stop()
-            await self.journeys.restorer.stop()
-            await self.journeys.reloader.stop()
-        for producer in self.producers.values():
-            await producer.stop()
+            clients += [self.journeys.restorer, self.journeys.reloader]
+        await asyncio.gather(*(stop_within(client) for client in clients))
         for lane in self.lanes.values():
             await lane.close()
         self.gc.uninstall()

@@ -136,26 +136,45 @@ def test_a_full_disk_is_waited_out_reported_and_survives_sigterm(
     assert "NOT_ENOUGH_SPACE" in text and "Traceback" not in text
 
 
-def test_a_paused_broker_is_reported_and_survived(tmp_path: Path) -> None:
+def test_a_paused_broker_is_reported_survived_and_no_obstacle_to_sigterm(tmp_path: Path) -> None:
     records = generate_traffic(TrafficSpec(people=200, seed=73))
+    thirds = [records[i::3] for i in range(3)]
     with LocalBroker(log_path=tmp_path / "tansu.log") as own:
         settings = isolated_settings(own, tmp_path)
         worker = ChildWorker(settings, tmp_path / "worker.log").start()
         try:
-            asyncio.run(produce_records(settings, records[: len(records) // 2]))
+            asyncio.run(produce_records(settings, thirds[0]))
             os.kill(own.pid, signal.SIGSTOP)
             try:
                 body = waiting_on(worker, "kafka: reach the broker", timeout=60)
                 assert body["status"] == "waiting"
             finally:
                 os.kill(own.pid, signal.SIGCONT)
-            asyncio.run(produce_records(settings, records[len(records) // 2 :]))
-            worker.wait_stored(len(oracle.valid(records)), len(oracle.invalid(records)))
+            asyncio.run(produce_records(settings, thirds[1]))
+            worker.wait_stored(len(oracle.valid(thirds[0] + thirds[1])), 0)
             healthy_again(worker)
+
+            # Paused again, and stopped while it is: within the grace period.
+            asyncio.run(produce_records(settings, thirds[2]))
+            os.kill(own.pid, signal.SIGSTOP)
+            try:
+                waiting_on(worker, "kafka: reach the broker", timeout=60)
+                stopping = time.monotonic()
+                assert worker.stop(timeout=GRACE_S) == 0
+                assert time.monotonic() - stopping < GRACE_S
+            finally:
+                os.kill(own.pid, signal.SIGCONT)
+        finally:
+            if worker.exit_code(within=0) is None:
+                worker.kill()
+        worker = ChildWorker(settings, tmp_path / "worker-2.log").start()
+        try:
+            worker.wait_stored(len(oracle.valid(records)), len(oracle.invalid(records)))
         finally:
             assert worker.stop() == 0
         stored = snapshot(settings)
     valid = {r.truth.event_id for r in oracle.valid(records)}
     assert (stored.count, stored.unique_ids) == (len(valid), len(valid))
+    assert stored.dead_letters_by_reason() == oracle.dead_letters_by_reason(records)
     log = (tmp_path / "worker.log").read_text()
     assert "the broker does not answer" in log and "the broker answers again" in log

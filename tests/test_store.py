@@ -353,6 +353,7 @@ def test_metrics_that_do_not_add_up_to_the_touchpoints_are_rebuilt(migrated: Sto
         (76, "Cannot open file /d/x.bin, errno: 30, strerror: Read-only file system", True),
         (74, "Cannot write to file: No space left on device", True),
         (69, "Decimal value is too big: '1'e20. (ARGUMENT_OUT_OF_BOUND)", False),
+        (27, "Cannot parse input: expected ',' before: 'No space left on device'", False),
         (16, "No such column product_id in table cx.touchpoints. (NO_SUCH_COLUMN_IN_TABLE)", False),
     ],
 )

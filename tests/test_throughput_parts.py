@@ -18,7 +18,14 @@ import pytest
 from streams import gc_watch
 from streams.bench.cpu import Reading, ThreadCpu, read_cpu, spent
 from streams.devbroker import LocalBroker
-from streams.journeys.steps import Step, decode_keyed_steps, encode_keyed_steps
+from streams.journeys.steps import (
+    FORWARD_CHUNK,
+    Step,
+    decode_keyed_steps,
+    encode_keyed_steps,
+    join_keyed,
+    keyed_chunks,
+)
 from streams.kafka import consumer_for, group_by_partition, produce_bundles, producer_for
 from streams.topics import Topics
 from tests.conftest import isolated_settings
@@ -161,3 +168,15 @@ def test_cpu_readings_of_a_live_process_count_its_main_thread_and_ended_threads(
     used = spent(os.getpid(), before, read_cpu(os.getpid()))
     assert used["main"] >= 0.15 and used["ended"] >= 0.15
     assert used["total"] == pytest.approx(sum(v for k, v in used.items() if k != "total"), abs=0.01)
+
+
+def test_a_long_history_travels_in_pairs_of_bounded_size() -> None:
+    """A person's whole history, sent on to their new key, is cut into pairs
+    of at most FORWARD_CHUNK steps: no record too large for the broker, and
+    the journey stage reads every step back under the key."""
+    history = [Step(f"e{n}", 1_795_000_000_000 + n, "web", "page_view") for n in range(450)]
+    pairs = keyed_chunks([("customer_id:C1", history), ("customer_id:C2", history[:3])])
+    assert [key for key, _ in pairs] == ["customer_id:C1"] * 3 + ["customer_id:C2"]
+    decoded = decode_keyed_steps(join_keyed([pair for _, pair in pairs]))
+    assert [len(steps) for _, steps in decoded] == [FORWARD_CHUNK, FORWARD_CHUNK, 50, 3]
+    assert [s for key, steps in decoded if key == "customer_id:C1" for s in steps] == history

@@ -126,6 +126,29 @@ def encode_keyed_steps(items: Iterable[KeyedSteps]) -> bytes:
     return orjson.dumps([(key, [tuple(step) for step in steps]) for key, steps in items])
 
 
+FORWARD_CHUNK = 200
+"""Steps per pair when a person's history is sent on (`keyed_chunks`), so a
+long history travels in several records, none too large for the broker."""
+
+
+def keyed_chunks(items: Iterable[KeyedSteps], size: int = FORWARD_CHUNK) -> list[tuple[str, bytes]]:
+    """(customer key, the encoded [key, [step, ...]] pair) of each item, a
+    long one cut into pairs of at most `size` steps (the journey stage
+    gathers a key's steps from every pair); `join_keyed` makes encoded pairs
+    one record's value."""
+    return [
+        (key, orjson.dumps((key, [tuple(step) for step in steps[start : start + size]])))
+        for key, steps in items
+        for start in range(0, max(len(steps), 1), size)
+    ]
+
+
+def join_keyed(encoded: Sequence[bytes]) -> bytes:
+    """The value of a journey-steps record holding these encoded pairs (what
+    `decode_keyed_steps` reads)."""
+    return b"[" + b",".join(encoded) + b"]"
+
+
 def decode_keyed_steps(raw: bytes) -> list[tuple[str, list[Step]]]:
     """Inverse of `encode_keyed_steps`."""
     return [(key, [Step._make(row) for row in rows]) for key, rows in orjson.loads(raw)]

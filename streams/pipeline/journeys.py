@@ -38,6 +38,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.batch_consumer import Batch, StatelessHandler, Write
+from streams.failures import FailureBudget
 from streams.identity.graph import IdentityGraph, Move
 from streams.journeys.fold import journeys_of_ordered
 from streams.journeys.rules import JourneyRules
@@ -56,7 +57,8 @@ from streams.journeys.steps import (
     KeyedSteps,
     Step,
     decode_keyed_steps,
-    encode_keyed_steps,
+    join_keyed,
+    keyed_chunks,
 )
 from streams.kafka import (
     Message,
@@ -73,6 +75,7 @@ from streams.store.bundle import FORMAT as ROWS_FORMAT
 from streams.store.bundle import Row, bundle_size, decode_bundle, encode_bundle, encode_row
 from streams.store.clickhouse import OffLoopStore
 from streams.store.identity_rows import Applied
+from streams.store.isolate import insert_isolating
 from streams.store.journey_rows import JOURNEY_COLUMNS, version_rows
 from streams.topics import Topics
 
@@ -449,7 +452,8 @@ class JourneyHandler:
             row_partitions = await partition_count(producer, topics.journey_rows)
             step_partitions = await partition_count(producer, topics.journey_steps)
             forwarded = group_by_partition(
-                ((key.encode(), (key, steps)) for key, steps in out.forwarded), step_partitions
+                ((key.encode(), pair) for key, pair in keyed_chunks(out.forwarded)),
+                step_partitions,
             )
             rows = group_by_partition(
                 ((k.encode(), (encode_row(k), encode_row(r))) for k, r in out.rows), row_partitions
@@ -464,7 +468,12 @@ class JourneyHandler:
                     size_of=bundle_size,
                 ),
                 produce_bundles(
-                    producer, topics.journey_steps, forwarded, encode_keyed_steps, STEPS_HEADERS
+                    producer,
+                    topics.journey_steps,
+                    forwarded,
+                    join_keyed,
+                    STEPS_HEADERS,
+                    size_of=len,
                 ),
             )
             for partition, offset in sent_rows:
@@ -494,11 +503,15 @@ class JourneyHandler:
 
 class JourneyStoreHandler(StatelessHandler):
     """Store stage for journeys: row bundles -> `journeys` rows (replacing on
-    version; idempotent), committed after the insert."""
+    version; idempotent), committed after the insert. A row ClickHouse
+    refuses on its own is counted and logged (never its content) and left
+    out: the person's next version writes the journey again."""
 
     def __init__(self, store: OffLoopStore) -> None:
         self.store = store
         self.rows = 0
+        self.refused = 0
+        self.budget = FailureBudget("journey-store")
 
     async def handle(self, batch: Batch) -> Write | None:
         bodies = []
@@ -513,12 +526,13 @@ class JourneyStoreHandler(StatelessHandler):
         ranges = sorted(
             f"{tp.partition}:{rs[0].offset}-{rs[-1].offset}" for tp, rs in batch.items()
         )
-        return self.store.insert_rows(
-            "journeys",
-            JOURNEY_COLUMNS,
-            b"\n".join(bodies),
-            dedup_token="journeys:" + ";".join(ranges),
+        return self._insert(b"\n".join(bodies), "journeys:" + ";".join(ranges))
+
+    async def _insert(self, rows: bytes, token: str) -> None:
+        refused = await insert_isolating(
+            self.store, "journeys", JOURNEY_COLUMNS, rows, token=token, budget=self.budget
         )
+        self.refused += len(refused)
 
     def stats(self) -> dict[str, Any]:
-        return {"rows": self.rows}
+        return {"rows": self.rows, "refused": self.refused}

@@ -8,7 +8,8 @@ Every delivery of an event id travels on the same partition (ingest routes by
 event id), so one consumer sees them all: per partition, `SeenEvents` answers
 from memory, and ClickHouse answers for events older than what memory holds.
 The first delivery stored is the event, whoever a later one names: only its
-step goes on to the journeys, which therefore count what `touchpoints` holds.
+step goes on to the journeys, which therefore count what `touchpoints` holds
+(a row ClickHouse then refuses is the exception: its step was sent).
 
 Steps are sent before the rows are inserted: a crash in between re-reads the
 batch, finds the rows not stored and sends the steps again (the journey stage
@@ -32,7 +33,7 @@ from schemas import Channel, Rejection, RejectionError, RejectReason
 from streams.batch_consumer import Batch, StatelessHandler, Write
 from streams.deadletter import DeadLetter, encode_dead_letter
 from streams.failures import FailureBudget
-from streams.journeys.steps import STEPS_HEADERS, KeyedSteps, Step, encode_keyed_steps
+from streams.journeys.steps import STEPS_HEADERS, KeyedSteps, Step, join_keyed, keyed_chunks
 from streams.kafka import (
     group_by_partition,
     is_transient,
@@ -79,10 +80,10 @@ class KafkaDownstream:
 
         async def send() -> None:
             grouped = group_by_partition(
-                ((key.encode(), (key, found)) for key, found in steps),
+                ((key.encode(), pair) for key, pair in keyed_chunks(steps)),
                 await partition_count(producer, topic),
             )
-            await produce_bundles(producer, topic, grouped, encode_keyed_steps, STEPS_HEADERS)
+            await produce_bundles(producer, topic, grouped, join_keyed, STEPS_HEADERS, size_of=len)
 
         await with_backoff(send, is_transient=is_transient, what="kafka: produce journey steps")
 

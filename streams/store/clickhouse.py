@@ -46,6 +46,7 @@ _PERMANENT_MESSAGES = ("partitions for single INSERT block",)
 _TRANSIENT_MESSAGES = ("No space left on device", "Read-only file system", "errno: 28", "errno: 30")
 """The file system failing under another code (CANNOT_WRITE_..., ...)."""
 _NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)")
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -54,7 +55,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError):  # connection refused, reset, timeout
         return True
     if isinstance(exc, DatabaseError):
-        message = str(exc)
+        message = _QUOTED.sub("''", str(exc))  # what ClickHouse says, not the data it quotes
         if any(text in message for text in _PERMANENT_MESSAGES):
             return False
         return getattr(exc, "code", None) in _TRANSIENT_CODES or any(
@@ -73,9 +74,6 @@ def error_name(exc: BaseException) -> str:
         return type(exc).__name__
     names = _NAME.findall(str(exc))
     return f"{code} {names[-1]}" if names else str(code)
-
-
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 def error_summary(exc: BaseException) -> str:
