@@ -19,8 +19,9 @@ import pytest
 
 from streams.child_worker import ChildWorker
 from streams.devbroker import LocalBroker
-from streams.generator import TrafficSpec, generate_traffic
+from streams.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.produce import produce_records
+from streams.settings import Settings
 from tests import oracle
 from tests.conftest import isolated_settings
 from tests.stored import snapshot
@@ -90,6 +91,27 @@ def healthy_again(worker: ChildWorker, timeout: float = 60) -> None:
     assert worker.health() == (200, {"status": "ok"})
 
 
+def stops_within_grace(worker: ChildWorker) -> None:
+    """SIGTERM: exit 0 within docker-compose's grace period."""
+    stopping = time.monotonic()
+    assert worker.stop(timeout=GRACE_S) == 0
+    assert time.monotonic() - stopping < GRACE_S
+
+
+def restarted_stores_exactly(settings: Settings, records: list[GeneratedRecord], log: Path) -> None:
+    """A new worker stores what was left; then ClickHouse holds each valid
+    event once and each invalid one once."""
+    worker = ChildWorker(settings, log).start()
+    try:
+        worker.wait_stored(len(oracle.valid(records)), len(oracle.invalid(records)))
+    finally:
+        assert worker.stop() == 0
+    stored = snapshot(settings)
+    valid = {r.truth.event_id for r in oracle.valid(records)}
+    assert (stored.count, stored.unique_ids) == (len(valid), len(valid))
+    assert stored.dead_letters_by_reason() == oracle.dead_letters_by_reason(records)
+
+
 def test_a_full_disk_is_waited_out_reported_and_survives_sigterm(
     broker: LocalBroker, small_disk: Path, tmp_path: Path
 ) -> None:
@@ -115,23 +137,12 @@ def test_a_full_disk_is_waited_out_reported_and_survives_sigterm(
         ballast = fill(small_disk)
         asyncio.run(produce_records(settings, thirds[2]))
         waiting_on(worker, "NOT_ENOUGH_SPACE")
-        stopping = time.monotonic()
-        assert worker.stop(timeout=GRACE_S) == 0
-        assert time.monotonic() - stopping < GRACE_S
+        stops_within_grace(worker)
     finally:
         if worker.exit_code(within=0) is None:
             worker.kill()
     ballast.unlink()
-
-    worker = ChildWorker(settings, tmp_path / "worker-2.log").start()
-    try:
-        worker.wait_stored(len(oracle.valid(records)), len(oracle.invalid(records)))
-    finally:
-        assert worker.stop() == 0
-    stored = snapshot(settings)
-    valid = {r.truth.event_id for r in oracle.valid(records)}
-    assert (stored.count, stored.unique_ids) == (len(valid), len(valid))
-    assert stored.dead_letters_by_reason() == oracle.dead_letters_by_reason(records)
+    restarted_stores_exactly(settings, records, tmp_path / "worker-2.log")
     text = log.read_text()
     assert "NOT_ENOUGH_SPACE" in text and "Traceback" not in text
 
@@ -159,22 +170,12 @@ def test_a_paused_broker_is_reported_survived_and_no_obstacle_to_sigterm(tmp_pat
             os.kill(own.pid, signal.SIGSTOP)
             try:
                 waiting_on(worker, "kafka: reach the broker", timeout=60)
-                stopping = time.monotonic()
-                assert worker.stop(timeout=GRACE_S) == 0
-                assert time.monotonic() - stopping < GRACE_S
+                stops_within_grace(worker)
             finally:
                 os.kill(own.pid, signal.SIGCONT)
         finally:
             if worker.exit_code(within=0) is None:
                 worker.kill()
-        worker = ChildWorker(settings, tmp_path / "worker-2.log").start()
-        try:
-            worker.wait_stored(len(oracle.valid(records)), len(oracle.invalid(records)))
-        finally:
-            assert worker.stop() == 0
-        stored = snapshot(settings)
-    valid = {r.truth.event_id for r in oracle.valid(records)}
-    assert (stored.count, stored.unique_ids) == (len(valid), len(valid))
-    assert stored.dead_letters_by_reason() == oracle.dead_letters_by_reason(records)
+        restarted_stores_exactly(settings, records, tmp_path / "worker-2.log")
     log = (tmp_path / "worker.log").read_text()
     assert "the broker does not answer" in log and "the broker answers again" in log
