@@ -27,11 +27,13 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m schemas.jsonschema --check
 
+## Unit tests only: no broker, no ClickHouse.
 unit: $(STAMP)
-	$(BIN)/pytest -q -m "not integration"
+	$(BIN)/pytest -q tests/unit
 
+## Integration tests only: a real tansu broker and the embedded ClickHouse.
 integration: $(STAMP)
-	$(BIN)/pytest -q -m integration
+	$(BIN)/pytest -q tests/integration
 
 ## Regenerate schemas/json/ from the models after a contract change.
 schemas: $(STAMP)

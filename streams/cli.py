@@ -14,7 +14,7 @@ import click
 import orjson
 
 from schemas import Channel, Rejection, validate_event
-from streams.settings import load_settings
+from streams.runtime.settings import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,7 +24,7 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         from streams.alerts.rules import RulesError
-        from streams.store.clickhouse import EmbeddedStoreBusy
+        from streams.clickhouse.client import EmbeddedStoreBusy
 
         try:
             return super().invoke(ctx)
@@ -78,7 +78,7 @@ def validate(file: BinaryIO, channel: str | None) -> None:
 @main.command()
 def worker() -> None:
     """Run the processor (settings from CX_* environment variables)."""
-    from streams.worker import run_worker
+    from streams.runtime.worker import run_worker
 
     run_worker(load_settings())
 
@@ -91,8 +91,8 @@ def db() -> None:
 @db.command("migrate")
 def db_migrate() -> None:
     """Apply pending schema migrations (idempotent)."""
-    from streams.store.clickhouse import OffLoopStore, Store
-    from streams.store.migrate import migrate
+    from streams.clickhouse.client import OffLoopStore, Store
+    from streams.clickhouse.migrate import migrate
 
     settings = load_settings()
 
@@ -116,7 +116,7 @@ def dev() -> None:
 @click.option("--port", default=9092, show_default=True)
 def dev_broker(port: int) -> None:
     """Run a local Kafka-protocol broker (tansu, in memory) in the foreground."""
-    from streams.devbroker import broker_command
+    from streams.dev.broker import broker_command
 
     command = broker_command(port)
     click.echo(f"tansu on kafka://127.0.0.1:{port} (Ctrl-C stops it)", err=True)
@@ -137,8 +137,8 @@ def _traffic_options(f: F) -> F:
 
 
 def _spec(people: int, seed: int, start: str | None, invalid_share: float, duplicate_share: float):  # type: ignore[no-untyped-def]
-    from streams.generator import TrafficSpec
-    from streams.generator.traffic import DEFAULT_START
+    from streams.dev.generator import TrafficSpec
+    from streams.dev.generator.traffic import DEFAULT_START
 
     return TrafficSpec(
         people=people,
@@ -159,7 +159,7 @@ def _spec(people: int, seed: int, start: str | None, invalid_share: float, dupli
 )
 def generate(out: Path, **options: object) -> None:
     """Write seeded synthetic omnichannel traffic as JSON lines per channel."""
-    from streams.generator import generate_traffic
+    from streams.dev.generator import generate_traffic
 
     records = generate_traffic(_spec(**options))  # type: ignore[arg-type]
     out.mkdir(parents=True, exist_ok=True)
@@ -179,8 +179,8 @@ def generate(out: Path, **options: object) -> None:
 )
 def produce(rate: float | None, **options: object) -> None:
     """Send seeded synthetic traffic to the channel topics of CX_BROKER_URL."""
-    from streams.generator import generate_traffic
-    from streams.produce import produce_records
+    from streams.dev.generator import generate_traffic
+    from streams.dev.produce import produce_records
 
     settings = load_settings()
     records = generate_traffic(_spec(**options))  # type: ignore[arg-type]
@@ -198,8 +198,8 @@ def produce(rate: float | None, **options: object) -> None:
 @main.command()
 def summary() -> None:
     """Print what the store holds (reads CX_CLICKHOUSE_URL)."""
-    from streams.store.clickhouse import Store
-    from streams.summary import render_summary
+    from streams.clickhouse.client import Store
+    from streams.reports.summary import render_summary
 
     settings = load_settings()
     store = Store(settings.clickhouse_url, settings.database)
@@ -221,8 +221,8 @@ def summary() -> None:
 def metrics(window: str, days: int) -> None:
     """Print the current NPS, CSAT and CES by channel and store, with sample
     sizes, and the funnel (reads CX_CLICKHOUSE_URL)."""
-    from streams.metrics_report import render_metrics
-    from streams.store.clickhouse import Store
+    from streams.clickhouse.client import Store
+    from streams.reports.metrics import render_metrics
 
     settings = load_settings()
     store = Store(settings.clickhouse_url, settings.database)
@@ -258,7 +258,7 @@ def _report(figures: dict[str, Any], json_path: Path | None) -> None:
 def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> None:
     """Delay from the events that cross an alert condition to the alert at a
     webhook (local broker, embedded ClickHouse, one worker)."""
-    from streams.bench.alert_delay import measure
+    from streams.dev.bench.alert_delay import measure
 
     figures = measure(crossings, interval)
     _report(figures, json_path)
@@ -271,7 +271,7 @@ def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> Non
 def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
     """A backfill's insert spanning 1, 12 and 120 months: one block against
     one insert per month (embedded ClickHouse)."""
-    from streams.bench.partitions import measure
+    from streams.dev.bench.partitions import measure
 
     figures = measure(rows, rounds=rounds)
     _report(figures, json_path)
@@ -311,7 +311,7 @@ def bench_throughput(
     ClickHouse)."""
     import tempfile
 
-    from streams.bench.throughput import Plan, measure
+    from streams.dev.bench.throughput import Plan, measure
 
     folder = Path(tempfile.mkdtemp(prefix="cx-bench-"))
     click.echo(f"working in {folder} (broker and worker logs)")
@@ -333,9 +333,9 @@ def journey(identifier: str, as_json: bool) -> None:
     customer_id:C1, loyalty_id:L1, anonymous_id:ck-1, email:ADDRESS,
     phone:NUMBER (a bare email or phone works too). Asks the worker at
     CX_WEB_HOST:CX_WEB_PORT when one runs, else reads CX_CLICKHOUSE_URL."""
-    from streams.lookup import BadIdentifier, parse_identifier, person, render_person
-    from streams.pseudonym import Pseudonymizer
-    from streams.store.clickhouse import Store
+    from streams.clickhouse.client import Store
+    from streams.ingest.pseudonym import Pseudonymizer
+    from streams.reports.person import BadIdentifier, parse_identifier, person, render_person
 
     settings = load_settings()
     try:
@@ -361,7 +361,7 @@ def _ask_worker(host: str, port: int, identifier: str) -> dict[str, Any] | None:
     import urllib.parse
     import urllib.request
 
-    from streams.devbroker import is_listening
+    from streams.dev.broker import is_listening
 
     if not is_listening(host, port):
         return None
@@ -384,7 +384,7 @@ def _ask_worker(host: str, port: int, identifier: str) -> dict[str, Any] | None:
 )
 def demo(people: int, seed: int, data_dir: Path) -> None:
     """Run the whole pipeline locally on synthetic traffic and summarise it."""
-    from streams.demo import run_demo
+    from streams.dev.demo import run_demo
 
     run_demo(people, seed, data_dir)
 

@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 
 from schemas import Rejection, normalised, stage_of, validate_event
-from streams.generator import GeneratedRecord
-from streams.pseudonym import Pseudonymizer
-from streams.touchpoint import identifiers_of, to_touchpoint
+from streams.dev.generator import GeneratedRecord
+from streams.ingest.pseudonym import Pseudonymizer
+from streams.ingest.touchpoint import identifiers_of, to_touchpoint
 
 HOUR = 3_600_000
 DAY = 24 * HOUR

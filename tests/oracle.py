@@ -7,7 +7,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 
-from streams.generator import GeneratedRecord
+from streams.dev.generator import GeneratedRecord
 
 
 def valid(records: Sequence[GeneratedRecord]) -> list[GeneratedRecord]:

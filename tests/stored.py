@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from streams.settings import Settings
-from streams.store.clickhouse import Store
+from streams.clickhouse.client import Store
+from streams.runtime.settings import Settings
 
 
 class Snapshot:

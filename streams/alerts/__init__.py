@@ -1,2 +1,3 @@
 """Alerting on metric drops: rules, the statistics that keep small samples
-quiet, and alert episodes (pure); the worker's glue lives in pipeline/."""
+quiet, and alert episodes (pure); `stage` evaluates them on a timer and
+delivers what fires."""

@@ -1,4 +1,6 @@
-"""Identity stitching: identifiers linked into people with one stable key."""
+"""Identity stitching: identifiers linked into people with one stable key.
+The graph, its rules and its log format are pure; `replica` keeps every
+worker's copy of the graph from the identity log, `sink` stores decisions."""
 
 from streams.identity.graph import (
     Change,

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import orjson
 
-from streams.identity.graph import Evidence
+from streams.identity.graph import Change, Evidence
 
 FORMAT = b"identity-evidence/1"
 """Value of the `cx.format` header; the value is the JSON array of an
 `Evidence`'s fields."""
+
+Applied = tuple[int, Evidence, Change]
+"""(identity log offset, the evidence, what applying it changed)."""
 
 
 def encode_evidence(evidence: Evidence) -> bytes:

@@ -1,6 +1,7 @@
-"""Customer journeys: one person's touchpoints folded into journeys with their
+"""The journey stage: one person's touchpoints folded into journeys with their
 stages, channels, purchases, support contacts, surveys, follow-up and pain
-points. Pure and typed: no I/O, no Kafka."""
+points. Every module is pure and typed except `stage` (its Kafka side) and
+`sink` (its ClickHouse writer)."""
 
 from streams.journeys.fold import (
     build_journey,

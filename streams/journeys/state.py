@@ -10,7 +10,7 @@ has to look into, and the changelog record carries the same bytes.
 
 The changelog record (`PersonRecord`) carries the steps (to restore the state)
 and the journey ids they made (to retire the ids that later vanish). The
-journeys themselves go to the store as rows (`streams.store.journey_rows`).
+journeys themselves go to the store as rows (`streams.journeys.rows`).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def decode_record(raw: bytes) -> dict[str, Any]:
 def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
     """The state a changelog record holds (its decoded value and steps), or
     None when the person was merged into another. A new version's record is
-    written before its journeys (`streams.pipeline.journeys`), so the state
+    written before its journeys (`streams.journeys.stage`), so the state
     it restores is `unconfirmed`; an eviction's record is written after."""
     if data["moved_to"] is not None:
         return None

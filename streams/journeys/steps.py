@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from streams.right_size import right_sized
-from streams.touchpoint import Touchpoint
+from streams.ingest.touchpoint import Touchpoint
+from streams.runtime.right_size import right_sized
 
 STEPS_FORMAT = b"steps/2"
 """Value of the `cx.format` header on the journey-steps topic; the value is

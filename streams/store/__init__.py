@@ -1,2 +1,3 @@
-"""The aggregate store: ClickHouse through clickhouse-connect (embedded chdb or
-a server), its schema, and the sinks that write to it idempotently."""
+"""The store stage: touchpoint rows into ClickHouse `touchpoints`, each event
+id once (`dedup`), and the journey steps of the events stored now on to the
+journey stage. `rows` defines the table's rows, `stage` is the Kafka side."""

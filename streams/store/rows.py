@@ -1,18 +1,12 @@
-"""Touchpoints and dead letters as ClickHouse rows (pure): touchpoints as
-JSONCompactEachRow lines built once at ingest (`streams.store.bundle`), dead
-letters as columns."""
+"""Touchpoints as ClickHouse `touchpoints` rows (pure): JSONCompactEachRow
+lines built once at ingest (`streams.clickhouse.bundle`)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
-from streams.deadletter import DeadLetter
-from streams.store.bundle import Row
-from streams.touchpoint import Touchpoint
+from streams.clickhouse.bundle import Row
+from streams.ingest.touchpoint import Touchpoint
 
 # Typed columns are read out of the properties for BI; all properties are also
 # kept as JSON in `properties`. Score and revenue are read only from the event
@@ -28,7 +22,7 @@ def _text(value: Any) -> str:
 
 def touchpoint_row(tp: Touchpoint, customer_key: str, route_partition: int) -> Row:
     """The `touchpoints` row of a touchpoint, in `TOUCHPOINT_COLUMNS` order
-    (`streams.store.bundle`). `customer_key` is its stitched person;
+    (`streams.clickhouse.bundle`). `customer_key` is its stitched person;
     `route_partition` the partition of the touchpoints topic it travels on.
     `properties` goes in as a JSON object: ClickHouse keeps its text in the
     String column (input_format_json_read_objects_as_strings)."""
@@ -107,53 +101,3 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = (
     "source_offset",
     "route_partition",
 )
-
-
-DEADLETTER_COLUMNS: tuple[str, ...] = (
-    "received_at",
-    "channel",
-    "reason",
-    "reasons",
-    "errors",
-    "event_id",
-    "event_type",
-    "source_topic",
-    "source_partition",
-    "source_offset",
-    "source_timestamp",
-    "payload_bytes",
-    "payload_sha256",
-    "deadletter_partition",
-    "deadletter_offset",
-    "rejected_by",
-)
-
-
-def dead_letter_columns(
-    letters: Sequence[tuple[DeadLetter, int, int]],
-) -> dict[str, list[Any]]:
-    """Columns of (dead letter, dead-letter partition, dead-letter offset)."""
-    rows = []
-    for letter, partition, offset in letters:
-        rejection = letter.rejection
-        rows.append(
-            (
-                letter.received_at_ms,
-                letter.channel.value,
-                rejection.reason.value,
-                [error.reason.value for error in rejection.errors],
-                orjson.dumps([e.model_dump(mode="json") for e in rejection.errors]).decode(),
-                rejection.event_id or "",
-                rejection.event_type or "",
-                letter.source_topic,
-                letter.source_partition,
-                letter.source_offset,
-                letter.source_timestamp_ms,
-                letter.truncated_from or len(letter.value),
-                hashlib.sha256(letter.value).hexdigest(),
-                partition,
-                offset,
-                letter.rejected_by,
-            )
-        )
-    return dict(zip(DEADLETTER_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))

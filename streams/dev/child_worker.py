@@ -1,0 +1,137 @@
+"""Run `cx worker` as a child process and watch it over HTTP (the demo, the
+integration tests and the benchmark drive workers this way)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from streams.runtime.settings import Settings
+
+
+class ChildWorker:
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.web_port}"
+
+    def start(self, healthy_within: float | None = 120) -> ChildWorker:
+        """Launch; unless `healthy_within` is None, wait until /health is 200."""
+        env = {**os.environ, **self.settings.to_env()}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=log
+            )
+        if healthy_within is not None:
+            self.wait_healthy(healthy_within)
+        return self
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        self.wait_until(lambda _: self.get("/health") is not None, timeout, "healthy")
+
+    def health(self) -> tuple[int, dict[str, Any]] | None:
+        """(HTTP status, body) of /health, or None while nothing listens."""
+        try:
+            with urllib.request.urlopen(self.base_url + "/health", timeout=2) as response:
+                return response.status, dict(json.load(response))
+        except urllib.error.HTTPError as error:
+            return error.code, dict(json.load(error))
+        except OSError:
+            return None
+
+    def exit_code(self, within: float) -> int | None:
+        """The exit code if the process ends within `within` seconds."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
+                return dict(json.load(response))
+        except OSError:  # not listening yet, or 503 while starting
+            return None
+
+    def stats(self) -> dict[str, Any]:
+        return self.get("/stats") or {}
+
+    def stored(self) -> tuple[int, int]:
+        """(touchpoints, dead letters) in ClickHouse, as the worker reports."""
+        counts = self.stats().get("clickhouse", {})
+        return int(counts.get("touchpoints", 0)), int(counts.get("deadletters", 0))
+
+    def wait_until(
+        self, done: Callable[[dict[str, Any]], bool], timeout: float, what: str
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"worker exited with code {self.process.returncode} (log: {self.log_path})"
+                )
+            stats = self.stats()
+            if done(stats):
+                return stats
+            time.sleep(0.25)
+        raise TimeoutError(f"worker not {what} within {timeout}s (log: {self.log_path})")
+
+    def wait_stored(self, touchpoints: int, dead_letters: int, timeout: float = 180) -> None:
+        def done(stats: dict[str, Any]) -> bool:
+            counts = stats.get("clickhouse", {})
+            return bool(
+                counts.get("touchpoints", 0) >= touchpoints
+                and counts.get("deadletters", 0) >= dead_letters
+            )
+
+        self.wait_until(done, timeout, f"done storing {touchpoints} + {dead_letters}")
+
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Wait until every consumer of the worker has caught up (no lag on
+        any partition) and handled no batch for a while: downstream stages
+        (journeys, their rows) are done too."""
+        calm = 0
+        deadline = time.monotonic() + timeout
+        while calm < 2:
+            stats = self.wait_until(lambda _: True, timeout, "answering")
+            consumers = stats.get("consumers", {}).values()
+            quiet = bool(consumers) and all(
+                all(lag == 0 for lag in c["lag"].values())
+                and (c["seconds_since_last_batch"] or 2.0) > 1.5
+                for c in consumers
+            )
+            calm = calm + 1 if quiet else 0
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker not idle within {timeout}s (log: {self.log_path})")
+            time.sleep(0.5)
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM: finish the batch in flight, commit, exit."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()

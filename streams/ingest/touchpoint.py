@@ -1,0 +1,119 @@
+"""`Touchpoint`: the canonical, pseudonymised form of an accepted event.
+
+Every later stage (store, journeys, metrics) reads touchpoints, never raw
+events. A touchpoint holds no personal data in clear: email and phone are
+replaced by keyed hashes, in the identifiers and anywhere in the properties.
+Touchpoints are immutable tuples with times in epoch milliseconds (UTC): they
+are built tens of thousands of times a second.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from schemas import AcceptedEvent, Channel, Stage, epoch_ms, stage_of
+from streams.identity.rules import KINDS
+from streams.ingest.pseudonym import Pseudonymizer
+
+__all__ = ["Identifiers", "Touchpoint", "epoch_ms", "identifiers_of", "to_touchpoint"]
+
+
+class Identifiers(NamedTuple):
+    customer_id: str | None = None
+    anonymous_id: str | None = None
+    email_hash: str | None = None
+    phone_hash: str | None = None
+    loyalty_id: str | None = None
+
+
+class Touchpoint(NamedTuple):
+    event_id: str
+    channel: Channel
+    event_type: str
+    stage: Stage | None
+    occurred_at_ms: int
+    received_at_ms: int
+    schema_version: int
+    person_key: str
+    """The event's own strongest identifier: every delivery of the event has
+    the same one (the stitched person may change between two deliveries)."""
+    identifiers: Identifiers
+    context: dict[str, str]
+    properties: dict[str, Any]
+    source_topic: str
+    source_partition: int
+    source_offset: int
+
+
+def identifiers_of(ids: Identifiers) -> tuple[str, ...]:
+    """The event's identifiers as `kind:value`, strongest first (hashes stand
+    in for email and phone)."""
+    return tuple(f"{kind}:{value}" for kind in KINDS if (value := getattr(ids, kind)) is not None)
+
+
+def person_key_of(ids: Identifiers) -> str:
+    """The strongest identifier an event carries."""
+    for kind in KINDS:
+        value = getattr(ids, kind)
+        if value is not None:
+            return f"{kind}:{value}"
+    raise ValueError("a touchpoint needs at least one identifier")
+
+
+def _scrub(value: Any, secrets: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for clear, token in secrets.items():
+            if clear in value:
+                value = value.replace(clear, token)
+        return value
+    if isinstance(value, dict):
+        return {key: _scrub(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in value]
+    return value
+
+
+def to_touchpoint(
+    event: AcceptedEvent,
+    channel: Channel,
+    source: tuple[str, int, int],
+    received_at_ms: int,
+    pseudonymizer: Pseudonymizer,
+) -> Touchpoint:
+    """Pseudonymise an accepted event into a touchpoint (pure). `source` is
+    the (topic, partition, offset) it was read at."""
+    identity = event["identity"]
+    properties = event["properties"]
+    email, phone = identity.get("email"), identity.get("phone")
+    email_hash = phone_hash = None
+    if email is not None or phone is not None:
+        secrets: dict[str, str] = {}
+        if email is not None:
+            email_hash = pseudonymizer.hash("email", email)
+            secrets[email] = f"email:{email_hash}"
+        if phone is not None:
+            phone_hash = pseudonymizer.hash("phone", phone)
+            secrets[phone] = f"phone:{phone_hash}"
+        properties = _scrub(properties, secrets)
+    ids = Identifiers(
+        identity.get("customer_id"),
+        identity.get("anonymous_id"),
+        email_hash,
+        phone_hash,
+        identity.get("loyalty_id"),
+    )
+    event_type = event["event_type"]
+    return Touchpoint(
+        event["event_id"],
+        channel,
+        event_type,
+        stage_of(event_type, properties.get("message_kind")),
+        event["occurred_at_ms"],
+        received_at_ms,
+        event["schema_version"],
+        person_key_of(ids),
+        ids,
+        event["context"],
+        properties,
+        *source,
+    )

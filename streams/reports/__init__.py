@@ -1,0 +1,2 @@
+"""What the commands read back from ClickHouse for people: one person's
+history (`person`), the current scores (`metrics`), a run's summary."""

@@ -1,0 +1,78 @@
+"""A readable summary of what the store holds, read back from ClickHouse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from streams.clickhouse.client import Store
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers], *[[_fmt(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if i and _numeric(cell) else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *map(line, cells[1:])])
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def _numeric(cell: str) -> bool:
+    return cell.replace(",", "").replace(".", "").lstrip("-").isdigit()
+
+
+def example_person(store: Store) -> str | None:
+    """A person with a converted journey across channels, to show."""
+    found = store.query("summary_example_person")
+    return str(found[0][0]) if found else None
+
+
+def render_summary(store: Store) -> str:
+    ((touchpoints, unique_ids, dead_letters, surveys),) = store.query("summary_totals")
+    ((people, identifiers, with_account, anonymous),) = store.query("summary_people")
+    revenue = [(c, n, float(amount)) for c, n, amount in store.query("summary_revenue")]
+    ((journeys, converted, across, channels, minutes),) = store.query("summary_journeys")
+    parts = [
+        f"touchpoints stored: {touchpoints:,} ({unique_ids:,} distinct event ids)",
+        f"dead letters:       {dead_letters:,}",
+        f"survey responses:   {surveys:,}",
+        f"people:             {people:,} after stitching {identifiers:,} identifiers "
+        f"({with_account:,} with an account, {anonymous:,} only anonymous)",
+        f"journeys:           {journeys:,}, {converted:,} converted ({across:,} across channels), "
+        f"{channels} channels per journey, median {minutes} min to purchase",
+        "",
+        "Identity decisions",
+        table(("decision", "reason", "count"), store.query("summary_identity")),
+        "",
+        "Pain points (latest version of every journey)",
+        table(("pain point", "count", "people"), store.query("summary_pains")),
+        "",
+        "Purchases by currency",
+        table(("currency", "purchases", "revenue"), revenue),
+        "",
+        "Touchpoints by journey stage and channel (people: after stitching)",
+        table(
+            ("stage", "web", "app", "store", "sms", "total", "people"),
+            store.query("summary_by_channel_stage"),
+        ),
+        "",
+        "Rejected events by reason and channel",
+        table(("reason", "web", "app", "store", "sms", "total"), store.query("summary_rejects")),
+    ]
+    example = example_person(store)
+    if example:
+        parts += ["", f"One person's whole journey: cx journey {example}"]
+    return "\n".join(parts)

@@ -1,0 +1,95 @@
+"""The faust app factory: the one place where faust meets the processor.
+
+faust runs the worker's lifecycle (signals, logging, start and stop order),
+the web server (health, stats, person lookups) and the alert timer. Every
+stream (the hot path and the dead-letter mirror) runs in `Processor`'s batch
+consumers.
+"""
+
+from __future__ import annotations
+
+import faust
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from faust.web import Request, Response, View
+
+from streams.ingest.pseudonym import Pseudonymizer
+from streams.reports.person import BadIdentifier, parse_identifier, person
+from streams.runtime.processor import Processor
+from streams.runtime.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        datadir=str(settings.data_dir / "faust"),
+        store="memory://",
+        topic_partitions=settings.channel_partitions,
+        topic_replication_factor=settings.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_ms / 1000,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_ms / 1000,
+    )
+    processor = Processor(settings)
+    app.add_dependency(processor)
+
+    @app.page("/health")
+    class Health(View):
+        async def get(self, request: Request) -> Response:
+            status, body = processor.health()
+            return self.json(body, status=status)
+
+    @app.page("/stats")
+    class Stats(View):
+        async def get(self, request: Request) -> Response:
+            try:
+                return self.json(await processor.stats())
+            except (OperationalError, DatabaseError) as exc:  # reported, not retried here
+                return self.json({"phase": processor.phase, "error": repr(exc)}, status=503)
+
+    @app.timer(settings.alert_interval_seconds)  # type: ignore[untyped-decorator]
+    async def evaluate_alerts() -> None:
+        # On an embedded ClickHouse only the store worker can read it; with a
+        # server, the leader of the app's group evaluates, once.
+        evaluator = processor.alerts
+        if evaluator is None or not processor.ready.is_set():
+            return
+        if settings.embedded_clickhouse or app.is_leader():
+            try:
+                await evaluator.tick()
+            except Exception as exc:  # a bug (infrastructure errors are retried inside)
+                await processor.crash(exc)
+                raise
+
+    @app.page("/journey")
+    class Journey(View):
+        """One person's journeys and touchpoints: ?identifier=customer_id:C1
+        (or loyalty_id:, anonymous_id:, email:, phone:, or the hashed forms)."""
+
+        async def get(self, request: Request) -> Response:
+            if not processor.ready.is_set():
+                return self.json({"phase": processor.phase}, status=503)
+            if settings.embedded_clickhouse and not settings.stores:
+                return self.json(
+                    {
+                        "error": "this worker does not open the embedded ClickHouse; ask the store worker"
+                    },
+                    status=503,
+                )
+            secret = settings.pii_secret.get_secret_value() if settings.pii_secret else ""
+            try:
+                identifier = parse_identifier(
+                    request.query.get("identifier", ""),
+                    Pseudonymizer(secret.encode()) if secret else None,
+                )
+            except BadIdentifier as exc:
+                return self.json({"error": str(exc)}, status=400)
+            data = await processor.reads.run("journey lookup", lambda s: person(s, identifier))
+            return self.json(data)
+
+    return app

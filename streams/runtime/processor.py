@@ -1,0 +1,390 @@
+"""`Processor`: the worker's own machinery, started and stopped with the faust
+app: schema migration, topics, the producer, the ClickHouse store and the two
+hot-path batch consumers (ingest, store)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import mode
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.alerts.rules import load_rules
+from streams.alerts.stage import AlertEvaluator, AlertSinks
+from streams.clickhouse.client import OffLoopStore, Store
+from streams.clickhouse.migrate import migrate
+from streams.clickhouse.reconcile import reconcile_metrics
+from streams.deadletters.sink import DeadLetterMirror
+from streams.identity.replica import IdentityReplica
+from streams.identity.sink import IdentityRecorder
+from streams.ingest.pseudonym import Pseudonymizer
+from streams.ingest.stage import IngestHandler
+from streams.journeys.rules import JourneyRules
+from streams.journeys.sink import JourneyStoreHandler
+from streams.journeys.stage import JourneyHandler
+from streams.runtime import gc_watch
+from streams.runtime.batch_consumer import BatchConsumer, BatchHandler
+from streams.runtime.broker_watch import BrokerWatch
+from streams.runtime.kafka import (
+    INTERNAL_TOPIC_MAX_BYTES,
+    consumer_for,
+    ensure_topics,
+    is_transient_kafka_error,
+    producer_for,
+    stop_within,
+)
+from streams.runtime.retry import WAITING, describe, with_backoff
+from streams.runtime.settings import Settings
+from streams.runtime.topics import Topics
+from streams.store.stage import KafkaDownstream, TouchpointStoreHandler
+
+log = logging.getLogger(__name__)
+
+HEALTH_AFTER_S = 5.0
+"""An operation retried for this long is reported by /health (shorter waits
+are the ordinary retries of a busy system)."""
+STOP_WITHIN_S = 12.0
+"""At stop, how long the consumers may take to finish their batches, write
+and commit; what is not committed by then is read again at the next start.
+With the identity replica and the Kafka clients after them (CLIENT_STOP_S
+each), the worker stops within docker-compose's grace period (30 s)."""
+
+JOURNEYS_STORED_WITHIN_S = 10.0
+"""Longest an alert waits for the journeys it names in its context (they lag
+the touchpoints by a journey flush)."""
+
+
+def topic_plan(settings: Settings) -> dict[str, int]:
+    """Every topic the processor reads or writes, with its partitions."""
+    topics = Topics(settings.topic_prefix)
+    return {
+        **dict.fromkeys(topics.channels, settings.channel_partitions),
+        topics.deadletter: settings.channel_partitions,
+        topics.touchpoints: settings.internal_partitions,
+        topics.identity: 1,
+        topics.alerts: 1,
+        topics.journey_steps: settings.internal_partitions,
+        topics.journeys: settings.internal_partitions,
+        topics.journey_rows: settings.internal_partitions,
+    }
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Topic settings the processor relies on: the journey changelog keeps
+    the last record per person; the identity log is kept forever (every
+    worker replays it to rebuild the identity graph); the topics only the
+    processor writes take records as large as it makes (a person's whole
+    history, a dead letter of a large record)."""
+    topics = Topics(settings.topic_prefix)
+    large = {"max.message.bytes": str(INTERNAL_TOPIC_MAX_BYTES)}
+    return {
+        topics.touchpoints: large,
+        topics.journey_steps: large,
+        topics.journey_rows: large,
+        topics.deadletter: large,
+        topics.journeys: {"cleanup.policy": "compact", **large},
+        topics.identity: {"retention.ms": "-1"},
+    }
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for logs."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}{sep}{rest}"
+
+
+class Processor(mode.Service):
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self.lanes: dict[str, OffLoopStore] = {}
+        """ClickHouse connections, one per sink (see `OffLoopStore`)."""
+        self.store = self._lane("touchpoints")
+        self.reads = self._lane("reads")
+        """Stats and person lookups."""
+        self.pseudonymizer = (
+            Pseudonymizer(settings.require_pii_secret()) if settings.ingests else None
+        )
+        self.producers: dict[str, AIOKafkaProducer] = {}
+        """One per stage that writes (aiokafka has one request in flight per
+        connection: the identity log's small appends must not queue behind
+        a stage's bulk writes). Made once the loop runs, as aiokafka wants."""
+        self.identity: IdentityReplica | None = None
+        self.recorder: IdentityRecorder | None = None
+        self.alerts: AlertEvaluator | None = None
+        self.rules = load_rules(settings.alert_rules) if settings.alert_rules else []
+        self.ingest: IngestHandler | None = None
+        self.journeys: JourneyHandler | None = None
+        self.journey_store = JourneyStoreHandler(self._lane("journeys"))
+        self.touchpoints: TouchpointStoreHandler | None = None
+        self.dead_letters = DeadLetterMirror(self._lane("deadletters"))
+        self.consumers: list[BatchConsumer] = []
+        self.ready = asyncio.Event()
+        self.gc = gc_watch.GcWatch().install()
+        self.phase = "not started"
+        self.metrics_rebuilt: list[int] = []
+        """Months of metrics_minute rebuilt at start (`streams.clickhouse.reconcile`)."""
+        self._startup: asyncio.Task[None] | None = None
+        self._broker_watch: asyncio.Task[None] | None = None
+
+    async def on_start(self) -> None:
+        # In the background, so faust (and /health) come up while ClickHouse or
+        # Kafka are still out of reach; the phase says what is awaited.
+        self._startup = asyncio.create_task(self._start_pipeline(), name="processor-startup")
+
+    async def _start_pipeline(self) -> None:
+        try:
+            await self._start_stages()
+        except Exception as exc:  # not transient (those are retried): a bug
+            log.critical("processor failed to start", exc_info=exc)
+            await self.crash(exc)  # stops the worker; the exception is reported there
+
+    async def _start_stages(self) -> None:
+        settings = self.settings
+        log.info("roles: %s", settings.roles)
+        if settings.stores:
+            self.phase = "migrating the ClickHouse schema"
+            log.info(
+                "clickhouse: %s, database %s",
+                _redacted(settings.clickhouse_url),
+                settings.database,
+            )
+            applied = await self.store.run("migrate", migrate)
+            log.info("schema up to date (%d migrations applied now)", len(applied))
+            if settings.embedded_clickhouse:
+                self.phase = "checking the metrics against the touchpoints"
+                self.metrics_rebuilt = await self.store.run("reconcile metrics", reconcile_metrics)
+        self.phase = "creating topics"
+        await with_backoff(
+            lambda: ensure_topics(settings, topic_plan(settings), topic_configs(settings)),
+            is_transient=is_transient_kafka_error,
+            what="kafka: create topics",
+        )
+        self.phase = "reading the identity log"
+        self.identity = IdentityReplica(
+            # No group: every worker reads the whole log.
+            consumer_for(settings, None, fetch_max_wait_ms=20),
+            self.topics.identity,
+            settings.identity_rules,
+        )
+        if settings.stores:
+            self.recorder = IdentityRecorder(self._lane("identity"), self.crash)
+            self.identity.listeners.append(self.recorder)
+        await self.add_runtime_dependency(self.identity)
+        await self.identity.caught_up.wait()
+        if settings.ingests:
+            assert self.pseudonymizer is not None
+            self.ingest = IngestHandler(
+                await self._producer("ingest"),
+                await self._producer("identity"),
+                self.topics,
+                self.pseudonymizer,
+                self.identity,
+            )
+            self._consume("ingest", list(self.topics.channels), self.ingest)
+        if settings.journeys:
+            self.journeys = JourneyHandler(
+                await self._producer("journeys"),
+                consumer_for(settings, None),
+                consumer_for(settings, None, max_partition_fetch_bytes=256 * 1024),
+                self.topics,
+                self.identity.graph,
+                JourneyRules(inactivity_gap_ms=settings.journey_gap_minutes * 60_000),
+                lateness_ms=settings.journey_lateness_minutes * 60_000,
+                evict_idle_s=settings.journey_evict_idle_seconds,
+                crash=self.crash,
+            )
+            await self.journeys.restorer.start()
+            await self.journeys.reloader.start()
+            self.identity.listeners.append(self.journeys.on_identity)
+            self._consume(
+                "journeys",
+                [self.topics.journey_steps],
+                self.journeys,
+                flush_interval_s=settings.journey_flush_ms / 1000,
+            )
+        if settings.stores:
+            self.touchpoints = TouchpointStoreHandler(
+                self.store,
+                KafkaDownstream(await self._producer("store"), self.topics),
+                capacity=settings.dedup_cache_events,
+            )
+            self._consume("journey-store", [self.topics.journey_rows], self.journey_store)
+            self._consume("store", [self.topics.touchpoints], self.touchpoints)
+            self._consume("deadletter-store", [self.topics.deadletter], self.dead_letters)
+        if settings.stores and self.rules:
+            alerts = self._lane("alerts")
+            sinks = AlertSinks(
+                alerts,
+                await self._producer("alerts"),
+                self.topics.alerts,
+                settings.webhook_urls,
+                self.crash,
+            )
+            self.alerts = AlertEvaluator(self.rules, alerts, sinks, settle=self.journeys_stored)
+            log.info(
+                "alerting: %d rules, every %ss", len(self.rules), settings.alert_interval_seconds
+            )
+        self.phase = "starting consumers"
+        # Together: each waits for its group join (seconds on a fresh group).
+        await asyncio.gather(*(self.add_runtime_dependency(c) for c in self.consumers))
+        self.phase = "running"
+        if settings.gc_tuned:
+            gc_watch.tune(self.gc)
+        self.ready.set()
+
+    async def journeys_stored(self, timeout_s: float = JOURNEYS_STORED_WITHIN_S) -> None:
+        """Until this worker's journey stage has folded every step it has
+        read, and its store has inserted the rows (at most `timeout_s`). A
+        worker without both stages, or partitions another worker owns, are
+        not waited for."""
+        stages = {consumer.name: consumer for consumer in self.consumers}
+        folding, storing = stages.get("journeys"), stages.get("journey-store")
+        if self.journeys is None or folding is None or storing is None:
+            return
+        deadline = time.monotonic() + timeout_s
+
+        def done(stage: BatchConsumer, ends: dict[TopicPartition, int]) -> bool:
+            committed = stage.stats.committed
+            return all(committed.get(tp, 0) >= end for tp, end in ends.items())
+
+        def read_ends() -> dict[TopicPartition, int]:
+            consumer = folding.consumer
+            return {tp: consumer.highwater(tp) or 0 for tp in consumer.assignment()}
+
+        # Committed means flushed: the rows of those steps are sent.
+        while not done(folding, read_ends()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        rows = self.topics.journey_rows
+        owned = storing.consumer.assignment()
+        sent = {TopicPartition(rows, p): end for p, end in self.journeys.rows_end.items()}
+        sent = {tp: end for tp, end in sent.items() if tp in owned}
+        while not done(storing, sent) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    def _lane(self, sink: str) -> OffLoopStore:
+        lane = self.lanes[sink] = OffLoopStore(
+            Store(self.settings.clickhouse_url, self.settings.database)
+        )
+        return lane
+
+    async def _producer(self, name: str) -> AIOKafkaProducer:
+        self.phase = f"starting the {name} producer"
+        producer = self.producers[name] = producer_for(self.settings)
+        await with_backoff(
+            producer.start, is_transient=is_transient_kafka_error, what="kafka: start producer"
+        )
+        if self._broker_watch is None:
+            watch = BrokerWatch(producer)
+            self._broker_watch = asyncio.create_task(watch.run(), name="broker-watch")
+        return producer
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and body of /health: ok; starting (and what it
+        waits for); or waiting on the infrastructure (ClickHouse, the broker)
+        for longer than HEALTH_AFTER_S."""
+        waiting = [wait.as_dict() for wait in WAITING.longer_than(HEALTH_AFTER_S)]
+        if not self.ready.is_set() or self.crash_reason:
+            starting: dict[str, Any] = {"status": "starting", "phase": self.phase}
+            return 503, {**starting, "waiting": waiting} if waiting else starting
+        if waiting:
+            return 503, {"status": "waiting", "waiting": waiting}
+        return 200, {"status": "ok"}
+
+    def _consume(
+        self,
+        stage: str,
+        topics: list[str],
+        handler: BatchHandler,
+        *,
+        flush_interval_s: float | None = None,
+    ) -> None:
+        """A batch consumer for `stage`, in its own consumer group."""
+        settings = self.settings
+        self.consumers.append(
+            BatchConsumer(
+                stage,
+                consumer_for(settings, f"{settings.app_id}.{stage}"),
+                topics,
+                handler,
+                max_records=settings.batch_max_records,
+                max_wait_ms=settings.batch_max_wait_ms,
+                flush_interval_s=(
+                    settings.commit_interval_ms / 1000
+                    if flush_interval_s is None
+                    else flush_interval_s
+                ),
+                stop_within_s=STOP_WITHIN_S,
+            )
+        )
+
+    async def on_stop(self) -> None:
+        if self._startup is not None and not self._startup.done():
+            self._startup.cancel()
+        if self._broker_watch is not None:
+            self._broker_watch.cancel()
+        # Every consumer finishes its batch, writes and commits, within
+        # STOP_WITHIN_S whatever it waits on; each commits only what it wrote.
+        stopped = await asyncio.gather(
+            *(consumer.stop() for consumer in self.consumers), return_exceptions=True
+        )
+        for consumer, outcome in zip(self.consumers, stopped, strict=True):
+            if isinstance(outcome, BaseException):
+                log.warning("%s did not stop cleanly: %s", consumer.label, describe(outcome))
+        if self.identity is not None:
+            await self.identity.stop()
+        if self.recorder is not None:
+            await self.recorder.handoff.stop()
+        if self.alerts is not None:
+            await self.alerts.sinks.stop()
+        # The Kafka clients together, each within CLIENT_STOP_S: a broker that
+        # does not answer must not hold the worker past its grace period.
+        clients: list[AIOKafkaConsumer | AIOKafkaProducer] = [*self.producers.values()]
+        if self.journeys is not None:
+            await self.journeys.mover.stop()
+            clients += [self.journeys.restorer, self.journeys.reloader]
+        await asyncio.gather(*(stop_within(client) for client in clients))
+        for lane in self.lanes.values():
+            await lane.close()
+        self.gc.uninstall()
+
+    async def stats(self) -> dict[str, Any]:
+        stored = (
+            await self.reads.query("table_counts", retry=False)
+            if self.ready.is_set() and self.settings.stores
+            else []
+        )
+        return {
+            "ready": self.ready.is_set(),
+            "roles": self.settings.roles,
+            "phase": self.phase,
+            "clickhouse": {str(table): int(rows) for table, rows in stored},
+            "ingest": self.ingest.stats() if self.ingest else {},
+            "identity": self.identity.stats() if self.identity else {},
+            "journeys": self.journeys.stats() if self.journeys else {},
+            "journey_store": self.journey_store.stats(),
+            "alerts": (
+                {
+                    "ticks": self.alerts.ticks,
+                    **self.alerts.sinks.counts,
+                    "open": len(self.alerts.episodes or {}),
+                }
+                if self.alerts
+                else {}
+            ),
+            "store": {
+                **(self.touchpoints.stats() if self.touchpoints else {}),
+                "metrics_months_rebuilt_at_start": self.metrics_rebuilt,
+            },
+            "gc": self.gc.as_dict(),
+            "deadletters": self.dead_letters.stats(),
+            "consumers": {c.name: c.stats.as_dict(c.consumer) for c in self.consumers},
+            "waiting": [wait.as_dict() for wait in WAITING.longer_than(0)],
+        }

@@ -1,0 +1,24 @@
+"""`cx worker`: run the processor under faust's worker (signals, logging)."""
+
+from __future__ import annotations
+
+import faust
+
+from streams.runtime.app import create_app
+from streams.runtime.kafka_reads import WORKER_READ_BYTES, read_in_chunks_of
+from streams.runtime.settings import Settings
+
+
+def run_worker(settings: Settings) -> None:
+    if settings.ingests:
+        settings.require_pii_secret()
+    # Fetch responses of many megabytes arrive in a few loop turns, not in
+    # dozens (streams/runtime/kafka_reads.py).
+    read_in_chunks_of(WORKER_READ_BYTES)
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    # faust's terminal spinner sets the root logger to DEBUG so that it spins
+    # on every record: every library's debug call then builds a record (4 %
+    # of the worker's time, measured), and its escape codes land in log files.
+    worker.spinner = None
+    worker.execute_from_commandline()

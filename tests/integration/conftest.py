@@ -1,0 +1,37 @@
+"""Fixtures of the integration tests: a real tansu broker for the session and
+an embedded ClickHouse per test. Every test here is marked `integration`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.clickhouse.client import Store
+from streams.dev.broker import LocalBroker
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    with LocalBroker(log_path=log) as running:
+        yield running
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An embedded ClickHouse in this test's folder. chdb allows one data
+    directory per process at a time, so every test closes its client."""
+    opened = Store(f"chdb://{tmp_path / 'clickhouse'}", "cx_test")
+    try:
+        yield opened
+    finally:
+        opened.close()

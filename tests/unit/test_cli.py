@@ -1,0 +1,97 @@
+"""The `cx` command as producer teams use it."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from schemas import Channel
+from streams.cli import main
+from tests.examples import invalid_cases
+
+
+def example_file(kind: str, channel: Channel) -> str:
+    return str(resources.files("schemas").joinpath("examples", kind, f"{channel.value}.jsonl"))
+
+
+@pytest.mark.parametrize("channel", list(Channel), ids=lambda c: c.value)
+def test_validate_accepts_the_valid_examples(channel: Channel) -> None:
+    result = CliRunner().invoke(
+        main, ["validate", "--channel", channel.value, example_file("valid", channel)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert lines and all(line["status"] == "accepted" for line in lines)
+
+
+@pytest.mark.parametrize("channel", list(Channel), ids=lambda c: c.value)
+def test_validate_says_why_each_event_would_be_rejected(channel: Channel, tmp_path: Path) -> None:
+    # One non-blank line each (an empty value cannot be a JSON line).
+    cases = [c for c in invalid_cases(channel) if c["raw"].strip() and b"\n" not in c["raw"]]
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"".join(case["raw"] + b"\n" for case in cases))
+    result = CliRunner().invoke(main, ["validate", "--channel", channel.value, str(events)])
+    assert result.exit_code == 1
+    verdicts = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [(v["status"], v["reason"]) for v in verdicts] == [
+        ("rejected", c["expect"]) for c in cases
+    ]
+    assert [v["line"] for v in verdicts] == list(range(1, len(cases) + 1))
+    assert f"0 accepted, {len(cases)} rejected" in result.stderr
+
+
+def test_validate_takes_the_channel_from_the_file_name(tmp_path: Path) -> None:
+    events = tmp_path / "app-export.jsonl"
+    events.write_bytes(
+        b'{"event_id":"x","event_type":"page_view","occurred_at":"2026-11-23T09:41:07Z","identity":{"anonymous_id":"a"}}\n'
+    )
+    result = CliRunner().invoke(main, ["validate", str(events)])
+    verdict = orjson.loads(result.stdout)
+    assert verdict["reason"] == "unknown_event_type" and "web" in verdict["errors"][0]["message"]
+
+
+def test_generate_writes_reproducible_channel_files(tmp_path: Path) -> None:
+    for out in ("a", "b"):
+        result = CliRunner().invoke(
+            main, ["generate", "--people", "40", "--out", str(tmp_path / out)]
+        )
+        assert result.exit_code == 0, result.output
+    for name in ("web.jsonl", "app.jsonl", "store.jsonl", "sms.jsonl", "truth.jsonl"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    truth = [
+        orjson.loads(line) for line in (tmp_path / "a" / "truth.jsonl").read_bytes().splitlines()
+    ]
+    lines = sum(
+        len((tmp_path / "a" / f"{c.value}.jsonl").read_bytes().splitlines()) for c in Channel
+    )
+    assert len(truth) == lines
+    # What the generator says about each record is what `cx validate` says.
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "a" / "store.jsonl")])
+    verdicts = [orjson.loads(line) for line in result.stdout.splitlines()]
+    expected = [t for t in truth if t["channel"] == "store"]
+    assert [v.get("reason") for v in verdicts] == [t["reason"] for t in expected]
+
+
+def test_the_producer_guide_lists_every_rejection_reason() -> None:
+    from schemas.rejections import REASON_DESCRIPTIONS, RejectReason
+
+    guide = (Path(__file__).parents[2] / "docs" / "producers.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", guide, flags=re.M))
+    assert set(REASON_DESCRIPTIONS) == set(RejectReason)
+    assert rows == {reason.value: text for reason, text in REASON_DESCRIPTIONS.items()}
+
+
+def test_the_producer_guide_lists_every_bound() -> None:
+    from schemas.limits import BOUNDS
+    from schemas.rejections import RejectReason
+
+    guide = (Path(__file__).parents[2] / "docs" / "producers.md").read_text()
+    section = guide.split("## Bounds\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (.+) \| (.+) \| `([a-z_]+)` \|$", section, flags=re.M)
+    assert rows == [(b.what, b.bound, b.reason) for b in BOUNDS]
+    assert {b.reason for b in BOUNDS} <= {reason.value for reason in RejectReason}
