@@ -1,8 +1,5 @@
-"""The read-only BI user: grants on exactly the views the migrations create,
-views that run with their creator's rights, and a profile that cannot write.
-
-chdb has no users, so the grants are checked in the deployed configuration,
-and the profile's settings on the real engine."""
+"""The read-only BI profile on the real engine: it cannot write, and the
+views still answer (the grants are checked statically in the unit tests)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Per-person journey state, its changelog record, and the journey rows it
-becomes in ClickHouse (on chdb: versions replace, retired journeys vanish)."""
+"""Journey rows on the real engine: a person's versions replace each other
+in `journeys`, and the journeys a version retires vanish."""
 
 from __future__ import annotations
 
@@ -15,19 +15,11 @@ from streams.journeys.state import (
     PersonState,
     add_steps,
 )
-from streams.journeys.steps import Step
+from tests.unit.test_journey_state import step
 
 HOUR = 3_600_000
-
-
 DAY = 24 * HOUR
-
-
 RULES = JourneyRules()
-
-
-def step(event_id: str, at: int, event_type: str = "page_view", **fields: object) -> Step:
-    return Step(event_id, at, str(fields.pop("channel", "web")), event_type, **fields)  # type: ignore[arg-type]
 
 
 def test_journey_rows_replace_by_version_and_retired_journeys_vanish(store: Store) -> None:

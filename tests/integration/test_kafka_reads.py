@@ -17,11 +17,7 @@ from streams.runtime.kafka_reads import WORKER_READ_BYTES, read_in_chunks_of
 from tests.integration.harness import isolated_settings
 
 RECORDS = 12_000
-
-
 VALUE = b"x" * 1000  # 12 MB in all, one fetch response
-
-
 BUSY_TURN_S = 0.005
 
 

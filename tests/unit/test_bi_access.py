@@ -1,8 +1,7 @@
 """The read-only BI user: grants on exactly the views the migrations create,
 views that run with their creator's rights, and a profile that cannot write.
-
-chdb has no users, so the grants are checked in the deployed configuration,
-and the profile's settings on the real engine."""
+chdb has no users, so the grants are checked in the deployed configuration;
+the profile's settings on the real engine are an integration test."""
 
 from __future__ import annotations
 
