@@ -1,19 +1,10 @@
 """The common spelling of the contract, checked without Python callbacks.
 
-The contract models (`schemas.events`) explain every rejection and normalise
-unusual spellings, but their Python validators and nested model instances
-cost about 10 us an event. Nearly every event a producer sends is spelled
-plainly: ASCII identifiers without surrounding blanks, string ids, an
-RFC 3339 timestamp with at most microseconds. The TypedDicts here accept
-exactly that subset, with pydantic-core's native checks only (about 3 us).
-
-What they accept, the contract models accept too, with the same values once
-normalised (`schemas.validate.accept_event` finishes email, phone, score range,
-timestamp, its bounds and the bounds of extra properties in Python with the
-models' own functions). Anything they refuse goes to the contract models,
-which decide and explain. The property types are derived from the contract
-models, so the two cannot drift apart; `tests/test_accept.py` holds them to
-the same verdicts.
+The TypedDicts here accept the plainly spelled subset of the contract with
+pydantic-core's native checks only; what they accept, the contract models
+accept with the same values, and anything they refuse goes to the contract
+models, which decide and explain. The cost of each path:
+docs/performance.md, "Validation's fast path".
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import orjson
@@ -11,9 +12,14 @@ from aiokafka.structs import ConsumerRecord
 from schemas import Channel
 
 
+def _path(kind: str, name: str) -> Traversable:
+    return resources.files("schemas").joinpath("examples", kind, name)
+
+
 def _lines(kind: str, channel: Channel) -> list[bytes]:
-    path = resources.files("schemas").joinpath("examples", kind, f"{channel.value}.jsonl")
-    return [line for line in path.read_bytes().splitlines() if line.strip()]
+    return [
+        line for line in _path(kind, f"{channel.value}.jsonl").read_bytes().splitlines() if line
+    ]
 
 
 def valid_events(channel: Channel) -> list[bytes]:
@@ -21,12 +27,22 @@ def valid_events(channel: Channel) -> list[bytes]:
 
 
 def invalid_cases(channel: Channel) -> list[dict[str, Any]]:
-    """{"expect", "field", "raw": bytes} per invalid example."""
+    """{"line", "raw": bytes, "expect", "field"} per invalid example.
+
+    `invalid/<channel>.jsonl` holds the records exactly as a producer would
+    put them on the topic, one per line (some are not JSON, or not UTF-8);
+    `invalid/<channel>.expect.jsonl` holds, on the same line number, the
+    reason and field each one is rejected for."""
+    raws = _path("invalid", f"{channel.value}.jsonl").read_bytes().split(b"\n")
+    expected = _path("invalid", f"{channel.value}.expect.jsonl").read_bytes().split(b"\n")
+    assert raws[-1] == expected[-1] == b"", "each file ends with a newline"
+    assert len(raws) == len(expected), f"{channel.value}: the files are not line-aligned"
     cases = []
-    for line in _lines("invalid", channel):
-        case = orjson.loads(line)
-        raw = case["raw"].encode() if "raw" in case else orjson.dumps(case["event"])
-        cases.append({"expect": case["expect"], "field": case["field"], "raw": raw})
+    for number, (raw, line) in enumerate(zip(raws[:-1], expected[:-1], strict=True), start=1):
+        expect = orjson.loads(line)
+        cases.append(
+            {"line": number, "raw": raw, "expect": expect["reason"], "field": expect["field"]}
+        )
     return cases
 
 

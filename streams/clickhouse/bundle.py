@@ -1,18 +1,9 @@
 """Row bundles: many ClickHouse rows in one Kafka record, ready to insert.
 
-The stage that knows a row builds it once, as a tuple of the row's values in
-column order, and encodes it as a `JSONCompactEachRow` line; a bundle holds
-such lines. The store inserts those lines as they are, so ClickHouse parses
-them (outside the interpreter lock) and the store does no per-row Python
-work at all.
-
-A bundle's value is one JSON line of index entries, one per row (what the
-store must know of a row without parsing it, such as its event id), then the
-rows, one per line. orjson escapes control characters, so a row never holds a
-raw newline. Each row and entry is encoded by a call of its own: the store
-often keeps only some rows of a bundle (a split and a join of bytes), and a
-value that cannot be encoded fails its own record, not the bundle. Kept
-encodings are copied to their own size (`streams.runtime.right_size`).
+A bundle is one JSON line of index entries (what the store must know of each
+row, such as its event id), then the rows as `JSONCompactEachRow` lines,
+each encoded once by the stage that knows it; the store inserts them as they
+are. Why: docs/performance.md, "Row bundles".
 """
 
 from __future__ import annotations

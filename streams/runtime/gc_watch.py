@@ -1,46 +1,10 @@
 """Garbage collection in a worker that holds many long-lived objects.
 
-The collector exists for reference cycles, and the hot path makes almost
-none: with automatic collection off for a whole 50,000-record run, one full
-collection at the end found 1,900 unreachable objects, nearly all of them
-classes and functions from start-up. Its cost, though, grows with what is
-alive: CPython's full collection walks every tracked object (the journey
-state of many people: hundreds of milliseconds), and a young collection walks
-every object allocated since the last one that is still alive, which in a
-batch pipeline means the batches in flight (tens of milliseconds per 100,000
-objects here).
-
-So, when tuned (`CX_GC_TUNED`, the default), the worker:
-
-- collects the young generation every `YOUNG_THRESHOLD` allocations, so
-  each young collection walks at most that many objects;
-- freezes what survives each young collection (`gc.freeze()`): the older
-  generations stay empty, and no collection ever walks the long-lived state.
-  Frozen objects are still freed by reference counting, which is how evicted
-  people and stored batches go; a frozen object that later becomes part of a
-  garbage cycle is never reclaimed (the measurement above says there are
-  next to none).
-
-`GcWatch` times every collection, so the pauses are visible in `/stats` and
-in the benchmark: by the wall clock (what the event loop waited) and by the
-collecting thread's CPU time (what the collector did). The two differ when
-the operating system runs another thread meanwhile: on two cores shared with
-the broker and ClickHouse, the longest pauses were mostly that (66.6 ms by
-the wall clock and 19.0 ms on the CPU, in the two-worker run of a
-million-record benchmark).
-
-The young generation can hold more than `YOUNG_THRESHOLD` objects when it is
-collected: CPython counts allocations minus deallocations, and frees of
-frozen objects (stored batches, evicted people) count too. Up to 25,803
-objects were seen at a collection with the threshold at 10,000, and up to
-14,228 at 5,000.
-
-A young collection's work is about proportional to the threshold, and the
-total about the same whatever it is. 200,000-record runs, two at each
-(`GcWatch` and a probe that timed every collection): at 10,000, about 400
-young collections, 1.04-1.12 s of the collector's CPU in all, 99th
-percentile 9.5-12.6 ms, longest 15.1-15.3 ms; at 5,000, about 880, 1.02-1.10 s
-in all, 99th percentile 4.6-4.8 ms, longest 6.2-8.4 ms.
+When tuned (`CX_GC_TUNED`, the default), the worker collects the young
+generation every `YOUNG_THRESHOLD` allocations and freezes what survives, so
+no collection walks the long-lived state; `GcWatch` times every collection
+by the wall clock and by CPU time. Why, and the measurements:
+docs/performance.md, "Garbage collection".
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
 """How much aiokafka reads from a broker connection per event-loop turn.
 
-aiokafka reads every connection through an asyncio `StreamReader` whose
-limit is 64 KiB: reading pauses whenever 128 KiB are buffered and resumes a
-loop turn later. asyncio's socket transport, besides, takes at most 256 KiB
-per turn. A fetch response of 10 MB (thousands of channel events) then needs
-40 to 80 turns of the event loop to arrive. In a worker every turn may run a
-slice of a stage's work (a thousand events validated, two hundred journeys
-folded, 10-20 ms), so a fetch took about a second while the stage waiting for
-it had nothing to do (measured on 200,000 events, one worker: channel fetches
-of 0.7-1.5 s; with this tuning 0.1-0.2 s; a bare consumer beside a loop busy
-in 20 ms slices: 0.92 s a 5 MB fetch, 0.15-0.24 s tuned).
-
-`read_in_chunks_of(n)` lets a connection take up to `n` bytes per turn: what
-the kernel holds is read at once, so a response arrives in a few turns
-whatever else the loop does. It applies to connections opened afterwards, in
-the whole process, so the worker sets it once at start-up.
+`read_in_chunks_of(n)` lets every connection opened afterwards take up to
+`n` bytes per turn, so a large fetch arrives in a few turns while the loop
+runs stage work. Why, and the measurements: docs/performance.md, "How much
+aiokafka reads per event-loop turn".
 """
 
 from __future__ import annotations

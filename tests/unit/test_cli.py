@@ -30,18 +30,21 @@ def test_validate_accepts_the_valid_examples(channel: Channel) -> None:
 
 
 @pytest.mark.parametrize("channel", list(Channel), ids=lambda c: c.value)
-def test_validate_says_why_each_event_would_be_rejected(channel: Channel, tmp_path: Path) -> None:
-    # One non-blank line each (an empty value cannot be a JSON line).
-    cases = [c for c in invalid_cases(channel) if c["raw"].strip() and b"\n" not in c["raw"]]
-    events = tmp_path / "events.jsonl"
-    events.write_bytes(b"".join(case["raw"] + b"\n" for case in cases))
-    result = CliRunner().invoke(main, ["validate", "--channel", channel.value, str(events)])
+def test_validate_says_why_each_invalid_example_is_rejected(channel: Channel) -> None:
+    # The invalid examples are the records as sent, one per line; the reason
+    # and field each one is rejected for are on the same line of the sidecar.
+    cases = invalid_cases(channel)
+    result = CliRunner().invoke(
+        main, ["validate", "--channel", channel.value, example_file("invalid", channel)]
+    )
     assert result.exit_code == 1
     verdicts = [orjson.loads(line) for line in result.stdout.splitlines()]
-    assert [(v["status"], v["reason"]) for v in verdicts] == [
-        ("rejected", c["expect"]) for c in cases
-    ]
-    assert [v["line"] for v in verdicts] == list(range(1, len(cases) + 1))
+    assert [v["line"] for v in verdicts] == [c["line"] for c in cases]
+    reported = []
+    for verdict in verdicts:
+        first = next(e for e in verdict.get("errors", []) if e["reason"] == verdict.get("reason"))
+        reported.append((verdict["status"], verdict["reason"], first["field"]))
+    assert reported == [("rejected", c["expect"], c["field"]) for c in cases]
     assert f"0 accepted, {len(cases)} rejected" in result.stderr
 
 
@@ -81,7 +84,8 @@ def test_the_producer_guide_lists_every_rejection_reason() -> None:
     from schemas.rejections import REASON_DESCRIPTIONS, RejectReason
 
     guide = (Path(__file__).parents[2] / "docs" / "producers.md").read_text()
-    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", guide, flags=re.M))
+    section = guide.split("## Rejection reasons\n", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", section, flags=re.M))
     assert set(REASON_DESCRIPTIONS) == set(RejectReason)
     assert rows == {reason.value: text for reason, text in REASON_DESCRIPTIONS.items()}
 

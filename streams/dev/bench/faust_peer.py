@@ -1,37 +1,9 @@
 """The straightforward faust peer of the throughput benchmark: one agent, one
-event at a time, the same outputs.
+event at a time, the same outputs (touchpoints, journeys, dead letters).
 
-One faust agent reads the four channel topics (`stream.events()`, raw bytes)
-and, for each event, does what our worker does to it on its way into
-ClickHouse: validates and normalises it (`ingest_record`, the same pseudonym
-key), skips an event id it has seen before, stitches it with an in-process
-`IdentityGraph` (the same rules; evidence applied as it arrives), folds the
-person's journeys again (`streams.dev.bench.peer_journeys`: the same functions
-as ours, people merged by the graph included), and buffers the touchpoint's
-row and its person's journey rows, or the dead letter. Rows go into the same
-`touchpoints`, `journeys` and `deadletters` tables (our migrations, run on
-the peer's own ClickHouse) in batches of `FLUSH_ROWS` events, or once a row
-has waited `FLUSH_WITHIN_S` or no event came for `FLUSH_IDLE_S`, each table
-on a connection and thread of its own, one insert in flight per table (as
-our worker has a connection per sink).
-
-What it does not do, on purpose (it is a point of comparison, not a second
-processor):
-
-- no identity log, no identity tables, no internal topics and no dead-letter
-  topic: a dead letter's `deadletter_partition` is where ours would route
-  it, its `deadletter_offset` is 0;
-- people stay in memory (no eviction, no changelog of their state);
-- duplicates are caught by a plain in-memory set of every event id seen:
-  it grows with the input and is gone on restart;
-- no exactly-once care: faust commits offsets as usual, whether or not the
-  rows are in ClickHouse yet, so a crash may lose or repeat rows.
-
-`python -m streams.dev.bench.faust_peer --out RESULT.json --valid N --invalid M`
-reads the settings from CX_* variables (`run_faust_peer` launches it so),
-waits until N touchpoints and M dead letters are stored, writes the figures
-and stops. The consumer group is `<app_id>-faust-peer`, read from the
-earliest offset: give it an app id and a ClickHouse directory of its own.
+A point of comparison, not a second processor: no identity log, no eviction,
+no delivery care. What it does and does not do, and how it is launched:
+docs/performance.md, "The faust peer".
 """
 
 from __future__ import annotations
