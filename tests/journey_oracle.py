@@ -1,6 +1,6 @@
 """The oracle for people and journeys, by plain Python from the generated
 events: union-find over the identifiers events carry, and each person's
-journeys from the contract's definitions (DOMAIN.md, CONTRACT.md)."""
+journeys from the definitions in docs/domain.md and docs/producers.md."""
 
 from __future__ import annotations
 

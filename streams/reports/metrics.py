@@ -16,7 +16,7 @@ def score(
     survey: str, responses: int, promoters: int, detractors: int, satisfied: int, ces_sum: int
 ) -> float:
     """NPS (% promoters - % detractors), CSAT (% satisfied) or CES (mean),
-    from counts, as DOMAIN.md defines them."""
+    from counts, as docs/domain.md defines them."""
     if survey == "nps":
         return round(100 * (promoters - detractors) / responses, 2)
     if survey == "csat":

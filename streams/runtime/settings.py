@@ -51,7 +51,9 @@ class Settings(BaseSettings):
         4, ge=1, description="partitions of channel topics this project creates"
     )
     internal_partitions: int = Field(
-        8, ge=1, description="partitions of the person-keyed touchpoints topic"
+        8,
+        ge=1,
+        description="partitions of the touchpoints, journey-steps, journeys and journey-rows topics",
     )
     replication_factor: int = Field(
         1, ge=1, description="replication of the topics this project creates"
@@ -112,7 +114,7 @@ class Settings(BaseSettings):
     )
     gc_tuned: bool = Field(
         True,
-        description="collect young garbage every 10,000 allocations and freeze what "
+        description="collect young garbage every 5,000 allocations and freeze what "
         "survives, keeping pauses short (streams/runtime/gc_watch.py); false: CPython's defaults",
     )
     kafka_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
