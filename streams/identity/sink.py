@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from streams.clickhouse.client import OffLoopStore
+from streams.clickhouse.isolate import Refused
+from streams.clickhouse.sink import Block, ClickHouseSink, Columns, Table
 from streams.identity.log import Applied
 from streams.identity.rows import identity_link_columns, identity_map_columns
 from streams.runtime.handoff import Handoff
 
+LINKS, MAP, POSITIONS = Table("identity_links"), Table("identity_map"), Table("sink_positions")
 
-class IdentityRecorder:
+
+class IdentityRecorder(ClickHouseSink[list[Applied], int | None]):
     """Records the replica's decisions in ClickHouse (`identity_links`,
     `identity_map`), then how far it got (`sink_positions`), in the
     background: the replica only queues them. Both tables are replacing on
@@ -24,7 +28,7 @@ class IdentityRecorder:
     def __init__(
         self, store: OffLoopStore, crash: Callable[[BaseException], Awaitable[None]]
     ) -> None:
-        self.store = store
+        super().__init__(store, "identity-recorder")
         self.through: int | None = None
         self.handoff: Handoff[Applied] = Handoff("identity-recorder", self.record, crash)
 
@@ -32,22 +36,29 @@ class IdentityRecorder:
         self.handoff.put(applied)
 
     async def record(self, applied: list[Applied]) -> None:
+        await self.insert(await self.write(applied))
+
+    async def write(self, batch: list[Applied]) -> list[Block[int | None]]:
+        """Blocks of the decisions past `through`; the last one, the position,
+        carries it (`through` moves once it is stored)."""
         if self.through is None:
             rows = await self.store.query("sink_position", sink=self.SINK)
             self.through = int(rows[0][0]) if rows else -1
-        fresh = [item for item in applied if item[0] > self.through]
+        fresh = [item for item in batch if item[0] > self.through]
         if not fresh:
-            return
+            return []
         token = f"{fresh[0][0]}-{fresh[-1][0]}"
         links, keys = identity_link_columns(fresh), identity_map_columns(fresh)
+        blocks: list[Block[int | None]] = []
         if links["log_offset"]:
-            await self.store.insert("identity_links", links, dedup_token=f"links:{token}")
+            blocks.append(Block(LINKS, links, f"links:{token}", None))
         if keys["identifier"]:
-            await self.store.insert("identity_map", keys, dedup_token=f"map:{token}")
+            blocks.append(Block(MAP, keys, f"map:{token}", None))
         position = fresh[-1][0]
-        await self.store.insert(
-            "sink_positions",
-            {"sink": [self.SINK], "position": [position]},
-            dedup_token=f"position:{self.SINK}:{position}",
-        )
-        self.through = position
+        positions: Columns = {"sink": [self.SINK], "position": [position]}
+        blocks.append(Block(POSITIONS, positions, f"position:{self.SINK}:{position}", position))
+        return blocks
+
+    async def after(self, block: Block[int | None], refused: list[Refused]) -> None:
+        if block.extra is not None:
+            self.through = block.extra

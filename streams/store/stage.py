@@ -20,10 +20,9 @@ way. Offsets are committed (by the batch consumer) only after the insert.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -32,11 +31,11 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from schemas import Channel, Rejection, RejectionError, RejectReason
 from streams.clickhouse.bundle import decode_bundle, split_rows
 from streams.clickhouse.client import OffLoopStore, error_name
-from streams.clickhouse.isolate import insert_isolating
+from streams.clickhouse.isolate import Refused
+from streams.clickhouse.sink import BatchSink, Block, Table, digest, offset_ranges
 from streams.deadletters.letter import DeadLetter, encode_dead_letter
 from streams.journeys.steps import STEPS_HEADERS, KeyedSteps, Step, join_keyed, keyed_chunks
-from streams.runtime.batch_consumer import Batch, StatelessHandler, Write
-from streams.runtime.failures import FailureBudget
+from streams.runtime.batch_consumer import Batch
 from streams.runtime.kafka import (
     group_by_partition,
     is_transient_kafka_error,
@@ -98,20 +97,33 @@ class KafkaDownstream:
         )
 
 
-class TouchpointStoreHandler(StatelessHandler):
+class _Fresh(NamedTuple):
+    """What a touchpoints block carries for the steps around its insert."""
+
+    steps: list[KeyedSteps]
+    """Of its events, sent before the rows are inserted."""
+    old: set[str]
+    """Its events below every partition's memory, in flight until inserted."""
+
+
+TOUCHPOINTS = Table("touchpoints", TOUCHPOINT_COLUMNS, isolate=True)
+
+
+class TouchpointStoreHandler(BatchSink[_Fresh]):
     def __init__(self, store: OffLoopStore, downstream: Downstream, *, capacity: int) -> None:
-        self.store = store
+        super().__init__(store, "store")
         self.downstream = downstream
         self.capacity = capacity
-        self.budget = FailureBudget("store")
         self.seen: dict[int, SeenEvents] = {}
-        self.stored = 0
         self.duplicates = 0
-        self.refused = 0
         self.looked_up = 0
         self._old_in_flight: set[str] = set()
         """Event ids below a partition's memory whose insert has not returned:
         the next batch's ClickHouse lookup could miss them."""
+
+    @property
+    def stored(self) -> int:
+        return self.rows - self.refused
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:
@@ -134,11 +146,10 @@ class TouchpointStoreHandler(StatelessHandler):
             seen.add_all((event_id, int(ms)) for event_id, ms in rows)
         return seen
 
-    async def handle(self, batch: Batch) -> Write | None:
-        """Keep the rows of events not stored yet; returns their write (steps,
-        then rows). They count as seen at once: the next batch may come
-        before the insert returns (a failed insert crashes the worker,
-        memory and all)."""
+    async def write(self, batch: Batch) -> list[Block[_Fresh]]:
+        """The rows of events not stored yet, with their steps. They count as
+        seen at once: the next batch may come before the insert returns (a
+        failed insert crashes the worker, memory and all)."""
         chunks: list[bytes] = []  # fresh rows, a bundle's body or a part of it
         steps: list[KeyedSteps] = []
         kept: list[str] = []  # their event ids
@@ -152,7 +163,6 @@ class TouchpointStoreHandler(StatelessHandler):
             kept += [entry[0] for entry in fresh]
             # Records of format rows/1 carry no step: ingest sent it itself.
             steps += [(entry[2], [Step._make(entry[3])]) for entry in fresh if len(entry) > 2]
-            self.stored += len(fresh)
             at = 0
             for index, body in bundles:
                 wanted = keep[at : at + len(index)]
@@ -165,22 +175,20 @@ class TouchpointStoreHandler(StatelessHandler):
                         b"\n".join(r for r, kept in zip(rows, wanted, strict=True) if kept)
                     )
         if not chunks:
-            return None
-        return self._write(steps, b"\n".join(chunks), _token(batch, kept), old)
+            return []
+        return [Block(TOUCHPOINTS, b"\n".join(chunks), _token(batch, kept), _Fresh(steps, old))]
 
-    async def _write(self, steps: list[KeyedSteps], rows: bytes, token: str, old: set[str]) -> None:
-        """Steps, then rows (see the module doc); then the old events among
-        them, below every partition's memory, are ClickHouse's to answer for."""
-        if steps:
-            await self.downstream.send_steps(steps)
-        refused = await insert_isolating(
-            self.store, "touchpoints", TOUCHPOINT_COLUMNS, rows, token=token, budget=self.budget
-        )
+    async def before(self, block: Block[_Fresh]) -> None:
+        """Steps, then rows (see the module doc)."""
+        if block.extra.steps:
+            await self.downstream.send_steps(block.extra.steps)
+
+    async def after(self, block: Block[_Fresh], refused: list[Refused]) -> None:
+        """Refused rows set aside; then the old events among the stored,
+        below every partition's memory, are ClickHouse's to answer for."""
         if refused:
-            self.stored -= len(refused)
-            self.refused += len(refused)
             await self.downstream.set_aside([_dead_letter(row, exc) for row, exc in refused])
-        self._old_in_flight.difference_update(old)
+        self._old_in_flight.difference_update(block.extra.old)
 
     async def _unseen(
         self, partition: int, entries: list[list[Any]], kept_old: set[str]
@@ -271,9 +279,6 @@ def _token(batch: Batch, kept: list[str]) -> str:
     crash, the same records may keep fewer rows (some were stored), and a
     block with other rows under the same token could be dropped as a repeat
     (for a block spanning months, part by part)."""
-    ranges = sorted(
-        f"{tp.topic}:{tp.partition}:{records[0].offset}-{records[-1].offset}"
-        for tp, records in batch.items()
+    return "touchpoints:" + digest(
+        ";".join(offset_ranges(batch, topic=True)) + "|" + "\n".join(kept)
     )
-    text = ";".join(ranges) + "|" + "\n".join(kept)
-    return "touchpoints:" + hashlib.sha256(text.encode()).hexdigest()
