@@ -6,7 +6,8 @@ the partition's first batch, reloads evicted people by offset, and sends what
 the logic folds: changelog records and journey rows (the journey-rows topic).
 Steps are gathered per person and folded at each flush (`CX_JOURNEY_FLUSH_MS`),
 so a person touched by ten events in that time is written once; the batch
-consumer commits the steps' offsets only after the flush.
+consumer commits the steps' offsets only after the flush. What is sent, and
+in which order, is the `Outbox` (`streams.journeys.logic`).
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ log = logging.getLogger(__name__)
 
 _ROWS_HEADERS = [("cx.format", ROWS_FORMAT)]
 _FOLDS_BETWEEN_YIELDS = 50
-"""A flush lets the other stages run after this many people (a few ms):
-every hop of an event through ingest and the store waits for such a slice."""
+"""A flush lets the other stages run after this many people: every hop of
+an event through ingest and the store waits for such a slice."""
 MAX_PENDING_STEPS = 100_000
 """Steps gathered before a flush is made anyway (memory stays bounded when
 the stage falls behind)."""
