@@ -135,7 +135,7 @@ def decode_record(raw: bytes) -> dict[str, Any]:
 def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
     """The state a changelog record holds (its decoded value and steps), or
     None when the person was merged into another. A new version's record is
-    written before its journeys (`streams.journeys.stage`), so the state
+    written before its journeys (`streams.journeys.logic.Outbox`), so the state
     it restores is `unconfirmed`; an eviction's record is written after."""
     if data["moved_to"] is not None:
         return None

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import mode
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from streams.alerts.rules import load_rules
 from streams.alerts.stage import AlertEvaluator, AlertSinks
@@ -22,9 +22,10 @@ from streams.identity.replica import IdentityReplica
 from streams.identity.sink import IdentityRecorder
 from streams.ingest.pseudonym import Pseudonymizer
 from streams.ingest.stage import IngestHandler
+from streams.journeys.logic import JourneyLogic
 from streams.journeys.rules import JourneyRules
 from streams.journeys.sink import JourneyStoreHandler
-from streams.journeys.stage import JourneyHandler
+from streams.journeys.stage import JourneyStage
 from streams.runtime import gc_watch
 from streams.runtime.batch_consumer import BatchConsumer, BatchHandler
 from streams.runtime.broker_watch import BrokerWatch
@@ -121,7 +122,7 @@ class Processor(mode.Service):
         self.alerts: AlertEvaluator | None = None
         self.rules = load_rules(settings.alert_rules) if settings.alert_rules else []
         self.ingest: IngestHandler | None = None
-        self.journeys: JourneyHandler | None = None
+        self.journeys: JourneyStage | None = None
         self.journey_store = JourneyStoreHandler(self._lane("journeys"))
         self.touchpoints: TouchpointStoreHandler | None = None
         self.dead_letters = DeadLetterMirror(self._lane("deadletters"))
@@ -190,19 +191,21 @@ class Processor(mode.Service):
             )
             self._consume("ingest", list(self.topics.channels), self.ingest)
         if settings.journeys:
-            self.journeys = JourneyHandler(
+            logic = JourneyLogic(
+                self.identity.graph.key_of,
+                JourneyRules(inactivity_gap_ms=settings.journey_gap_minutes * 60_000),
+                lateness_ms=settings.journey_lateness_minutes * 60_000,
+                evict_idle_s=settings.journey_evict_idle_seconds,
+            )
+            self.journeys = JourneyStage(
+                logic,
                 await self._producer("journeys"),
                 consumer_for(settings, None),
                 consumer_for(settings, None, max_partition_fetch_bytes=256 * 1024),
                 self.topics,
-                self.identity.graph,
-                JourneyRules(inactivity_gap_ms=settings.journey_gap_minutes * 60_000),
-                lateness_ms=settings.journey_lateness_minutes * 60_000,
-                evict_idle_s=settings.journey_evict_idle_seconds,
                 crash=self.crash,
             )
-            await self.journeys.restorer.start()
-            await self.journeys.reloader.start()
+            await self.journeys.start()
             self.identity.listeners.append(self.journeys.on_identity)
             self._consume(
                 "journeys",
@@ -346,11 +349,12 @@ class Processor(mode.Service):
             await self.alerts.sinks.stop()
         # The Kafka clients together, each within CLIENT_STOP_S: a broker that
         # does not answer must not hold the worker past its grace period.
-        clients: list[AIOKafkaConsumer | AIOKafkaProducer] = [*self.producers.values()]
+        # The journey stage goes first: it stops its mover (which sends with a
+        # producer) before its first wait, so before any producer stops.
+        stopping = [stop_within(producer) for producer in self.producers.values()]
         if self.journeys is not None:
-            await self.journeys.mover.stop()
-            clients += [self.journeys.restorer, self.journeys.reloader]
-        await asyncio.gather(*(stop_within(client) for client in clients))
+            stopping.insert(0, self.journeys.stop())
+        await asyncio.gather(*stopping)
         for lane in self.lanes.values():
             await lane.close()
         self.gc.uninstall()

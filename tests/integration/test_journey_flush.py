@@ -17,8 +17,9 @@ from streams.dev.broker import LocalBroker
 from streams.identity.graph import IdentityGraph
 from streams.identity.rules import IdentityRules
 from streams.journeys import stage as journeys
+from streams.journeys.logic import JourneyLogic
 from streams.journeys.rules import JourneyRules
-from streams.journeys.stage import JourneyHandler
+from streams.journeys.stage import JourneyStage
 from streams.journeys.steps import Step, encode_keyed_steps
 from streams.runtime.batch_consumer import Batch
 from streams.runtime.kafka import consumer_for, partition_of, produce_all, producer_for
@@ -58,31 +59,26 @@ async def rows_on_topic(settings: Settings, topic: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def journey_stage(settings: Settings) -> AsyncIterator[JourneyHandler]:
+async def journey_stage(settings: Settings) -> AsyncIterator[JourneyStage]:
     """A journey stage on the real broker, as a worker builds it."""
     producer = producer_for(settings)
     restorer, reloader = consumer_for(settings, None), consumer_for(settings, None)
-    for client in (producer, restorer, reloader):
-        await client.start()
+    await producer.start()
 
     async def crash(exc: BaseException) -> None:
         raise exc
 
+    logic = JourneyLogic(
+        IdentityGraph(IdentityRules()).key_of, JourneyRules(), lateness_ms=0, evict_idle_s=3600
+    )
+    stage = JourneyStage(
+        logic, producer, restorer, reloader, Topics(settings.topic_prefix), crash=crash
+    )
+    await stage.start()
     try:
-        yield JourneyHandler(
-            producer,
-            restorer,
-            reloader,
-            Topics(settings.topic_prefix),
-            IdentityGraph(IdentityRules()),
-            JourneyRules(),
-            lateness_ms=0,
-            evict_idle_s=3600,
-            crash=crash,
-        )
+        yield stage
     finally:
-        for client in (restorer, reloader):
-            await client.stop()
+        await stage.stop()
         await producer.stop()
 
 
@@ -174,7 +170,8 @@ async def crash_between_changelog_and_rows(settings: Settings) -> list[tuple[str
         late = steps_at(1, 0)  # minute 0: the journey now starts there
         await first.handle(late)
         out = journeys.Outbox()
-        await first._fold(first.partitions[number], out)
+        for _ in first.logic.fold(number, out):
+            pass
         messages = map(journeys._changelog_message, out.versions)
         await produce_all(first.producer, topics.journeys, messages)  # ...and no rows
     async with journey_stage(settings) as restarted:
