@@ -27,7 +27,7 @@ DeadLetterRecord = tuple[bytes | None, Sequence[tuple[str, bytes]], int, int]
 DEADLETTERS = Table("deadletters")
 
 
-class DeadLetterMirror(ClickHouseSink[Iterable[DeadLetterRecord], None], StatelessHandler):
+class DeadLetterSink(ClickHouseSink[Iterable[DeadLetterRecord], None], StatelessHandler):
     def __init__(self, store: OffLoopStore) -> None:
         super().__init__(store, "deadletter-store")
         self.duplicates = 0

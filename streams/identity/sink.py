@@ -15,7 +15,7 @@ from streams.runtime.handoff import Handoff
 LINKS, MAP, POSITIONS = Table("identity_links"), Table("identity_map"), Table("sink_positions")
 
 
-class IdentityRecorder(ClickHouseSink[list[Applied], int | None]):
+class IdentitySink(ClickHouseSink[list[Applied], int | None]):
     """Records the replica's decisions in ClickHouse (`identity_links`,
     `identity_map`), then how far it got (`sink_positions`), in the
     background: the replica only queues them. Both tables are replacing on

@@ -56,7 +56,7 @@ go held the loop, and every socket read and other stage, for ~200 ms."""
 _EVIDENCE_HEADERS = [("cx.format", identity_log.FORMAT)]
 
 
-class IngestHandler(StatelessHandler):
+class IngestStage(StatelessHandler):
     def __init__(
         self,
         producer: AIOKafkaProducer,

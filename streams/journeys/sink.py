@@ -11,7 +11,7 @@ from streams.runtime.batch_consumer import Batch
 JOURNEYS = Table("journeys", JOURNEY_COLUMNS, isolate=True)
 
 
-class JourneyStoreHandler(BatchSink[None]):
+class JourneySink(BatchSink[None]):
     """Store stage for journeys: row bundles -> `journeys` rows (replacing on
     version; idempotent), committed after the insert. A row ClickHouse
     refuses on its own is counted and logged (never its content) and left

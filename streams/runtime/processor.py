@@ -17,14 +17,14 @@ from streams.alerts.stage import AlertEvaluator, AlertSinks
 from streams.clickhouse.client import OffLoopStore, Store
 from streams.clickhouse.migrate import migrate
 from streams.clickhouse.reconcile import reconcile_metrics
-from streams.deadletters.sink import DeadLetterMirror
+from streams.deadletters.sink import DeadLetterSink
 from streams.identity.replica import IdentityReplica
-from streams.identity.sink import IdentityRecorder
+from streams.identity.sink import IdentitySink
 from streams.ingest.pseudonym import Pseudonymizer
-from streams.ingest.stage import IngestHandler
+from streams.ingest.stage import IngestStage
 from streams.journeys.logic import JourneyLogic
 from streams.journeys.rules import JourneyRules
-from streams.journeys.sink import JourneyStoreHandler
+from streams.journeys.sink import JourneySink
 from streams.journeys.stage import JourneyStage
 from streams.runtime import gc_watch
 from streams.runtime.batch_consumer import BatchConsumer, BatchHandler
@@ -40,7 +40,7 @@ from streams.runtime.kafka import (
 from streams.runtime.retry import WAITING, describe, with_backoff
 from streams.runtime.settings import Settings
 from streams.runtime.topics import Topics
-from streams.store.stage import KafkaDownstream, TouchpointStoreHandler
+from streams.store.stage import KafkaDownstream, StoreStage
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +118,14 @@ class Processor(mode.Service):
         connection: the identity log's small appends must not queue behind
         a stage's bulk writes). Made once the loop runs, as aiokafka wants."""
         self.identity: IdentityReplica | None = None
-        self.recorder: IdentityRecorder | None = None
+        self.identity_sink: IdentitySink | None = None
         self.alerts: AlertEvaluator | None = None
         self.rules = load_rules(settings.alert_rules) if settings.alert_rules else []
-        self.ingest: IngestHandler | None = None
+        self.ingest: IngestStage | None = None
         self.journeys: JourneyStage | None = None
-        self.journey_store = JourneyStoreHandler(self._lane("journeys"))
-        self.touchpoints: TouchpointStoreHandler | None = None
-        self.dead_letters = DeadLetterMirror(self._lane("deadletters"))
+        self.journey_store = JourneySink(self._lane("journeys"))
+        self.touchpoints: StoreStage | None = None
+        self.dead_letters = DeadLetterSink(self._lane("deadletters"))
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()
         self.gc = gc_watch.GcWatch().install()
@@ -176,13 +176,13 @@ class Processor(mode.Service):
             settings.identity_rules,
         )
         if settings.stores:
-            self.recorder = IdentityRecorder(self._lane("identity"), self.crash)
-            self.identity.listeners.append(self.recorder)
+            self.identity_sink = IdentitySink(self._lane("identity"), self.crash)
+            self.identity.listeners.append(self.identity_sink)
         await self.add_runtime_dependency(self.identity)
         await self.identity.caught_up.wait()
         if settings.ingests:
             assert self.pseudonymizer is not None
-            self.ingest = IngestHandler(
+            self.ingest = IngestStage(
                 await self._producer("ingest"),
                 await self._producer("identity"),
                 self.topics,
@@ -214,7 +214,7 @@ class Processor(mode.Service):
                 flush_interval_s=settings.journey_flush_ms / 1000,
             )
         if settings.stores:
-            self.touchpoints = TouchpointStoreHandler(
+            self.touchpoints = StoreStage(
                 self.store,
                 KafkaDownstream(await self._producer("store"), self.topics),
                 capacity=settings.dedup_cache_events,
@@ -343,8 +343,8 @@ class Processor(mode.Service):
                 log.warning("%s did not stop cleanly: %s", consumer.label, describe(outcome))
         if self.identity is not None:
             await self.identity.stop()
-        if self.recorder is not None:
-            await self.recorder.handoff.stop()
+        if self.identity_sink is not None:
+            await self.identity_sink.handoff.stop()
         if self.alerts is not None:
             await self.alerts.sinks.stop()
         # The Kafka clients together, each within CLIENT_STOP_S: a broker that

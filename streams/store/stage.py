@@ -109,7 +109,7 @@ class _Fresh(NamedTuple):
 TOUCHPOINTS = Table("touchpoints", TOUCHPOINT_COLUMNS, isolate=True)
 
 
-class TouchpointStoreHandler(BatchSink[_Fresh]):
+class StoreStage(BatchSink[_Fresh]):
     def __init__(self, store: OffLoopStore, downstream: Downstream, *, capacity: int) -> None:
         super().__init__(store, "store")
         self.downstream = downstream

@@ -21,7 +21,7 @@ from streams.clickhouse.migrate import MigrationError, migrate
 from streams.clickhouse.reconcile import reconcile_metrics
 from streams.deadletters.letter import DeadLetter, encode_dead_letter
 from streams.deadletters.rows import DEADLETTER_COLUMNS
-from streams.deadletters.sink import DeadLetterMirror
+from streams.deadletters.sink import DeadLetterSink
 from streams.ingest.pseudonym import Pseudonymizer
 from streams.ingest.route import ingest_batch
 from streams.ingest.touchpoint import Touchpoint
@@ -30,7 +30,7 @@ from streams.runtime.failures import MAX_CONSECUTIVE, TooManyFailures
 from streams.runtime.topics import Topics
 from streams.store.dedup import BUCKET_MS
 from streams.store.rows import TOUCHPOINT_COLUMNS, touchpoint_row
-from streams.store.stage import TouchpointStoreHandler
+from streams.store.stage import StoreStage
 from tests.examples import invalid_cases, record, valid_events
 
 TOPICS = Topics("cx.")
@@ -128,7 +128,7 @@ def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
-def store_batch(handler: TouchpointStoreHandler, batch) -> None:  # type: ignore[no-untyped-def]
+def store_batch(handler: StoreStage, batch) -> None:  # type: ignore[no-untyped-def]
     """Handle a batch and wait for its insert, as the batch consumer does."""
 
     async def handle_and_write() -> None:
@@ -139,10 +139,8 @@ def store_batch(handler: TouchpointStoreHandler, batch) -> None:  # type: ignore
     asyncio.run(handle_and_write())
 
 
-def handler(store: Store, **limits: int) -> TouchpointStoreHandler:
-    return TouchpointStoreHandler(
-        OffLoopStore(store), Sent(), capacity=limits.get("capacity", 100_000)
-    )
+def handler(store: Store, **limits: int) -> StoreStage:
+    return StoreStage(OffLoopStore(store), Sent(), capacity=limits.get("capacity", 100_000))
 
 
 def test_redelivered_events_are_stored_once(migrated: Store) -> None:
@@ -182,7 +180,7 @@ def test_a_restarted_handler_knows_what_is_stored(migrated: Store) -> None:
     assert restarted.duplicates == 5 and restarted.looked_up == 0
 
 
-def with_items_below_memory(store: Store) -> tuple[TouchpointStoreHandler, list[Touchpoint]]:
+def with_items_below_memory(store: Store) -> tuple[StoreStage, list[Touchpoint]]:
     """A handler that stored `items`, then so many later events that the
     items are below the floor of its memory (ClickHouse answers for them)."""
     items = touchpoints()
@@ -233,7 +231,7 @@ def test_dead_letters_are_mirrored_once(migrated: Store) -> None:
         (value, headers, 0, i)
         for i, (_, value, headers) in enumerate(map(encode_dead_letter, letters))
     ]
-    mirror = DeadLetterMirror(OffLoopStore(migrated))
+    mirror = DeadLetterSink(OffLoopStore(migrated))
     run(mirror.store_batch(wire))
     run(mirror.store_batch([*wire, (b"{}", [], 0, 999)]))  # again, plus a record nobody here wrote
     assert count(migrated, "SELECT count() FROM {db}.deadletters") == len(cases)

@@ -17,8 +17,8 @@ from streams.clickhouse.sink import Block, Table, offset_ranges
 from streams.deadletters.sink import _token as dead_letters_token
 from streams.identity.graph import Change, Decision, Evidence, Link, Reason
 from streams.identity.log import Applied
-from streams.identity.sink import IdentityRecorder
-from streams.journeys.sink import JourneyStoreHandler
+from streams.identity.sink import IdentitySink
+from streams.journeys.sink import JourneySink
 from streams.runtime.batch_consumer import Batch
 from streams.store.stage import _token as touchpoints_token
 from tests.examples import record
@@ -72,7 +72,7 @@ def test_the_dead_letters_token_is_unchanged() -> None:
 
 
 def test_journey_bundles_become_one_block(unused: OffLoopStore) -> None:
-    sink = JourneyStoreHandler(unused)
+    sink = JourneySink(unused)
     with_empty = batch()
     with_empty[TopicPartition(TOPIC, 3)].append(record(TOPIC, encode_bundle([]), 10, 3))
     (block,) = asyncio.run(sink.write(with_empty))
@@ -83,7 +83,7 @@ def test_journey_bundles_become_one_block(unused: OffLoopStore) -> None:
 
 
 def test_journey_bundles_without_rows_write_nothing(unused: OffLoopStore) -> None:
-    sink = JourneyStoreHandler(unused)
+    sink = JourneySink(unused)
     empty = {TopicPartition(TOPIC, 0): [record(TOPIC, encode_bundle([]), 5)]}
     assert asyncio.run(sink.write(empty)) == []
     assert asyncio.run(sink.handle(empty)) is None  # nothing to wait for: committed as is
@@ -102,7 +102,7 @@ async def crash(exc: BaseException) -> None:
 
 
 def test_identity_decisions_become_links_map_and_position(unused: OffLoopStore) -> None:
-    recorder = IdentityRecorder(unused, crash)
+    recorder = IdentitySink(unused, crash)
     recorder.through = 4
     items = [applied(4, links=1, keys=1), applied(5, links=2, keys=0), applied(7, links=0, keys=1)]
     blocks = asyncio.run(recorder.write(items))
@@ -117,7 +117,7 @@ def test_identity_decisions_become_links_map_and_position(unused: OffLoopStore) 
 def test_identity_decisions_without_links_record_the_position_alone(
     unused: OffLoopStore,
 ) -> None:
-    recorder = IdentityRecorder(unused, crash)
+    recorder = IdentitySink(unused, crash)
     recorder.through = 4
     assert asyncio.run(recorder.write([applied(3, links=1, keys=1)])) == []  # recorded before
     (block,) = asyncio.run(recorder.write([applied(6, links=0, keys=0)]))
