@@ -63,7 +63,7 @@ EVENTS_PER_PERSON = 9.39
 """Records the generator makes per person (measured; duplicates and invalid
 records included)."""
 
-ALERT_RULES = Path(__file__).resolve().parents[2] / "deploy" / "alerts.toml"
+ALERT_RULES = Path(__file__).resolve().parents[3] / "deploy" / "alerts.toml"
 
 
 @dataclass(frozen=True)
