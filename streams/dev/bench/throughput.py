@@ -1,36 +1,8 @@
 """`cx bench throughput`: what the processor costs, against peers on the
-same events in the same run.
-
-Runs on local tansu brokers and embedded ClickHouse:
-
-1. **ceiling**: a plain aiokafka consumer that reads the four channel topics
-   with `getmany` and validates every event with the same pydantic models,
-   and does nothing else;
-2. **processor**: one worker with every stage (validation, identity,
-   journeys, metrics, alerts, ClickHouse), timed from the first touchpoint
-   stored until every stage has caught up (its last batch handled);
-3. **faust peer**: one faust agent, one event at a time, same rows
-   (`streams.dev.bench.faust_peer`);
-4. **ingest alone**: the same events on a fresh broker, read by a worker
-   with the ingest stage only (`CX_ROLES=ingest`: validation,
-   pseudonymisation, stitching, routing and its produces): the rate the
-   processor could reach if every later stage (journeys, stores, ClickHouse)
-   cost nothing, so its share of the ceiling bounds the processor's;
-5. **two workers**: the same events on a fresh broker, read by two worker
-   processes sharing 4 channel and 8 internal partitions (only one of them
-   stores: one process per embedded ClickHouse);
-6. **latency**: a fresh worker fed at half the processor's rate; delay from
-   send to queryable (`streams.dev.bench.latency`).
-
-Runs 2, 4 and 5 also read every process's CPU time (`streams.dev.bench.cpu`): what
-a record costs on the worker's main thread, on its ClickHouse threads and on
-the broker, and how many cores were busy. After run 2 it reads what the
-broker holds on each topic (`streams.dev.bench.topic_batches`).
-
-The channel traffic is sent uncompressed whatever `CX_KAFKA_COMPRESSION`
-says: the setting is measured on the worker's own topics, against the same
-input and ceiling.
-"""
+same events in the same run (a validating consumer as the ceiling, a faust
+agent, ingest alone, two workers), with CPU per record and the delay from
+send to queryable. The runs and how to read them: docs/performance.md,
+"The benchmark"."""
 
 from __future__ import annotations
 
