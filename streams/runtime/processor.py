@@ -30,7 +30,6 @@ from streams.runtime import gc_watch
 from streams.runtime.batch_consumer import BatchConsumer, BatchHandler
 from streams.runtime.broker_watch import BrokerWatch
 from streams.runtime.kafka import (
-    INTERNAL_TOPIC_MAX_BYTES,
     consumer_for,
     ensure_topics,
     is_transient_kafka_error,
@@ -39,7 +38,7 @@ from streams.runtime.kafka import (
 )
 from streams.runtime.retry import WAITING, describe, with_backoff
 from streams.runtime.settings import Settings
-from streams.runtime.topics import Topics
+from streams.runtime.topics import Topics, topic_configs, topic_plan
 from streams.store.stage import KafkaDownstream, StoreStage
 
 log = logging.getLogger(__name__)
@@ -56,39 +55,6 @@ each), the worker stops within docker-compose's grace period (30 s)."""
 JOURNEYS_STORED_WITHIN_S = 10.0
 """Longest an alert waits for the journeys it names in its context (they lag
 the touchpoints by a journey flush)."""
-
-
-def topic_plan(settings: Settings) -> dict[str, int]:
-    """Every topic the processor reads or writes, with its partitions."""
-    topics = Topics(settings.topic_prefix)
-    return {
-        **dict.fromkeys(topics.channels, settings.channel_partitions),
-        topics.deadletter: settings.channel_partitions,
-        topics.touchpoints: settings.internal_partitions,
-        topics.identity: 1,
-        topics.alerts: 1,
-        topics.journey_steps: settings.internal_partitions,
-        topics.journeys: settings.internal_partitions,
-        topics.journey_rows: settings.internal_partitions,
-    }
-
-
-def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
-    """Topic settings the processor relies on: the journey changelog keeps
-    the last record per person; the identity log is kept forever (every
-    worker replays it to rebuild the identity graph); the topics only the
-    processor writes take records as large as it makes (a person's whole
-    history, a dead letter of a large record)."""
-    topics = Topics(settings.topic_prefix)
-    large = {"max.message.bytes": str(INTERNAL_TOPIC_MAX_BYTES)}
-    return {
-        topics.touchpoints: large,
-        topics.journey_steps: large,
-        topics.journey_rows: large,
-        topics.deadletter: large,
-        topics.journeys: {"cleanup.policy": "compact", **large},
-        topics.identity: {"retention.ms": "-1"},
-    }
 
 
 def _redacted(url: str) -> str:

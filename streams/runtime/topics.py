@@ -1,10 +1,13 @@
-"""Topic names, from the configurable prefix."""
+"""Topic names, from the configurable prefix, and the plan of the topics the
+worker creates: partitions and the settings it relies on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from schemas import CHANNELS, Channel
+from streams.runtime.kafka import INTERNAL_TOPIC_MAX_BYTES
+from streams.runtime.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +38,8 @@ class Topics:
 
     @property
     def touchpoints(self) -> str:
-        """Internal: accepted touchpoints keyed by the event's own strongest
-        identifier (so a repeat of an event lands where the first did), for
-        the store."""
+        """Internal: accepted touchpoints as row bundles routed by event id
+        (every delivery of an event lands where the first did), for the store."""
         return f"{self.prefix}touchpoints"
 
     @property
@@ -56,3 +58,36 @@ class Topics:
     def journey_rows(self) -> str:
         """Internal: `journeys` rows in bundles, from the journey stage to the store."""
         return f"{self.prefix}journey-rows"
+
+
+def topic_plan(settings: Settings) -> dict[str, int]:
+    """Every topic the processor reads or writes, with its partitions."""
+    topics = Topics(settings.topic_prefix)
+    return {
+        **dict.fromkeys(topics.channels, settings.channel_partitions),
+        topics.deadletter: settings.channel_partitions,
+        topics.touchpoints: settings.internal_partitions,
+        topics.identity: 1,
+        topics.alerts: 1,
+        topics.journey_steps: settings.internal_partitions,
+        topics.journeys: settings.internal_partitions,
+        topics.journey_rows: settings.internal_partitions,
+    }
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Topic settings the processor relies on: the journey changelog keeps
+    the last record per person; the identity log is kept forever (every
+    worker replays it to rebuild the identity graph); the topics only the
+    processor writes take records as large as it makes (a person's whole
+    history, a dead letter of a large record)."""
+    topics = Topics(settings.topic_prefix)
+    large = {"max.message.bytes": str(INTERNAL_TOPIC_MAX_BYTES)}
+    return {
+        topics.touchpoints: large,
+        topics.journey_steps: large,
+        topics.journey_rows: large,
+        topics.deadletter: large,
+        topics.journeys: {"cleanup.policy": "compact", **large},
+        topics.identity: {"retention.ms": "-1"},
+    }

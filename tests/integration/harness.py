@@ -12,8 +12,8 @@ from aiokafka.structs import ConsumerRecord
 
 from streams.dev.broker import LocalBroker, free_port
 from streams.runtime.kafka import consumer_for, ensure_topics
-from streams.runtime.processor import topic_configs, topic_plan
 from streams.runtime.settings import Settings
+from streams.runtime.topics import topic_configs, topic_plan
 
 TEST_SECRET = "test-secret-for-pseudonyms"
 

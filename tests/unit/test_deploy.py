@@ -19,8 +19,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from streams.runtime.processor import topic_configs, topic_plan
 from streams.runtime.settings import Settings
+from streams.runtime.topics import topic_configs, topic_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

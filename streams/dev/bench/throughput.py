@@ -27,9 +27,8 @@ from streams.dev.child_worker import ChildWorker
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.produce import produce_records
 from streams.runtime.kafka import ensure_topics
-from streams.runtime.processor import topic_configs, topic_plan
 from streams.runtime.settings import Settings
-from streams.runtime.topics import Topics
+from streams.runtime.topics import Topics, topic_configs, topic_plan
 
 EVENTS_PER_PERSON = 9.39
 """Records the generator makes per person (measured; duplicates and invalid
