@@ -6,6 +6,8 @@ from schemas.channels import CHANNELS, Channel
 from schemas.events import (
     CHANNEL_MODELS,
     EVENT_TYPES,
+    PURCHASE_TYPES,
+    SCORED_TYPES,
     SHARED_EVENT_TYPES,
     Envelope,
     Event,
@@ -21,6 +23,8 @@ __all__ = [
     "CONTRACT_VERSION",
     "EVENT_TYPES",
     "IDENTIFIER_FIELDS",
+    "PURCHASE_TYPES",
+    "SCORED_TYPES",
     "SHARED_EVENT_TYPES",
     "AcceptedEvent",
     "Channel",

@@ -335,3 +335,9 @@ EVENT_TYPES: dict[Channel, frozenset[str]] = {
     channel: frozenset(map(event_type_of, models)) for channel, models in CHANNEL_MODELS.items()
 }
 SHARED_EVENT_TYPES: frozenset[str] = frozenset(map(event_type_of, SHARED_MODELS))
+PURCHASE_TYPES: frozenset[str] = frozenset({event_type_of(Purchase), event_type_of(PosPurchase)})
+"""Event types that are a purchase (web/app `purchase`, store `pos_purchase`):
+the contract types their `order_id`, `revenue` and `currency`. The SQL that
+counts purchases names the same types (checked by tests/unit/test_rules.py)."""
+SCORED_TYPES: frozenset[str] = frozenset({event_type_of(SurveyResponse)})
+"""Event types whose contract types a `score` (survey responses)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from schemas.events import PURCHASE_TYPES
+
 
 class Stage(StrEnum):
     AWARENESS = "awareness"
@@ -37,7 +39,7 @@ _STAGE_OF_TYPE: dict[str, Stage] = {
         ),
         Stage.CONSIDERATION,
     ),
-    **dict.fromkeys(("purchase", "pos_purchase"), Stage.PURCHASE),
+    **dict.fromkeys(sorted(PURCHASE_TYPES), Stage.PURCHASE),
     **dict.fromkeys(
         (
             "order_delivered",

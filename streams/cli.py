@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 import click
 import orjson
@@ -30,6 +32,29 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (EmbeddedStoreBusy, RulesError) as exc:
             raise click.ClickException(str(exc)) from exc
+
+
+DEV_PACKAGE = "streams.dev"
+"""Development tooling (the local broker, the generator, the demo, the
+benchmarks): in a source checkout, not in the worker image."""
+
+
+def _dev_tooling(f: F) -> F:
+    """A command (or helper) that imports `DEV_PACKAGE`, which only a source
+    checkout has: without it, one line that says so instead of a traceback.
+    Nothing else in this module imports it (tests/unit/test_boundaries.py)."""
+
+    @functools.wraps(f)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if find_spec(DEV_PACKAGE) is None:
+            command = click.get_current_context().command_path
+            raise click.ClickException(
+                f"`{command}` is development tooling, not in the worker image: "
+                "run it from a source checkout (pip install -e '.[dev]')"
+            )
+        return f(*args, **kwargs)
+
+    return cast(F, run)
 
 
 @click.group(cls=_Group)
@@ -114,6 +139,7 @@ def dev() -> None:
 
 @dev.command("broker")
 @click.option("--port", default=9092, show_default=True)
+@_dev_tooling
 def dev_broker(port: int) -> None:
     """Run a local Kafka-protocol broker (tansu, in memory) in the foreground."""
     from streams.dev.broker import broker_command
@@ -136,6 +162,7 @@ def _traffic_options(f: F) -> F:
     return f
 
 
+@_dev_tooling
 def _spec(people: int, seed: int, start: str | None, invalid_share: float, duplicate_share: float):  # type: ignore[no-untyped-def]
     from streams.dev.generator import TrafficSpec
     from streams.dev.generator.traffic import DEFAULT_START
@@ -157,6 +184,7 @@ def _spec(people: int, seed: int, start: str | None, invalid_share: float, dupli
     required=True,
     help="Folder for web.jsonl, app.jsonl, store.jsonl, sms.jsonl and truth.jsonl.",
 )
+@_dev_tooling
 def generate(out: Path, **options: object) -> None:
     """Write seeded synthetic omnichannel traffic as JSON lines per channel."""
     from streams.dev.generator import generate_traffic
@@ -177,6 +205,7 @@ def generate(out: Path, **options: object) -> None:
 @click.option(
     "--rate", type=float, default=None, help="Records per second (default: as fast as possible)."
 )
+@_dev_tooling
 def produce(rate: float | None, **options: object) -> None:
     """Send seeded synthetic traffic to the channel topics of CX_BROKER_URL."""
     from streams.dev.generator import generate_traffic
@@ -255,6 +284,7 @@ def _report(figures: dict[str, Any], json_path: Path | None) -> None:
 @click.option("--crossings", default=20, show_default=True, help="alerts to time")
 @click.option("--interval", default=2.0, show_default=True, help="CX_ALERT_INTERVAL_SECONDS")
 @_JSON
+@_dev_tooling
 def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> None:
     """Delay from the events that cross an alert condition to the alert at a
     webhook (local broker, embedded ClickHouse, one worker)."""
@@ -268,6 +298,7 @@ def bench_alerts(crossings: int, interval: float, json_path: Path | None) -> Non
 @click.option("--rows", default=10_000, show_default=True, help="touchpoints per insert")
 @click.option("--rounds", default=3, show_default=True, help="runs of each arm; the best counts")
 @_JSON
+@_dev_tooling
 def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
     """A backfill's insert spanning 1, 12 and 120 months: one block against
     one insert per month (embedded ClickHouse)."""
@@ -295,6 +326,7 @@ def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
     help="how long to feed the latency run at half the measured rate (0: skip)",
 )
 @_JSON
+@_dev_tooling
 def bench_throughput(
     events: int,
     seed: int,
@@ -361,7 +393,7 @@ def _ask_worker(host: str, port: int, identifier: str) -> dict[str, Any] | None:
     import urllib.parse
     import urllib.request
 
-    from streams.dev.broker import is_listening
+    from streams.runtime.net import is_listening
 
     if not is_listening(host, port):
         return None
@@ -382,6 +414,7 @@ def _ask_worker(host: str, port: int, identifier: str) -> dict[str, Any] | None:
 @click.option(
     "--data-dir", default=".cx-data/demo", show_default=True, type=click.Path(path_type=Path)
 )
+@_dev_tooling
 def demo(people: int, seed: int, data_dir: Path) -> None:
     """Run the whole pipeline locally on synthetic traffic and summarise it."""
     from streams.dev.demo import run_demo

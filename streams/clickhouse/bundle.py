@@ -13,10 +13,13 @@ from typing import Any
 
 import orjson
 
+from streams.runtime.headers import format_headers
 from streams.runtime.right_size import right_sized
 
 FORMAT = b"rows/1"
 """Value of the `cx.format` header of a row bundle."""
+HEADERS = format_headers(FORMAT)
+"""Headers of every row-bundle record."""
 
 Row = tuple[Any, ...]
 """A row's values in column order, as orjson writes them: str, int, float,

@@ -19,11 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from streams.clickhouse.client import Store
-from streams.dev.broker import LocalBroker, is_listening, local_settings
+from streams.dev.broker import LocalBroker, local_settings
 from streams.dev.child_worker import ChildWorker
 from streams.dev.generator import TrafficSpec, generate_traffic
 from streams.dev.produce import produce_records
 from streams.reports.summary import example_person, render_summary
+from streams.runtime.net import is_listening
 from streams.runtime.settings import load_settings
 
 

@@ -15,9 +15,10 @@ from schemas import Channel, Rejection, RejectReason, accept_event
 from streams.clickhouse.bundle import encode_row
 from streams.deadletters.letter import DeadLetter
 from streams.ingest.pseudonym import Pseudonymizer
-from streams.ingest.touchpoint import Touchpoint, to_touchpoint
+from streams.ingest.touchpoint import Touchpoint, to_touchpoint, typed_properties
 from streams.journeys.steps import step_of
-from streams.runtime.kafka import partition_of
+from streams.runtime.headers import format_headers
+from streams.runtime.partitioning import partition_of
 from streams.store.rows import touchpoint_row
 
 
@@ -117,6 +118,8 @@ TOUCHPOINTS_FORMAT = b"touchpoints/2"
 bundles whose index entries are (event_id, occurred_at_ms, customer_key,
 step). Records of format `rows/1` (index entries (event_id, occurred_at_ms),
 their steps sent by ingest itself) are still read."""
+TOUCHPOINTS_HEADERS = format_headers(TOUCHPOINTS_FORMAT)
+"""Headers of every touchpoints-topic record."""
 
 
 class Routed(NamedTuple):
@@ -143,8 +146,9 @@ def route_batch(
     for at, (tp, key) in enumerate(zip(touchpoints, customer_keys, strict=True)):
         route = partition_of(tp.event_id.encode(), partitions)
         try:
-            row = encode_row(touchpoint_row(tp, key, route))
-            entry = encode_row((tp.event_id, tp.occurred_at_ms, key, tuple(step_of(tp))))
+            typed = typed_properties(tp)
+            row = encode_row(touchpoint_row(tp, key, route, typed))
+            entry = encode_row((tp.event_id, tp.occurred_at_ms, key, tuple(step_of(tp, typed))))
         except Exception as exc:  # the contract admits it: a bug of ours
             failed.append((at, exc))
             continue

@@ -25,7 +25,7 @@ from streams.identity.graph import Evidence
 from streams.identity.replica import IdentityReplica
 from streams.ingest.pseudonym import Pseudonymizer
 from streams.ingest.route import (
-    TOUCHPOINTS_FORMAT,
+    TOUCHPOINTS_HEADERS,
     IngestResult,
     RawRecord,
     ingest_batch,
@@ -45,15 +45,10 @@ from streams.runtime.kafka import (
 from streams.runtime.retry import with_backoff
 from streams.runtime.topics import Topics
 
-_ROW_HEADERS = [("cx.format", TOUCHPOINTS_FORMAT)]
-
 RECORDS_BETWEEN_YIELDS = 250
 """Ingest validates a batch in slices of this many records and lets the event
 loop run between two (a few ms each): a 10,000-record batch validated in one
 go held the loop, and every socket read and other stage, for ~200 ms."""
-
-
-_EVIDENCE_HEADERS = [("cx.format", identity_log.FORMAT)]
 
 
 class IngestStage(StatelessHandler):
@@ -152,7 +147,7 @@ class IngestStage(StatelessHandler):
         started = time.monotonic()
         last = await with_backoff(
             lambda: append_all(
-                self.identity_producer, self.topics.identity, values, _EVIDENCE_HEADERS
+                self.identity_producer, self.topics.identity, values, identity_log.HEADERS
             ),
             is_transient=is_transient_kafka_error,
             what="kafka: append identity evidence",
@@ -196,7 +191,7 @@ class IngestStage(StatelessHandler):
                     topics.touchpoints,
                     routed.bundles,
                     encode_bundle,
-                    _ROW_HEADERS,
+                    TOUCHPOINTS_HEADERS,
                     size_of=bundle_size,
                 ),
                 produce_all(producer, topics.deadletter, dead_letters),

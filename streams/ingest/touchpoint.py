@@ -11,11 +11,19 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from schemas import AcceptedEvent, Channel, Stage, epoch_ms, stage_of
+from schemas import PURCHASE_TYPES, SCORED_TYPES, AcceptedEvent, Channel, Stage, epoch_ms, stage_of
 from streams.identity.rules import KINDS
 from streams.ingest.pseudonym import Pseudonymizer
 
-__all__ = ["Identifiers", "Touchpoint", "epoch_ms", "identifiers_of", "to_touchpoint"]
+__all__ = [
+    "Identifiers",
+    "Touchpoint",
+    "Typed",
+    "epoch_ms",
+    "identifiers_of",
+    "to_touchpoint",
+    "typed_properties",
+]
 
 
 class Identifiers(NamedTuple):
@@ -43,6 +51,68 @@ class Touchpoint(NamedTuple):
     source_topic: str
     source_partition: int
     source_offset: int
+
+
+class Typed(NamedTuple):
+    """The properties of a touchpoint that its store row has as columns
+    (`streams.store.rows`) and its journey step as fields
+    (`streams.journeys.steps`): each one the event carries as a string;
+    revenue and currency (upper-cased) only of a purchase, score only of a
+    survey response; None otherwise. All properties are also kept whole in
+    the row's `properties`."""
+
+    order_id: str | None = None
+    revenue: int | float | None = None
+    """As the event has it: a whole amount stays an int."""
+    currency: str | None = None
+    contact_id: str | None = None
+    message_kind: str | None = None
+    survey: str | None = None
+    score: int | None = None
+    dimension: str | None = None
+    about_event_id: str | None = None
+    product_id: str | None = None
+
+
+NO_TYPED = Typed()
+"""The typed properties of an event without properties (most events)."""
+
+
+def _text(values: dict[str, Any], key: str) -> str | None:
+    value = values.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _number(values: dict[str, Any], key: str) -> int | float | None:
+    value = values.get(key)
+    return None if isinstance(value, bool) or not isinstance(value, int | float) else value
+
+
+def _integer(values: dict[str, Any], key: str) -> int | None:
+    value = values.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def typed_properties(tp: Touchpoint) -> Typed:
+    """The typed properties of a touchpoint (pure)."""
+    props = tp.properties
+    if not props:
+        return NO_TYPED
+    kind = tp.event_type
+    purchase = kind in PURCHASE_TYPES
+    currency = _text(props, "currency") if purchase else None
+    return Typed(
+        _text(props, "order_id"),
+        _number(props, "revenue") if purchase else None,
+        currency.upper() if currency is not None else None,
+        _text(props, "contact_id"),
+        _text(props, "message_kind"),
+        _text(props, "survey"),
+        _integer(props, "score") if kind in SCORED_TYPES else None,
+        _text(props, "dimension"),
+        _text(props, "about_event_id"),
+        _text(props, "product_id"),
+    )
 
 
 def identifiers_of(ids: Identifiers) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from hashlib import blake2b
 from itertools import pairwise
 
+from schemas.events import PURCHASE_TYPES
 from schemas.stages import Stage
 from streams.journeys.pains import PAIN_TYPES, ContactSteps, contact_steps, pain_points
 from streams.journeys.records import (
@@ -26,7 +27,7 @@ from streams.journeys.records import (
     SurveyAnswer,
 )
 from streams.journeys.rules import JourneyRules
-from streams.journeys.steps import PURCHASE_TYPES, Step
+from streams.journeys.steps import Step
 
 _LOYALTY = Stage.LOYALTY.value
 FOLLOW_UP_KINDS = frozenset({"thank_you", "reminder", "survey"})

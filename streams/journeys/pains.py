@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from schemas.events import PURCHASE_TYPES
 from streams.journeys.records import PainKind, PainPoint, SurveyAnswer
 from streams.journeys.rules import JourneyRules
-from streams.journeys.steps import PURCHASE_TYPES, Step
+from streams.journeys.steps import Step
 
 
 @dataclass(slots=True)

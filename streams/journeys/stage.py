@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from streams.clickhouse.bundle import FORMAT as ROWS_FORMAT
+from streams.clickhouse.bundle import HEADERS as ROWS_HEADERS
 from streams.clickhouse.bundle import bundle_size, encode_bundle, encode_row
 from streams.identity.graph import Move
 from streams.identity.log import Applied
@@ -30,16 +30,16 @@ from streams.journeys.state import RECORD_FORMAT, PersonRecord, encode_record
 from streams.journeys.steps import STEPS_HEADERS, decode_keyed_steps, join_keyed, keyed_chunks
 from streams.runtime.batch_consumer import Batch
 from streams.runtime.handoff import Handoff
+from streams.runtime.headers import FORMAT_HEADER
 from streams.runtime.kafka import (
     Message,
-    group_by_partition,
     is_transient_kafka_error,
     partition_count,
-    partition_of,
     produce_all,
     produce_bundles,
     stop_within,
 )
+from streams.runtime.partitioning import group_by_partition, partition_of
 from streams.runtime.retry import with_backoff
 from streams.runtime.topics import Topics
 
@@ -47,7 +47,6 @@ __all__ = ["MAX_PENDING_STEPS", "JourneyStage", "Outbox"]
 
 log = logging.getLogger(__name__)
 
-_ROWS_HEADERS = [("cx.format", ROWS_FORMAT)]
 _FOLDS_BETWEEN_YIELDS = 50
 """A flush lets the other stages run after this many people: every hop of
 an event through ingest and the store waits for such a slice."""
@@ -60,7 +59,7 @@ Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 def _changelog_message(record: PersonRecord) -> Message:
     value, steps = encode_record(record)
-    headers = [("cx.format", RECORD_FORMAT), ("cx.steps", steps)]
+    headers = [(FORMAT_HEADER, RECORD_FORMAT), ("cx.steps", steps)]
     return record.customer_key.encode(), value, headers
 
 
@@ -254,7 +253,7 @@ class JourneyStage:
                     topics.journey_rows,
                     rows,
                     encode_bundle,
-                    _ROWS_HEADERS,
+                    ROWS_HEADERS,
                     size_of=bundle_size,
                 ),
                 produce_bundles(

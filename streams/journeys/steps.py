@@ -6,12 +6,13 @@ hold only str/int/float/None fields: no enums, no nested objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import orjson
 
-from streams.ingest.touchpoint import Touchpoint
+from streams.ingest.touchpoint import Touchpoint, Typed, typed_properties
+from streams.runtime.headers import format_headers
 from streams.runtime.right_size import right_sized
 
 STEPS_FORMAT = b"steps/2"
@@ -19,11 +20,8 @@ STEPS_FORMAT = b"steps/2"
 `encode_keyed_steps`: a bundle of (customer key, steps) pairs, one step for a
 new touchpoint, many for a person moved to another key."""
 
-STEPS_HEADERS = [("cx.format", STEPS_FORMAT)]
-"""Headers of every journey-steps record (a list: aiokafka's builder takes no tuple)."""
-
-PURCHASE_TYPES = frozenset({"purchase", "pos_purchase"})
-"""Event types that are a purchase (web/app `purchase`, store `pos_purchase`)."""
+STEPS_HEADERS = format_headers(STEPS_FORMAT)
+"""Headers of every journey-steps record."""
 
 
 class Step(NamedTuple):
@@ -45,34 +43,16 @@ class Step(NamedTuple):
     about_event_id: str | None = None
 
 
-def _text(values: Mapping[str, Any], key: str) -> str | None:
-    value = values.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _number(values: Mapping[str, Any], key: str) -> float | None:
-    value = values.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _integer(values: Mapping[str, Any], key: str) -> int | None:
-    value = values.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def step_of(touchpoint: Touchpoint) -> Step:
+def step_of(touchpoint: Touchpoint, typed: Typed | None = None) -> Step:
     """The step of a touchpoint (pure). store_id and session_id come from the
-    context; revenue and currency (upper-cased) only from purchases; score
-    only from survey responses; other properties when present as strings."""
-    props = touchpoint.properties
+    context, the rest from its typed properties (`typed_properties`: pass
+    them when they are at hand), revenue as a float."""
     kind = touchpoint.event_type
     context = touchpoint.context
     # Channel and Stage are str enums: the members are the strings (no .value,
     # a descriptor call), equal to and encoded as their values.
     stage = touchpoint.stage
-    if not props:  # most events: nothing more to read
+    if not touchpoint.properties:  # most events: nothing more to read
         return Step(
             touchpoint.event_id,
             touchpoint.occurred_at_ms,
@@ -82,25 +62,26 @@ def step_of(touchpoint: Touchpoint) -> Step:
             context.get("store_id"),
             context.get("session_id"),
         )
-    purchase = kind in PURCHASE_TYPES
-    currency = _text(props, "currency") if purchase else None
+    order_id, revenue, currency, contact_id, message_kind, survey, score, dimension, about, _ = (
+        typed_properties(touchpoint) if typed is None else typed
+    )
     return Step(
-        event_id=touchpoint.event_id,
-        occurred_at_ms=touchpoint.occurred_at_ms,
-        channel=touchpoint.channel,
-        event_type=kind,
-        stage=stage,
-        store_id=context.get("store_id"),
-        session_id=context.get("session_id"),
-        order_id=_text(props, "order_id"),
-        revenue=_number(props, "revenue") if purchase else None,
-        currency=currency.upper() if currency is not None else None,
-        contact_id=_text(props, "contact_id"),
-        message_kind=_text(props, "message_kind"),
-        survey=_text(props, "survey"),
-        score=_integer(props, "score") if kind == "survey_response" else None,
-        dimension=_text(props, "dimension"),
-        about_event_id=_text(props, "about_event_id"),
+        touchpoint.event_id,
+        touchpoint.occurred_at_ms,
+        touchpoint.channel,
+        kind,
+        stage,
+        context.get("store_id"),
+        context.get("session_id"),
+        order_id,
+        float(revenue) if revenue is not None else None,
+        currency,
+        contact_id,
+        message_kind,
+        survey,
+        score,
+        dimension,
+        about,
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -14,6 +13,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+# Re-exported: the stages import them from here with the rest.
+from streams.runtime.partitioning import partition_of
 from streams.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,6 @@ async def stop_within(
         log.warning(
             "a Kafka client did not stop within %.0fs (the broker does not answer)", seconds
         )
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """Partition of a key on the topics this processor writes and reads itself.
-
-    CRC-32, not Kafka's murmur2: aiokafka's murmur2 is pure Python and costs
-    about 6 us a key, more than validating the event. Only this processor
-    writes these topics, so only it needs to agree with itself.
-    """
-    return zlib.crc32(key) % partitions
 
 
 def is_transient_kafka_error(exc: BaseException) -> bool:
@@ -118,20 +109,6 @@ async def produce_all(
         for count, (key, value, h) in enumerate(messages)
     )
     return await _send_routed(producer, topic, routed)
-
-
-def group_by_partition(items: Iterable[tuple[bytes, T]], partitions: int) -> dict[int, list[T]]:
-    """(key, item) pairs grouped by the partition of their key
-    (`partition_of`), each group in the items' order."""
-    grouped: dict[int, list[T]] = {}
-    for key, item in items:
-        partition = zlib.crc32(key) % partitions
-        group = grouped.get(partition)
-        if group is None:
-            grouped[partition] = [item]
-        else:
-            group.append(item)
-    return grouped
 
 
 async def partition_count(producer: AIOKafkaProducer, topic: str) -> int:

@@ -3,37 +3,41 @@ lines built once at ingest (`streams.clickhouse.bundle`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from streams.clickhouse.bundle import Row
-from streams.ingest.touchpoint import Touchpoint
+from streams.ingest.touchpoint import Touchpoint, Typed, typed_properties
 
-# Typed columns are read out of the properties for BI; all properties are also
-# kept as JSON in `properties`. Score and revenue are read only from the event
-# types whose contract types them (an extra "score" elsewhere may be anything).
-_SCORED = frozenset({"survey_response"})
-_PAID = frozenset({"purchase", "pos_purchase"})
+# Typed columns are read out of the properties for BI (`Typed`: the same as a
+# journey step's fields); all properties are also kept as JSON in `properties`.
 _CONTEXT = ("store_id", "campaign_id", "session_id", "locale", "user_agent", "b2b_account_id")
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def touchpoint_row(tp: Touchpoint, customer_key: str, route_partition: int) -> Row:
+def touchpoint_row(
+    tp: Touchpoint, customer_key: str, route_partition: int, typed: Typed | None = None
+) -> Row:
     """The `touchpoints` row of a touchpoint, in `TOUCHPOINT_COLUMNS` order
     (`streams.clickhouse.bundle`). `customer_key` is its stitched person;
-    `route_partition` the partition of the touchpoints topic it travels on.
+    `route_partition` the partition of the touchpoints topic it travels on;
+    `typed` its `typed_properties`, when they are at hand. A typed property
+    the event does not have is "" in its String column, NULL in a number's.
     `properties` goes in as a JSON object: ClickHouse keeps its text in the
     String column (input_format_json_read_objects_as_strings)."""
-    ids, ctx, props = tp.identifiers, tp.context, tp.properties
-    kind = tp.event_type
-    paid = kind in _PAID
-    get = props.get
+    ids, ctx = tp.identifiers, tp.context
+    (
+        order_id,
+        revenue,
+        currency,
+        contact_id,
+        message_kind,
+        survey,
+        score,
+        dimension,
+        about,
+        product,
+    ) = typed_properties(tp) if typed is None else typed
     return (
         tp.event_id,
         tp.channel,
-        kind,
+        tp.event_type,
         tp.stage or "",
         tp.occurred_at_ms / 1000,  # JSON numbers are read as seconds
         tp.received_at_ms / 1000,
@@ -50,17 +54,17 @@ def touchpoint_row(tp: Touchpoint, customer_key: str, route_partition: int) -> R
         ctx.get("locale", ""),
         ctx.get("user_agent", ""),
         ctx.get("b2b_account_id", ""),
-        _text(get("survey")),
-        props["score"] if kind in _SCORED else None,
-        _text(get("dimension")),
-        _text(get("about_event_id")),
-        _text(get("order_id")),
-        props["revenue"] if paid else None,
-        props["currency"].upper() if paid else "",
-        _text(get("contact_id")),
-        _text(get("message_kind")),
-        _text(get("product_id")),
-        props,
+        survey or "",
+        score,
+        dimension or "",
+        about or "",
+        order_id or "",
+        revenue,
+        currency or "",
+        contact_id or "",
+        message_kind or "",
+        product or "",
+        tp.properties,
         tp.schema_version,
         tp.source_topic,
         tp.source_partition,

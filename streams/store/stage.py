@@ -37,12 +37,12 @@ from streams.deadletters.letter import DeadLetter, encode_dead_letter
 from streams.journeys.steps import STEPS_HEADERS, KeyedSteps, Step, join_keyed, keyed_chunks
 from streams.runtime.batch_consumer import Batch
 from streams.runtime.kafka import (
-    group_by_partition,
     is_transient_kafka_error,
     partition_count,
     produce_all,
     produce_bundles,
 )
+from streams.runtime.partitioning import group_by_partition
 from streams.runtime.retry import with_backoff
 from streams.runtime.topics import Topics
 from streams.store.dedup import NO_FLOOR, SeenEvents, priming_floor

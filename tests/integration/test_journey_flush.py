@@ -22,7 +22,8 @@ from streams.journeys.rules import JourneyRules
 from streams.journeys.stage import JourneyStage
 from streams.journeys.steps import Step, encode_keyed_steps
 from streams.runtime.batch_consumer import Batch
-from streams.runtime.kafka import consumer_for, partition_of, produce_all, producer_for
+from streams.runtime.kafka import consumer_for, produce_all, producer_for
+from streams.runtime.partitioning import partition_of
 from streams.runtime.settings import Settings
 from streams.runtime.topics import Topics
 from tests.examples import record

@@ -130,8 +130,12 @@ def test_no_email_or_phone_in_clear_in_the_store(run) -> None:  # type: ignore[n
 
 
 def test_dead_letter_topic_keeps_the_original_bytes(run) -> None:  # type: ignore[no-untyped-def]
-    settings, _, records, _, _ = run
+    settings, _, records, stored, _ = run
     expected = oracle.invalid(records)
+    stored_hashes = {
+        (row["source_topic"], row["source_partition"], row["source_offset"]): row["payload_sha256"]
+        for row in stored.dead_letters
+    }
 
     async def read_all() -> list[tuple[bytes, dict[str, bytes]]]:
         consumer = AIOKafkaConsumer(
@@ -160,7 +164,13 @@ def test_dead_letter_topic_keeps_the_original_bytes(run) -> None:  # type: ignor
     for value, headers in letters:
         assert headers["cx.dlq.source.topic"].decode().startswith(settings.topic_prefix)
         assert int(headers["cx.dlq.source.offset"]) >= 0
-        assert hashlib.sha256(value).hexdigest()
+        # The dead letter stored for the same source record hashes these bytes.
+        position = (
+            headers["cx.dlq.source.topic"].decode(),
+            int(headers["cx.dlq.source.partition"]),
+            int(headers["cx.dlq.source.offset"]),
+        )
+        assert stored_hashes[position] == hashlib.sha256(value).hexdigest()
 
 
 def test_kill_9_mid_run_loses_nothing_and_stores_nothing_twice(

@@ -27,6 +27,7 @@ from streams.ingest.route import ingest_batch
 from streams.ingest.touchpoint import Touchpoint
 from streams.journeys.steps import KeyedSteps, step_of
 from streams.runtime.failures import MAX_CONSECUTIVE, TooManyFailures
+from streams.runtime.partitioning import partition_of
 from streams.runtime.topics import Topics
 from streams.store.dedup import BUCKET_MS
 from streams.store.rows import TOUCHPOINT_COLUMNS, touchpoint_row
@@ -122,6 +123,32 @@ def test_a_retried_insert_with_its_token_is_stored_once(migrated: Store) -> None
     migrated.insert_rows("touchpoints", TOUCHPOINT_COLUMNS, rows, dedup_token="batch-1")
     migrated.insert_rows("touchpoints", TOUCHPOINT_COLUMNS, rows, dedup_token="batch-1")
     assert count(migrated, "SELECT count() FROM {db}.touchpoints") == len(items)
+
+
+def test_the_sql_finds_a_partition_s_events_as_ingest_routes_them(migrated: Store) -> None:
+    """partition_event_ids and partition_minutes compute a touchpoints-topic
+    partition in SQL, `CRC32(event_id) % partitions`: the same partition as
+    `partition_of`, which ingest routes each event by (non-ASCII ids too)."""
+    items = touchpoints()
+    many = [
+        t._replace(event_id=f"{prefix}-{i}")
+        for prefix in ("evt", "événement", "事件", "🛒")
+        for i, t in enumerate(items)
+    ]
+    rows = encode_rows(touchpoint_row(t, t.person_key, 0) for t in many)
+    migrated.insert_rows("touchpoints", TOUCHPOINT_COLUMNS, rows, dedup_token=None)
+    partitions = 5
+    for partition in range(partitions):
+        expected = {
+            t.event_id for t in many if partition_of(t.event_id.encode(), partitions) == partition
+        }
+        assert expected, partition
+        found = migrated.query(
+            "partition_event_ids", partition=partition, partitions=partitions, since_ms=0
+        )
+        assert {event_id for event_id, _ in found} == expected
+        minutes = migrated.query("partition_minutes", partition=partition, partitions=partitions)
+        assert sum(events for _, events in minutes) == len(expected)
 
 
 def run(coro):  # type: ignore[no-untyped-def]

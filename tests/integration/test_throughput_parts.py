@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 
 from streams.dev.broker import LocalBroker
-from streams.runtime.kafka import consumer_for, group_by_partition, produce_bundles, producer_for
+from streams.runtime.kafka import consumer_for, produce_bundles, producer_for
+from streams.runtime.partitioning import group_by_partition
 from streams.runtime.topics import Topics
 from tests.integration.harness import isolated_settings
 

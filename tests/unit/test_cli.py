@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -99,3 +100,50 @@ def test_the_producer_guide_lists_every_bound() -> None:
     rows = re.findall(r"^\| (.+) \| (.+) \| `([a-z_]+)` \|$", section, flags=re.M)
     assert rows == [(b.what, b.bound, b.reason) for b in BOUNDS]
     assert {b.reason for b in BOUNDS} <= {reason.value for reason in RejectReason}
+
+
+DEV_COMMANDS = [
+    ["demo"],
+    ["dev", "broker"],
+    ["generate", "--out", "traffic"],
+    ["produce"],
+    ["bench", "alerts"],
+    ["bench", "partitions"],
+    ["bench", "throughput"],
+]
+
+
+@pytest.mark.parametrize("args", DEV_COMMANDS, ids=" ".join)
+def test_a_dev_command_without_the_dev_tooling_says_so_in_one_line(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker image has no streams/dev (.dockerignore): its commands say
+    where to run them instead of failing with a traceback."""
+    monkeypatch.setitem(sys.modules, "streams.dev", None)  # importing it fails
+    result = CliRunner().invoke(main, args, prog_name="cx")
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: `cx {' '.join(args[:2] if args[0] in ('dev', 'bench') else args[:1])}` is "
+        "development tooling, not in the worker image: run it from a source checkout "
+        "(pip install -e '.[dev]')"
+    ]
+
+
+def test_every_dev_command_is_covered() -> None:
+    """Each command whose code is in streams.dev is in DEV_COMMANDS."""
+    import click
+
+    def leaves(group: click.Group, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += leaves(command, (*path, name))
+            elif getattr(command.callback, "__wrapped__", None) is not None:
+                found.append((*path, name))
+        return found
+
+    assert sorted(leaves(main, ())) == sorted(
+        tuple(a for a in args if not a.startswith("-") and a != "traffic") for args in DEV_COMMANDS
+    )

@@ -520,6 +520,53 @@ def test_dockerignore_keeps_what_the_image_needs() -> None:
         assert not hits, f".dockerignore excludes {needed} ({hits})"
 
 
+def dockerignore_patterns() -> list[str]:
+    return [
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def ignored(path: str, patterns: list[str]) -> bool:
+    """Whether the build context leaves `path` out: the last pattern that
+    matches it or one of its parent folders decides (`!` lets it back in)."""
+    parts = PurePosixPath(path).parts
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    verdict = False
+    for pattern in patterns:
+        keep = pattern.startswith("!")
+        bare = pattern.removeprefix("!").strip("/")
+        if any(fnmatch.fnmatch(c, bare) for c in candidates):
+            verdict = not keep
+    return verdict
+
+
+def test_the_image_has_the_runtime_and_not_the_development_tooling() -> None:
+    """streams/dev (the local broker, the generator, the demo, benchmarks)
+    stays out of the build context; every other package, module and package
+    data file of streams/ and schemas/ goes in (`COPY streams/ streams/`)."""
+    patterns = dockerignore_patterns()
+    assert ignored("streams/dev", patterns), ".dockerignore lets streams/dev into the image"
+    assert ignored("streams/dev/broker.py", patterns)
+    sources = copy_sources()
+    shipped = [
+        path.relative_to(ROOT).as_posix()
+        for name in package_dirs()
+        for path in sorted((ROOT / name).rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
+    runtime = [p for p in shipped if not p.startswith("streams/dev/")]
+    assert any(p.startswith("streams/runtime/") for p in runtime)
+    assert any(p.startswith("streams/clickhouse/sql/") for p in runtime)
+    left_out = [p for p in runtime if ignored(p, patterns)]
+    assert left_out == [], f".dockerignore leaves runtime files out: {left_out}"
+    packages = sorted({PurePosixPath(p).parent.as_posix() for p in runtime if p.endswith(".py")})
+    assert "streams/runtime" in packages and "streams/journeys" in packages
+    uncopied = [p for p in packages if not any(p.split("/")[0] == s for s in sources)]
+    assert uncopied == [], f"deploy/Dockerfile does not COPY {uncopied}"
+
+
 def base_image(from_args: str) -> str:
     """The image of a FROM line, build ARGs declared before it resolved."""
     defaults = {}
@@ -566,8 +613,9 @@ def test_healthchecks_hit_health_on_the_web_port(compose: dict[str, Any]) -> Non
 
 def test_cli_has_the_commands_compose_runs() -> None:
     module_name, _, attr = entrypoint_script()[1].partition(":")
-    if importlib.util.find_spec(module_name) is None:
-        pytest.skip(f"{module_name} (the `cx` console script) does not exist yet")
+    assert importlib.util.find_spec(module_name) is not None, (
+        f"{module_name} (the `cx` console script the image runs) does not exist"
+    )
     import click
 
     group = getattr(importlib.import_module(module_name), attr)

@@ -51,7 +51,9 @@ def test_gc_watch_times_collections_and_tune_sets_the_young_threshold(
     gc.collect()
     assert watched.collections[0] >= 1 and watched.collections[2] >= 1
     timed = watched.as_dict()
-    assert timed["longest_pause_ms"] >= 0
+    # The longest pause is the longest of any generation's, and walking
+    # 200,000 objects takes well over the 0.1 ms it is rounded to.
+    assert timed["longest_pause_ms"] == max(timed["longest_ms"]) >= timed["longest_ms"][2] > 0
     assert watched.total_s[2] > 0
     # The collector's CPU time is counted, and never more than the pause.
     assert 0 < timed["longest_pause_cpu_ms"] <= timed["longest_pause_ms"] + 1

@@ -39,7 +39,7 @@ from streams.ingest.touchpoint import Touchpoint, identifiers_of
 from streams.journeys.rows import JOURNEY_COLUMNS
 from streams.journeys.rules import JourneyRules
 from streams.journeys.steps import step_of
-from streams.runtime.kafka import partition_of
+from streams.runtime.partitioning import partition_of
 from streams.runtime.settings import Settings, load_settings
 from streams.runtime.topics import Topics
 from streams.store.rows import TOUCHPOINT_COLUMNS, touchpoint_row
