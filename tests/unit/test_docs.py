@@ -169,3 +169,13 @@ def test_the_producer_guide_lists_every_field(heading: str, model: str) -> None:
     guide = (ROOT / "docs" / "producers.md").read_text()
     (rows,) = _tables(guide, heading)
     assert sorted(row[0].strip("`") for row in rows) == sorted(fields)
+
+
+def test_the_testing_page_names_every_test_file() -> None:
+    """docs/testing.md says what each test file shows: none left out."""
+    page = (ROOT / "docs" / "testing.md").read_text()
+    files = sorted(
+        path.relative_to(ROOT / "tests").as_posix() for path in (ROOT / "tests").glob("*/test_*.py")
+    )
+    assert files, "no test files found"
+    assert [name for name in files if f"`{name}`" not in page] == []
