@@ -40,10 +40,14 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
     assert runs["processor"]["people_in_memory"] > 0
     assert len(runs["two_workers"]["peak_rss_mb"]) == 2
     # Ingest alone reads every record once: each accepted or rejected
-    # (repeats are accepted: the store drops them), and times most of them.
+    # (repeats are accepted: the store drops them). It times the records read
+    # after its first poll; at this size it may read all of them before that
+    # (a poll is 0.25 s), and then reports no rate rather than a wrong one.
     alone = runs["ingest_alone"]
     assert (alone["accepted"], alone["rejected"]) == (runs["records"] - invalid, invalid)
-    assert 0 < alone["records_timed"] < runs["records"]
+    assert 0 <= alone["records_timed"] < runs["records"]
+    alone_figures = ["ingest_alone_share_of_ceiling", "ingest_alone_main_thread_us_per_record"]
+    assert all(key in figures for key in alone_figures) == (alone["records_timed"] > 0)
     latency = runs["latency"]
     assert latency["missing"] == 0 and latency["events"] > 0
     assert 0 <= latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
@@ -60,9 +64,8 @@ def test_the_benchmark_runs_every_peer_on_the_same_events(tmp_path: Path) -> Non
         "broker_cpu_us_per_record",
         "cores_busy",
         "two_workers_cores_busy",
-        "ingest_alone_share_of_ceiling",
-        "ingest_alone_main_thread_us_per_record",
         "internal_topics_bytes_per_record",
+        *(key for key in alone_figures if key in figures),
     ):
         assert figures[key] > 0, key
     held = runs["topic_bytes"]  # what the broker holds, read back from its batches

@@ -386,8 +386,9 @@ def summarize(figures: dict[str, Any]) -> dict[str, Any]:
         if faust["seconds"] > 0:  # a run stored in a single insert has no duration
             summary["faust_peer_records_per_s"] = round(records / faust["seconds"])
             summary["processor_vs_faust_peer"] = round(ours * faust["seconds"] / records, 2)
-    if "ingest_alone" in figures:
-        alone = figures["ingest_alone"]
+    alone = figures.get("ingest_alone")
+    # Read whole before the first poll (a small run): no window to time.
+    if alone is not None and alone["records_timed"] > 0 and alone["seconds"] > 0:
         alone_rate = alone["records_timed"] / alone["seconds"]
         summary["ingest_alone_records_per_s"] = round(alone_rate)
         summary["ingest_alone_share_of_ceiling"] = round(alone_rate / ceiling_rate, 3)
