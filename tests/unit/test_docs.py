@@ -179,3 +179,25 @@ def test_the_testing_page_names_every_test_file() -> None:
     )
     assert files, "no test files found"
     assert [name for name in files if f"`{name}`" not in page] == []
+
+
+_PATH = re.compile(r"\b(?:streams|schemas|tests|deploy)/[\w./-]*\w")
+_MODULE = re.compile(r"\b(?:streams|schemas)(?:\.[a-z_]+)+")
+
+
+def test_every_file_and_module_the_docs_name_exists() -> None:
+    """A page that names `streams/x/y.py` or `streams.x.y` names something
+    there is: a move of code moves its mentions too."""
+    missing = []
+    for page in PAGES:
+        text = page.read_text()
+        for path in set(_PATH.findall(text)):
+            if not (ROOT / path).exists():
+                missing.append(f"{page.name}: {path}")
+        for module in set(_MODULE.findall(text)):
+            parts = module.split(".")
+            # streams.a.b may be a module or a name in module streams.a
+            candidates = [ROOT.joinpath(*parts[:n]) for n in (len(parts), len(parts) - 1)]
+            if not any(c.with_suffix(".py").exists() or c.is_dir() for c in candidates):
+                missing.append(f"{page.name}: {module}")
+    assert missing == []
