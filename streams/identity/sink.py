@@ -35,6 +35,10 @@ class IdentitySink(ClickHouseSink[list[Applied], int | None]):
     async def __call__(self, applied: list[Applied]) -> None:
         self.handoff.put(applied)
 
+    async def stop(self) -> None:
+        """Stop recording (what is queued is recorded after the restart)."""
+        await self.handoff.stop()
+
     async def record(self, applied: list[Applied]) -> None:
         await self.insert(await self.write(applied))
 

@@ -310,7 +310,7 @@ class Processor(mode.Service):
         if self.identity is not None:
             await self.identity.stop()
         if self.identity_sink is not None:
-            await self.identity_sink.handoff.stop()
+            await self.identity_sink.stop()
         if self.alerts is not None:
             await self.alerts.sinks.stop()
         # The Kafka clients together, each within CLIENT_STOP_S: a broker that
