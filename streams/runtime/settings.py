@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     replication_factor: int = Field(
         1, ge=1, description="replication of the topics this project creates"
     )
+    deadletter_retention_days: int = Field(
+        30,
+        ge=1,
+        description="how long the dead-letter topic keeps a rejected record (its original "
+        "bytes, personal data included), set when the worker creates the topic",
+    )
     dedup_cache_events: int = Field(
         500_000, ge=1000, description="most event ids kept per partition"
     )

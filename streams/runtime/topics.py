@@ -78,16 +78,21 @@ def topic_plan(settings: Settings) -> dict[str, int]:
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     """Topic settings the processor relies on: the journey changelog keeps
     the last record per person; the identity log is kept forever (every
-    worker replays it to rebuild the identity graph); the topics only the
-    processor writes take records as large as it makes (a person's whole
-    history, a dead letter of a large record)."""
+    worker replays it to rebuild the identity graph); the dead-letter topic
+    keeps a record `deadletter_retention_days` (it holds original bytes,
+    personal data included); the topics only the processor writes take
+    records as large as it makes (a person's whole history, a dead letter of
+    a large record)."""
     topics = Topics(settings.topic_prefix)
     large = {"max.message.bytes": str(INTERNAL_TOPIC_MAX_BYTES)}
     return {
         topics.touchpoints: large,
         topics.journey_steps: large,
         topics.journey_rows: large,
-        topics.deadletter: large,
+        topics.deadletter: {
+            "retention.ms": str(settings.deadletter_retention_days * 86_400_000),
+            **large,
+        },
         topics.journeys: {"cleanup.policy": "compact", **large},
         topics.identity: {"retention.ms": "-1"},
     }

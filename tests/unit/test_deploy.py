@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from streams.runtime.settings import Settings
-from streams.runtime.topics import topic_configs, topic_plan
+from streams.runtime.topics import Topics, topic_configs, topic_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -626,3 +626,13 @@ def test_cli_has_the_commands_compose_runs() -> None:
     assert isinstance(db, click.Group) and db.get_command(ctx, "migrate") is not None, (
         "no `cx db migrate`"
     )
+
+
+def test_the_worker_creates_the_dead_letter_topic_with_its_retention() -> None:
+    """Dead letters hold original bytes (personal data included): the
+    topic's retention is set by the worker, from the setting, in ms."""
+    settings = Settings(clickhouse_url="http://unused:8123", deadletter_retention_days=7)
+    configs = topic_configs(settings)
+    deadletter = Topics(settings.topic_prefix).deadletter
+    assert configs[deadletter]["retention.ms"] == str(7 * 24 * 3600 * 1000)
+    assert "retention.ms" not in configs[Topics(settings.topic_prefix).touchpoints]
