@@ -8,8 +8,11 @@ import fnmatch
 import importlib
 import importlib.util
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
@@ -804,3 +807,43 @@ def test_grafana_reads_prometheus(compose: dict[str, Any]) -> None:
     url = urlsplit(source["url"])
     assert url.hostname == "prometheus" and "prometheus" in compose["services"]
     assert url.port in [target for _, target in published_ports(service(compose, "prometheus"))]
+
+
+# --- docker-compose itself, where it is installed -----------------------------
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (v2) or `docker-compose` (v1), if either runs here."""
+    for command in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(command[0]) is None:
+            continue
+        if len(command) == 1:
+            return command
+        probe = subprocess.run([*command, "version"], capture_output=True, timeout=30, check=False)
+        if probe.returncode == 0:  # docker without its compose plugin: try v1
+            return command
+    return None
+
+
+def test_docker_compose_accepts_the_file_and_refuses_it_without_passwords(
+    tmp_path: Path,
+) -> None:
+    """`docker-compose config -q` where docker-compose is installed (it needs
+    no engine); the static checks above stand in for it where it is not."""
+    command = compose_command()
+    if command is None:
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    empty = tmp_path / "empty.env"  # a developer's .env must not decide the outcome
+    empty.write_text("")
+    base = [*command, "--env-file", str(empty), "-f", str(COMPOSE_FILE), "config", "-q"]
+
+    def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        path = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+        return subprocess.run(
+            base, env={**path, **env}, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    accepted = run(DEPLOY_ENV)
+    assert accepted.returncode == 0, accepted.stderr
+    without = run({k: v for k, v in DEPLOY_ENV.items() if k != "CLICKHOUSE_PASSWORD"})
+    assert without.returncode != 0 and "CLICKHOUSE_PASSWORD" in without.stderr
