@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 METRICS_FILE = ROOT / "tests" / "worker_metrics.json"
 BI_FILE = ROOT / "deploy" / "clickhouse" / "users.d" / "zz-cx-bi.xml"
-SCHEMA_VERSION = 41  # Grafana 12's dashboard JSON (the image docker-compose.yml pins)
+SCHEMA_VERSION = 42  # Grafana 12.3 (docker-compose.yml pins 12.3.1): migration v42
 
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 # Labels Prometheus adds to every scraped series, and the histogram bucket's.
