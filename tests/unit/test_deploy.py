@@ -8,8 +8,11 @@ import fnmatch
 import importlib
 import importlib.util
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
@@ -29,8 +32,16 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 PYPROJECT = ROOT / "pyproject.toml"
 
 # What a deployer must export; everything else has a default in the file.
-DEPLOY_ENV = {"CX_PII_SECRET": "test-secret"}
-SERVICES = ("kafka", "kafka-init", "clickhouse", "migrate", "worker")
+DEPLOY_ENV = {
+    "CX_PII_SECRET": "test-secret",
+    "CLICKHOUSE_PASSWORD": "writer-pass",
+    "CLICKHOUSE_BI_PASSWORD": "bi-pass",
+    "GRAFANA_ADMIN_PASSWORD": "grafana-pass",
+}
+SERVICES = ("kafka", "kafka-init", "clickhouse", "migrate", "worker", "prometheus", "grafana")
+PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+GRAFANA = ROOT / "deploy" / "grafana"
+BI_USERS_FILE = ROOT / "deploy" / "clickhouse" / "users.d" / "zz-cx-bi.xml"
 ENV_PREFIX = str(Settings.model_config.get("env_prefix", ""))
 SETTINGS_ENV = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
 
@@ -220,10 +231,11 @@ def copy_sources() -> list[str]:
     return sources
 
 
-def health_port(text: str) -> int:
-    match = re.search(r"http://(?:127\.0\.0\.1|localhost):(\d+)/health\b", text)
-    assert match, f"no http://127.0.0.1:PORT/health in {text!r}"
-    return int(match[1])
+def health_url(text: str) -> tuple[int, str]:
+    """(port, path) of the http://127.0.0.1:PORT/PATH a health check fetches."""
+    match = re.search(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/\w+)\b", text)
+    assert match, f"no http://127.0.0.1:PORT/PATH in {text!r}"
+    return int(match[1]), match[2]
 
 
 def pyproject() -> dict[str, Any]:
@@ -239,11 +251,31 @@ def test_compose_parses_and_has_every_service(compose: dict[str, Any]) -> None:
     assert not missing, f"services missing from docker-compose.yml: {missing}"
 
 
-def test_pii_secret_is_required_from_the_environment() -> None:
-    with pytest.raises(MissingVariable, match="CX_PII_SECRET"):
-        load_compose({})
-    worker = load_compose({"CX_PII_SECRET": "s3cret"})["services"]["worker"]
+@pytest.mark.parametrize("name", sorted(DEPLOY_ENV))
+def test_each_secret_is_required_from_the_environment(name: str) -> None:
+    """Compose refuses to start without the PII key or any password: there
+    is no default to forget to change."""
+    with pytest.raises(MissingVariable, match=name):
+        load_compose({key: value for key, value in DEPLOY_ENV.items() if key != name})
+    with pytest.raises(MissingVariable, match=name):
+        load_compose({**DEPLOY_ENV, name: ""})
+    worker = load_compose({**DEPLOY_ENV, "CX_PII_SECRET": "s3cret"})["services"]["worker"]
     assert environment(worker)["CX_PII_SECRET"] == "s3cret"
+
+
+def test_no_secret_has_a_fallback() -> None:
+    """Every reference to a password or secret is `${NAME:?message}`; no
+    placeholder password is left anywhere in the deployment files."""
+    lines = COMPOSE_FILE.read_text(encoding="utf-8").splitlines()
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    references = [m for m in _VARIABLE.finditer(text) if m["braced"] or m["named"]]
+    secret = [m for m in references if re.search(r"PASSWORD|SECRET", m["braced"] or m["named"])]
+    assert {m["braced"] for m in secret} >= set(DEPLOY_ENV)
+    for match in secret:
+        assert match["op"] == ":?", f"{match[0]} must be ${{NAME:?message}}"
+    for path in [COMPOSE_FILE, *sorted((ROOT / "deploy").rglob("*")), ROOT / ".env.example"]:
+        if path.is_file():
+            assert "change-me" not in path.read_text(encoding="utf-8"), path
 
 
 def test_worker_environment_names_real_settings(compose: dict[str, Any]) -> None:
@@ -330,7 +362,7 @@ def test_clickhouse_url_reaches_the_clickhouse_service(compose: dict[str, Any]) 
 @pytest.mark.parametrize(
     "env",
     [{}, {"CLICKHOUSE_PASSWORD": "An0ther-pass"}],
-    ids=["default-password", "exported-password"],
+    ids=["test-password", "another-password"],
 )
 def test_clickhouse_credentials_match(env: dict[str, str]) -> None:
     compose = load_compose({**DEPLOY_ENV, **env})
@@ -347,6 +379,31 @@ def test_worker_publishes_its_web_port(compose: dict[str, Any]) -> None:
     settings = worker_settings(compose)
     ports = published_ports(service(compose, "worker"))
     assert (settings.web_port, settings.web_port) in ports, ports
+
+
+def host_addresses(svc: dict[str, Any]) -> list[str]:
+    """The host address of every `ports` entry ("" when none: every interface)."""
+    addresses = []
+    for entry in svc.get("ports") or []:
+        if isinstance(entry, dict):
+            addresses.append(str(entry.get("host_ip", "")))
+            continue
+        parts = str(entry).split("/", 1)[0].rsplit(":", 2)
+        addresses.append(parts[0] if len(parts) == 3 else "")
+    return addresses
+
+
+def test_every_port_is_published_on_loopback_by_default(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        for address in host_addresses(svc):
+            assert address == "127.0.0.1", (
+                f"{name} publishes a port on {address or 'every interface'}"
+            )
+
+
+def test_the_worker_s_port_can_be_published_beyond_loopback() -> None:
+    worker = load_compose({**DEPLOY_ENV, "CX_WEB_PUBLISH": "0.0.0.0"})["services"]["worker"]
+    assert host_addresses(worker) == ["0.0.0.0"]
 
 
 def test_every_mounted_host_path_exists(compose: dict[str, Any]) -> None:
@@ -600,12 +657,16 @@ def test_dockerfile_runs_the_console_script_as_non_root() -> None:
     assert users and users[-1].split(":")[0] not in {"root", "0"}, "the image runs as root"
 
 
-def test_healthchecks_hit_health_on_the_web_port(compose: dict[str, Any]) -> None:
+def test_healthchecks_hit_live_and_ready_on_the_web_port(compose: dict[str, Any]) -> None:
+    """The image checks liveness (a waiting worker is alive: restarting it
+    heals nothing); compose checks readiness, which is what depends_on and
+    `docker compose ps` show."""
     stage = final_stage()
     checks = [a for k, a in stage if k == "HEALTHCHECK"]
     assert checks, "deploy/Dockerfile has no HEALTHCHECK"
-    image_port = health_port(checks[-1])
-    compose_port = health_port(healthcheck_text(service(compose, "worker")))
+    image_port, image_path = health_url(checks[-1])
+    compose_port, compose_path = health_url(healthcheck_text(service(compose, "worker")))
+    assert (image_path, compose_path) == ("/live", "/ready")
     assert image_port == compose_port == worker_settings(compose).web_port
     exposed = [int(p.split("/")[0]) for k, a in stage if k == "EXPOSE" for p in a.split()]
     assert image_port in exposed
@@ -636,3 +697,165 @@ def test_the_worker_creates_the_dead_letter_topic_with_its_retention() -> None:
     deadletter = Topics(settings.topic_prefix).deadletter
     assert configs[deadletter]["retention.ms"] == str(7 * 24 * 3600 * 1000)
     assert "retention.ms" not in configs[Topics(settings.topic_prefix).touchpoints]
+
+
+# --- Prometheus and Grafana -------------------------------------------------
+
+
+def mount_target(svc: dict[str, Any], source: str) -> str:
+    """Where `source` (a path relative to the repository) is mounted."""
+    targets = [t for s, t in bind_mounts(svc) if PurePosixPath(s) == PurePosixPath(source)]
+    assert targets, f"{source} is not mounted"
+    return targets[0]
+
+
+def pinned(image: str) -> bool:
+    """A tag that names a version (digits), not `latest` or none."""
+    name, _, tag = image.rpartition(":")
+    return bool(name) and "/" not in tag and bool(re.match(r"v?\d+(\.\d+)+", tag))
+
+
+def test_third_party_images_are_pinned(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        if "build" in svc:
+            continue
+        assert pinned(str(svc.get("image", ""))), f"{name}: pin {svc.get('image')} to a version"
+
+
+def test_prometheus_scrapes_the_worker_s_metrics(compose: dict[str, Any]) -> None:
+    prometheus = service(compose, "prometheus")
+    target = mount_target(prometheus, "./deploy/prometheus/prometheus.yml")
+    assert f"--config.file={target}" in command_args(prometheus.get("command"))
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    web_port = worker_settings(compose).web_port
+    scraped = [
+        (job.get("scheme", "http"), job.get("metrics_path", "/metrics"), address)
+        for job in config["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for address in static["targets"]
+    ]
+    assert ("http", "/metrics", f"worker:{web_port}") in scraped, scraped
+    assert "worker" in compose["services"]
+
+
+def provisioning(kind: str) -> dict[str, Any]:
+    files = sorted((GRAFANA / "provisioning" / kind).glob("*.yml"))
+    assert files, f"no deploy/grafana/provisioning/{kind}/*.yml"
+    merged: dict[str, Any] = {}
+    for path in files:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert loaded.get("apiVersion") == 1, path
+        for key, value in loaded.items():
+            merged.setdefault(key, [])
+            if isinstance(value, list):
+                merged[key] += value
+    return merged
+
+
+def test_grafana_mounts_its_provisioning_and_dashboards(compose: dict[str, Any]) -> None:
+    grafana = service(compose, "grafana")
+    for kind in ("datasources", "dashboards"):
+        for path in sorted((GRAFANA / "provisioning" / kind).glob("*.yml")):
+            source = "./" + path.relative_to(ROOT).as_posix()
+            target = PurePosixPath(mount_target(grafana, source))
+            assert target.parent == PurePosixPath("/etc/grafana/provisioning") / kind, target
+    dashboards_dir = PurePosixPath(mount_target(grafana, "./deploy/grafana/dashboards"))
+    providers = provisioning("dashboards")["providers"]
+    paths = {PurePosixPath(p["options"]["path"]) for p in providers if p.get("type") == "file"}
+    assert paths == {dashboards_dir}, paths
+    boards = sorted((GRAFANA / "dashboards").glob("*.json"))
+    assert [b.name for b in boards] == ["cx-experience.json", "cx-operations.json"]
+    home = environment(grafana).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
+    if home:
+        assert PurePosixPath(home).parent == dashboards_dir
+        assert (GRAFANA / "dashboards" / PurePosixPath(home).name).is_file()
+    assert environment(grafana)["GF_SECURITY_ADMIN_PASSWORD"] == "grafana-pass"
+
+
+def test_dashboards_use_the_provisioned_datasources() -> None:
+    sources = {(d["type"], d["uid"]) for d in provisioning("datasources")["datasources"]}
+    for path in sorted((GRAFANA / "dashboards").glob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        used = {(m[0], m[1]) for m in re.findall(r'"type": "([^"]+)",\s*"uid": "([^"]+)"', text)}
+        assert used, path
+        assert used <= sources, f"{path.name} uses data sources not provisioned: {used - sources}"
+
+
+def test_grafana_reads_clickhouse_as_the_bi_user(compose: dict[str, Any]) -> None:
+    """The ClickHouse data source logs in as the read-only user of
+    users.d/zz-cx-bi.xml with its password, over HTTP to the clickhouse
+    service, on the cx database; the plugin is installed at a pinned version."""
+    grafana, clickhouse = service(compose, "grafana"), service(compose, "clickhouse")
+    (source,) = [
+        d
+        for d in provisioning("datasources")["datasources"]
+        if d["type"] == "grafana-clickhouse-datasource"
+    ]
+    data = source["jsonData"]
+    bi_users = ET.parse(BI_USERS_FILE).getroot().find("users")
+    assert bi_users is not None
+    (bi_user,) = list(bi_users)
+    assert data["username"] == bi_user.tag == "cx_bi"
+    assert bi_user.findtext("profile") == "cx_bi"
+    password_env = bi_user.find("password").attrib["from_env"]  # type: ignore[union-attr]
+    assert source["secureJsonData"]["password"] in {f"${password_env}", f"${{{password_env}}}"}
+    assert environment(grafana)[password_env] == environment(clickhouse)[password_env]
+    assert environment(grafana)[password_env] == DEPLOY_ENV["CLICKHOUSE_BI_PASSWORD"]
+    assert data["host"] in {"clickhouse", clickhouse.get("hostname")}
+    assert (data["protocol"], int(data["port"])) == ("http", 8123)
+    assert 8123 in [target for _, target in published_ports(clickhouse)]
+    assert data["defaultDatabase"] == environment(clickhouse)["CLICKHOUSE_DB"]
+    plugins = environment(grafana)["GF_INSTALL_PLUGINS"].split(",")
+    versions = dict(p.strip().split(" ", 1) for p in plugins)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", versions["grafana-clickhouse-datasource"])
+    depends = grafana.get("depends_on") or {}
+    assert (depends.get("clickhouse") or {}).get("condition") == "service_healthy"
+
+
+def test_grafana_reads_prometheus(compose: dict[str, Any]) -> None:
+    (source,) = [d for d in provisioning("datasources")["datasources"] if d["type"] == "prometheus"]
+    url = urlsplit(source["url"])
+    assert url.hostname == "prometheus" and "prometheus" in compose["services"]
+    assert url.port in [target for _, target in published_ports(service(compose, "prometheus"))]
+
+
+# --- docker-compose itself, where it is installed -----------------------------
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (v2) or `docker-compose` (v1), if either runs here."""
+    for command in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(command[0]) is None:
+            continue
+        if len(command) == 1:
+            return command
+        probe = subprocess.run([*command, "version"], capture_output=True, timeout=30, check=False)
+        if probe.returncode == 0:  # docker without its compose plugin: try v1
+            return command
+    return None
+
+
+def test_docker_compose_accepts_the_file_and_refuses_it_without_passwords(
+    tmp_path: Path,
+) -> None:
+    """`docker-compose config -q` where docker-compose is installed (it needs
+    no engine); the static checks above stand in for it where it is not."""
+    command = compose_command()
+    if command is None:
+        # CI installs it and requires the check; elsewhere the static checks stand in.
+        assert not os.environ.get("CX_REQUIRE_DOCKER_COMPOSE"), "docker-compose is not installed"
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    empty = tmp_path / "empty.env"  # a developer's .env must not decide the outcome
+    empty.write_text("")
+    base = [*command, "--env-file", str(empty), "-f", str(COMPOSE_FILE), "config", "-q"]
+
+    def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        path = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+        return subprocess.run(
+            base, env={**path, **env}, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    accepted = run(DEPLOY_ENV)
+    assert accepted.returncode == 0, accepted.stderr
+    without = run({k: v for k, v in DEPLOY_ENV.items() if k != "CLICKHOUSE_PASSWORD"})
+    assert without.returncode != 0 and "CLICKHOUSE_PASSWORD" in without.stderr
