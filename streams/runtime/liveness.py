@@ -38,6 +38,7 @@ class LoopWatch:
         """How late the last tick came."""
 
     async def run(self) -> None:
+        self.last_tick = self.clock()  # not held before it ran
         while True:
             before = self.clock()
             await asyncio.sleep(TICK_S)
