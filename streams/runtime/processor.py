@@ -60,7 +60,10 @@ the touchpoints by a journey flush)."""
 
 
 def _redacted(url: str) -> str:
-    """The URL without its password, for logs."""
+    """The URL without its password (nor a query, which may carry one), for logs."""
+    url, query, _ = url.partition("?")
+    if query:
+        url += "?…"
     scheme, sep, rest = url.partition("://")
     if "@" in rest:
         credentials, _, host = rest.rpartition("@")

@@ -20,7 +20,7 @@ from streams.alerts.stage import AlertSinks
 from streams.runtime.gc_watch import PAUSE_BUCKETS, GcWatch
 from streams.runtime.liveness import TICK_S, Liveness, StageProgress
 from streams.runtime.logs import STAGE, JsonFormatter
-from streams.runtime.processor import Processor
+from streams.runtime.processor import Processor, _redacted
 from streams.runtime.retry import RETRIES, WAITING
 from streams.runtime.settings import Settings
 from streams.runtime.web_token import OFF, WRONG, bearer, refusal
@@ -243,3 +243,22 @@ def test_every_gc_pause_falls_into_a_bucket() -> None:
         watch.uninstall()
     assert sum(watch.pause_counts) == sum(watch.collections) >= 2
     assert len(watch.pause_counts) == len(PAUSE_BUCKETS) + 1
+
+
+async def test_no_secret_in_stats_metrics_or_the_logged_url(tmp_path: Any) -> None:
+    settings = Settings(
+        pii_secret="pii-s3cr3t",
+        web_token="web-s3cr3t",
+        clickhouse_url="https://cx:ch-s3cr3t@clickhouse:8443/?password=q-s3cr3t",
+        alert_webhooks=f"https://hooks.example.com{SECRET_PATH}",
+        data_dir=tmp_path,
+    )
+    processor = Processor(settings)
+    try:
+        shown = orjson.dumps(await processor.stats()).decode()
+        shown += processor.metrics.exposition().decode()
+        shown += str(processor.health()) + str(processor.live())
+        shown += _redacted(settings.clickhouse_url)
+    finally:
+        processor.gc.uninstall()
+    assert "s3cr3t" not in shown
