@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import urllib.error
+import urllib.request
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemas import stage_of
@@ -33,6 +37,32 @@ def produce(settings: Settings, records: list[GeneratedRecord]) -> None:
     asyncio.run(produce_records(settings, records))
 
 
+def probes(worker: ChildWorker) -> dict[str, Any]:
+    """Status, content type and body of the web endpoints, /journey asked
+    without the token and with a wrong one."""
+    answers: dict[str, Any] = {}
+    asks = {
+        "live": ("/live", {}),
+        "ready": ("/ready", {}),
+        "health": ("/health", {}),
+        "metrics": ("/metrics", {}),
+        "journey_without_token": ("/journey?identifier=customer_id:C1", {}),
+        "journey_wrong_token": (
+            "/journey?identifier=customer_id:C1",
+            {"Authorization": "Bearer nope"},
+        ),
+    }
+    for name, (path, headers) in asks.items():
+        request = urllib.request.Request(worker.base_url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                status, kind, body = answer.status, answer.headers["Content-Type"], answer.read()
+        except urllib.error.HTTPError as error:
+            status, kind, body = error.code, error.headers["Content-Type"], error.read()
+        answers[name] = [status, kind, body.decode()[:300]]
+    return answers
+
+
 @pytest.fixture(scope="module")
 def run(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One worker run over ~5,000 generated records, half sent before the
@@ -51,6 +81,7 @@ def run(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory):  # type:
         worker.wait_stored(len(oracle.valid(records)), len(oracle.invalid(records)))
         stats = worker.stats()
         (folder / "metrics.txt").write_text(worker.metrics())
+        (folder / "probes.json").write_bytes(orjson.dumps(probes(worker)))
     finally:
         assert worker.stop() == 0
     yield settings, spec, records, snapshot(settings), stats
@@ -269,3 +300,13 @@ def test_the_worker_logs_json(run) -> None:  # type: ignore[no-untyped-def]
     assert any(name.startswith("faust") for name in loggers), loggers
     assert "streams.runtime.processor" in loggers
     assert len(parsed) >= 0.9 * len(lines), [line for line in lines if not line.startswith("{")]
+
+
+def test_probes_and_the_person_lookup_guard(run) -> None:  # type: ignore[no-untyped-def]
+    settings, _, _, _, _ = run
+    answers = orjson.loads((settings.data_dir / "probes.json").read_bytes())
+    assert answers["live"][0] == 200 and orjson.loads(answers["live"][2]) == {"status": "alive"}
+    assert answers["ready"][0] == answers["health"][0] == 200
+    assert answers["metrics"][:2] == [200, CONTENT_TYPE_LATEST]
+    assert answers["journey_without_token"][0] == answers["journey_wrong_token"][0] == 401
+    assert "bearer" in orjson.loads(answers["journey_wrong_token"][2])["error"]
