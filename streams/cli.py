@@ -368,6 +368,7 @@ def journey(identifier: str, as_json: bool) -> None:
     from streams.clickhouse.client import Store
     from streams.ingest.pseudonym import Pseudonymizer
     from streams.reports.person import BadIdentifier, parse_identifier, person, render_person
+    from streams.runtime.web_token import bearer
 
     settings = load_settings()
     try:
@@ -375,7 +376,7 @@ def journey(identifier: str, as_json: bool) -> None:
         stored = parse_identifier(identifier, Pseudonymizer(secret.encode()) if secret else None)
     except BadIdentifier as exc:
         raise click.UsageError(str(exc)) from exc
-    data = _ask_worker(settings.web_host, settings.web_port, stored)
+    data = _ask_worker(settings.web_host, settings.web_port, stored, bearer(settings.web_token))
     if data is None:
         store = Store(settings.clickhouse_url, settings.database)
         try:
@@ -387,8 +388,11 @@ def journey(identifier: str, as_json: bool) -> None:
     )
 
 
-def _ask_worker(host: str, port: int, identifier: str) -> dict[str, Any] | None:
-    """The worker's answer, or None when no worker listens there."""
+def _ask_worker(
+    host: str, port: int, identifier: str, headers: dict[str, str]
+) -> dict[str, Any] | None:
+    """The worker's answer, or None when no worker listens there; `headers`
+    carry the bearer token (`CX_WEB_TOKEN`)."""
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -399,7 +403,8 @@ def _ask_worker(host: str, port: int, identifier: str) -> dict[str, Any] | None:
         return None
     query = urllib.parse.urlencode({"identifier": identifier})
     try:
-        with urllib.request.urlopen(f"http://{host}:{port}/journey?{query}", timeout=30) as answer:
+        asked = urllib.request.Request(f"http://{host}:{port}/journey?{query}", headers=headers)
+        with urllib.request.urlopen(asked, timeout=30) as answer:
             data: dict[str, Any] = orjson.loads(answer.read())
             return data
     except urllib.error.HTTPError as exc:

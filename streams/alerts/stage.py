@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
@@ -39,6 +40,15 @@ class WebhookUnavailable(Exception):
 
 def _webhook_transient(exc: BaseException) -> bool:
     return isinstance(exc, (WebhookUnavailable, aiohttp.ClientError, asyncio.TimeoutError))
+
+
+def webhook_host(url: str) -> str:
+    """What the log and /health may say of a webhook: its host. Its path,
+    query and credentials often hold a secret (Slack's, for one)."""
+    try:
+        return urlsplit(url).hostname or "webhook"
+    except ValueError:
+        return "webhook"
 
 
 def payload(event: AlertEvent, context: list[dict[str, Any]]) -> dict[str, Any]:
@@ -66,6 +76,8 @@ class AlertSinks:
         self.webhooks = webhooks
         self.posts: Handoff[bytes] = Handoff("alert-webhooks", self._post_all, crash)
         self.counts: Counter[str] = Counter()
+        self.notices: Counter[str] = Counter()
+        """Alerts delivered, by status (firing, resolved)."""
         self._session: aiohttp.ClientSession | None = None
 
     async def deliver(self, alerts: list[dict[str, Any]]) -> None:
@@ -104,6 +116,7 @@ class AlertSinks:
             what="kafka: produce alerts",
         )
         self.counts["delivered"] += len(alerts)
+        self.notices.update(str(a["status"]) for a in alerts)
         if self.webhooks:
             self.posts.put(bodies)
 
@@ -115,20 +128,31 @@ class AlertSinks:
                 await with_backoff(
                     lambda url=url, body=body: self._post(url, body),  # type: ignore[misc]
                     is_transient=_webhook_transient,
-                    what=f"post alert to {url}",
+                    what=f"webhook: post an alert to {webhook_host(url)}",
                     max_delay=60,
                 )
 
     async def _post(self, url: str, body: bytes) -> None:
+        try:
+            await self._post_once(url, body)
+        except Exception:
+            self.counts["webhook_failed"] += 1
+            raise
+
+    async def _post_once(self, url: str, body: bytes) -> None:
         assert self._session is not None
         headers = {"Content-Type": "application/json"}
         async with self._session.post(url, data=body, headers=headers) as answer:
             if answer.status >= 500:
-                raise WebhookUnavailable(f"{url} answered {answer.status}")
+                raise WebhookUnavailable(f"{webhook_host(url)} answered {answer.status}")
             if answer.status >= 400:  # the webhook refuses it: retrying cannot help
                 self.counts["webhook_refused"] += 1
+                self.counts["webhook_failed"] += 1
                 log.error(
-                    "webhook %s refused an alert: %s %s", url, answer.status, await answer.text()
+                    "webhook at %s refused an alert: %s %s",
+                    webhook_host(url),
+                    answer.status,
+                    (await answer.text())[:200],
                 )
                 return
             self.counts["webhook_posted"] += 1

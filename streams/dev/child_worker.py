@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.runtime.settings import Settings
+from streams.runtime.web_token import bearer
 
 
 class ChildWorker:
@@ -61,14 +62,24 @@ class ChildWorker:
             return None
 
     def get(self, path: str) -> dict[str, Any] | None:
+        """The JSON answer of `path` (with the bearer token, when the
+        settings have one), or None when none came."""
+        request = urllib.request.Request(
+            self.base_url + path, headers=bearer(self.settings.web_token)
+        )
         try:
-            with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
+            with urllib.request.urlopen(request, timeout=2) as response:
                 return dict(json.load(response))
         except OSError:  # not listening yet, or 503 while starting
             return None
 
     def stats(self) -> dict[str, Any]:
         return self.get("/stats") or {}
+
+    def metrics(self) -> str:
+        """The text of /metrics (Prometheus' format)."""
+        with urllib.request.urlopen(self.base_url + "/metrics", timeout=5) as response:
+            return str(response.read().decode())
 
     def stored(self) -> tuple[int, int]:
         """(touchpoints, dead letters) in ClickHouse, as the worker reports."""

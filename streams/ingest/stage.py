@@ -67,7 +67,8 @@ class IngestStage(StatelessHandler):
         self.evidence_sent = 0
         self.channels: dict[str, Channel] = topics.channels
         self.pseudonymizer = pseudonymizer
-        self.received = 0
+        self.received_by_channel: Counter[str] = Counter()
+        """Records read, by channel (counted per batch and partition)."""
         self._appending: dict[tuple[str, ...], asyncio.Future[int]] = {}
         """Identifiers appended as evidence, with the append (its result: the
         last offset), that the replica had not applied yet: a later batch
@@ -78,8 +79,8 @@ class IngestStage(StatelessHandler):
         """Wall-clock time per step of `handle` (awaits included)."""
         self.accepted: Counter[str] = Counter()
         """Touchpoints sent on to the store, by channel."""
-        self.rejected: Counter[str] = Counter()
-        """Dead letters, by reason."""
+        self.rejections: Counter[tuple[str, str]] = Counter()
+        """Dead letters, by channel and reason."""
         self.budget = FailureBudget("ingest")
 
     async def handle(self, batch: Batch) -> Write:
@@ -108,7 +109,8 @@ class IngestStage(StatelessHandler):
         identifiers = [identifiers_of(tp.identifiers) for tp in result.touchpoints]
         self._append_news(result.touchpoints, identifiers)
         self._spent("validate", clock)
-        self.received += len(records)
+        for tp, read in batch.items():
+            self.received_by_channel[self.channels[tp.topic].value] += len(read)
         return self._key_and_send(result, identifiers, self._last_append, records)
 
     def _append_news(
@@ -205,7 +207,9 @@ class IngestStage(StatelessHandler):
         self.accepted.update(
             tp.channel.value for at, tp in enumerate(result.touchpoints) if at not in failed
         )
-        self.rejected.update(letter.rejection.reason.value for letter in letters)
+        self.rejections.update(
+            (letter.channel.value, letter.rejection.reason.value) for letter in letters
+        )
 
     def _set_aside(
         self,
@@ -229,15 +233,22 @@ class IngestStage(StatelessHandler):
         self.seconds[step] += now - since
         return now
 
+    @property
+    def received(self) -> int:
+        return sum(self.received_by_channel.values())
+
     def stats(self) -> dict[str, Any]:
+        rejected: Counter[str] = Counter()
+        for (_, reason), n in self.rejections.items():
+            rejected[reason] += n
         return {
             "seconds": {step: round(spent, 3) for step, spent in self.seconds.items()},
             "evidence_sent": self.evidence_sent,
             "received": self.received,
             "accepted": sum(self.accepted.values()),
-            "rejected": sum(self.rejected.values()),
+            "rejected": sum(rejected.values()),
             "accepted_by_channel": dict(self.accepted),
-            "rejected_by_reason": dict(self.rejected),
+            "rejected_by_reason": dict(rejected),
         }
 
 

@@ -307,11 +307,14 @@ class JourneyLogic:
             if number in self.partitions:
                 self.partitions[number].evicted[key] = offsets[index]
 
+    def people_in_memory(self) -> int:
+        return sum(len(p.people) for p in self.partitions.values())
+
     def stats(self) -> dict[str, Any]:
         partitions = self.partitions.values()
         return {
             **self.counts,
-            "people_in_memory": sum(len(p.people) for p in partitions),
+            "people_in_memory": self.people_in_memory(),
             "people_evicted_now": sum(len(p.evicted) for p in partitions),
             "people_pending": sum(len(p.pending) for p in partitions),
             "watermarks": {n: p.watermark for n, p in sorted(self.partitions.items())},

@@ -1,7 +1,8 @@
 """The faust app factory: the one place where faust meets the processor.
 
 faust runs the worker's lifecycle (signals, logging, start and stop order),
-the web server (health, stats, person lookups) and the alert timer. Every
+the web server (liveness, readiness, metrics, stats, person lookups) and the
+alert timer. Every
 stream (the hot path and the dead-letter mirror) runs in `Processor`'s batch
 consumers.
 """
@@ -12,10 +13,13 @@ import faust
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from faust.web import Request, Response, View
 
+from streams.clickhouse.client import error_name
 from streams.ingest.pseudonym import Pseudonymizer
 from streams.reports.person import BadIdentifier, parse_identifier, person
+from streams.runtime.metrics import CONTENT_TYPE_LATEST
 from streams.runtime.processor import Processor
 from streams.runtime.settings import Settings
+from streams.runtime.web_token import refusal
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -38,11 +42,35 @@ def create_app(settings: Settings) -> faust.App:
     processor = Processor(settings)
     app.add_dependency(processor)
 
-    @app.page("/health")
-    class Health(View):
+    @app.page("/ready")
+    class Ready(View):
+        """Readiness: 200 once running and nothing waited for (`Processor.health`)."""
+
         async def get(self, request: Request) -> Response:
             status, body = processor.health()
             return self.json(body, status=status)
+
+    @app.page("/health")
+    class Health(Ready):
+        """/ready under its old name, for existing probes."""
+
+    @app.page("/live")
+    class Live(View):
+        """Liveness: 503 when the event loop was held or a stage stalled."""
+
+        async def get(self, request: Request) -> Response:
+            status, body = processor.live()
+            return self.json(body, status=status)
+
+    @app.page("/metrics")
+    class Metrics(View):
+        """Prometheus' text format, from this processor's registry."""
+
+        async def get(self, request: Request) -> Response:
+            # aiohttp refuses a content type with its charset: as a header.
+            return self.bytes(
+                processor.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+            )
 
     @app.page("/stats")
     class Stats(View):
@@ -50,7 +78,7 @@ def create_app(settings: Settings) -> faust.App:
             try:
                 return self.json(await processor.stats())
             except (OperationalError, DatabaseError) as exc:  # reported, not retried here
-                return self.json({"phase": processor.phase, "error": repr(exc)}, status=503)
+                return self.json({"phase": processor.phase, "error": error_name(exc)}, status=503)
 
     @app.timer(settings.alert_interval_seconds)  # type: ignore[untyped-decorator]
     async def evaluate_alerts() -> None:
@@ -72,6 +100,11 @@ def create_app(settings: Settings) -> faust.App:
         (or loyalty_id:, anonymous_id:, email:, phone:, or the hashed forms)."""
 
         async def get(self, request: Request) -> Response:
+            refused = refusal(request.headers.get("Authorization"), settings.web_token)
+            if refused is not None:
+                status, reason = refused
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                return self.json({"error": reason}, status=status, headers=headers)
             if not processor.ready.is_set():
                 return self.json({"phase": processor.phase}, status=503)
             if settings.embedded_clickhouse and not settings.stores:

@@ -27,7 +27,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInPro
 from aiokafka.structs import ConsumerRecord
 
 from streams.runtime.kafka import stop_within
+from streams.runtime.logs import STAGE
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class ConsumerStats:
     commits_failed: int = 0
     batches_dropped: int = 0
     last_batch_at: float | None = None
+    last_commit_at: float = field(default_factory=time.monotonic)
+    """time.monotonic() of the last commit (or of the start, before one)."""
     assigned: list[str] = field(default_factory=list)
     committed: dict[TopicPartition, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(
@@ -93,17 +96,18 @@ class ConsumerStats:
     )
     """Wall-clock time spent in each step of the loop (awaits included)."""
 
-    def as_dict(self, consumer: AIOKafkaConsumer) -> dict[str, Any]:
-        # Records behind the fetch high watermark, from the group's commit;
-        # None until this member has fetched a partition and read its commit.
-        lag: dict[str, int | None] = {}
+    def lag(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int | None]:
+        """Records behind the fetch high watermark, from the group's commit;
+        None until this member has fetched a partition and read its commit."""
+        lag: dict[TopicPartition, int | None] = {}
         for tp in sorted(consumer.assignment()):
             high, done = consumer.highwater(tp), self.committed.get(tp)
-            lag[f"{tp.topic}/{tp.partition}"] = (
-                None if high is None or done is None else max(0, high - done)
-            )
+            lag[tp] = None if high is None or done is None else max(0, high - done)
+        return lag
+
+    def as_dict(self, consumer: AIOKafkaConsumer) -> dict[str, Any]:
         return {
-            "lag": lag,
+            "lag": {f"{tp.topic}/{tp.partition}": n for tp, n in self.lag(consumer).items()},
             "records": self.records,
             "batches": self.batches,
             "commits_failed": self.commits_failed,
@@ -178,14 +182,27 @@ class BatchConsumer(mode.Service):
         """Counts assignments: a batch gathered across one is dropped."""
         self._commits_read = -1  # the generation whose commits stats hold
         self._loop_task: asyncio.Task[None] | None = None
+        self.observe_batch: Callable[[float], None] = _ignore
+        """Called with the seconds each batch took to handle (metrics)."""
+        self.observe_flush: Callable[[float], None] = _ignore
+        """Called with the seconds of each flush and its commit (metrics)."""
 
     @property
     def label(self) -> str:
         return f"{type(self).__name__}[{self.name}]"
 
+    def lag(self) -> dict[TopicPartition, int | None]:
+        return self.stats.lag(self.consumer)
+
+    @property
+    def writes_in_flight(self) -> int:
+        """Batch writes started and not acknowledged yet."""
+        return sum(1 for _, write in self._pending if write is not None and not write.done())
+
     async def on_start(self) -> None:
         self.consumer.subscribe(self.topics, listener=_Rebalance(self))
         await self.consumer.start()
+        self.stats.last_commit_at = time.monotonic()
         self._loop_task = asyncio.create_task(
             self._run_or_crash(), name=f"batch-consumer-{self.name}"
         )
@@ -193,6 +210,7 @@ class BatchConsumer(mode.Service):
     async def _run_or_crash(self) -> None:
         """A failure here is a bug (infrastructure errors are retried inside):
         crash the service, which stops the worker with an error."""
+        STAGE.set(self.name)  # log lines of this task (and the writes it starts) name it
         try:
             await self._run()
         except Exception as exc:
@@ -260,7 +278,9 @@ class BatchConsumer(mode.Service):
                     continue
                 started = time.monotonic()
                 write = await self.handler.handle(batch)
-                self.stats.seconds["handle"] += time.monotonic() - started
+                took = time.monotonic() - started
+                self.stats.seconds["handle"] += took
+                self.observe_batch(took)
                 offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
                 self._pending.append((offsets, asyncio.ensure_future(write) if write else None))
                 await self._settle(wait_above=self.max_pending)
@@ -318,8 +338,10 @@ class BatchConsumer(mode.Service):
         flushed = time.monotonic()
         self._flush_took = flushed - started
         await self._commit(offsets)
+        done = time.monotonic()
         self.stats.seconds["flush"] += flushed - started
-        self.stats.seconds["commit"] += time.monotonic() - flushed
+        self.stats.seconds["commit"] += done - flushed
+        self.observe_flush(done - started)
 
     async def _rewind(self, batch: Batch) -> None:
         """Drop a batch gathered across a rebalance and read its partitions
@@ -357,8 +379,13 @@ class BatchConsumer(mode.Service):
         try:
             await self.consumer.commit(offsets)
             self.stats.committed.update(offsets)
+            self.stats.last_commit_at = time.monotonic()
         except (CommitFailedError, IllegalStateError, RebalanceInProgressError) as exc:
             # The group moved on: the new owner re-reads from the last commit
             # and the idempotent sinks drop what was already stored.
             self.stats.commits_failed += 1
             log.warning("%s: commit after rebalance refused (%r)", self.label, exc)
+
+
+def _ignore(seconds: float) -> None:
+    pass

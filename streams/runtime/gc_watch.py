@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import gc
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
 YOUNG_THRESHOLD = 5_000
 """Allocations between young collections (CPython's default is 700)."""
+
+PAUSE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+"""Upper bounds (seconds) of the pause histogram (`cx_gc_pause_seconds`).
+Counted here, in plain lists: a Prometheus histogram takes a lock, and a
+collection can start while that lock is held."""
 
 
 @dataclass
@@ -28,6 +34,8 @@ class GcWatch:
     cpu_total_s: float = 0.0
     longest_cpu_s: float = 0.0
     """The collecting thread's CPU time, over all generations."""
+    pause_counts: list[int] = field(default_factory=lambda: [0] * (len(PAUSE_BUCKETS) + 1))
+    """Pauses per bucket of PAUSE_BUCKETS (the last: longer than all)."""
     freeze_survivors: bool = False
     """Freeze what survives every collection (see the module doc)."""
     _started: float = 0.0
@@ -48,6 +56,7 @@ class GcWatch:
         self.collections[generation] += 1
         self.total_s[generation] += took
         self.longest_s[generation] = max(self.longest_s[generation], took)
+        self.pause_counts[bisect_left(PAUSE_BUCKETS, took)] += 1
         self.cpu_total_s += cpu
         self.longest_cpu_s = max(self.longest_cpu_s, cpu)
 
@@ -65,6 +74,7 @@ class GcWatch:
         self.collections = [0, 0, 0]
         self.total_s = [0.0, 0.0, 0.0]
         self.longest_s = [0.0, 0.0, 0.0]
+        self.pause_counts = [0] * (len(PAUSE_BUCKETS) + 1)
         self.cpu_total_s = self.longest_cpu_s = 0.0
 
     def as_dict(self) -> dict[str, Any]:

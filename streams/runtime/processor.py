@@ -36,7 +36,9 @@ from streams.runtime.kafka import (
     producer_for,
     stop_within,
 )
-from streams.runtime.retry import WAITING, describe, with_backoff
+from streams.runtime.liveness import Liveness, StageProgress
+from streams.runtime.metrics import Metrics, TimedStore
+from streams.runtime.retry import WAITING, describe, system_of, with_backoff
 from streams.runtime.settings import Settings
 from streams.runtime.topics import Topics, topic_configs, topic_plan
 from streams.store.stage import KafkaDownstream, StoreStage
@@ -58,7 +60,10 @@ the touchpoints by a journey flush)."""
 
 
 def _redacted(url: str) -> str:
-    """The URL without its password, for logs."""
+    """The URL without its password (nor a query, which may carry one), for logs."""
+    url, query, _ = url.partition("?")
+    if query:
+        url += "?…"
     scheme, sep, rest = url.partition("://")
     if "@" in rest:
         credentials, _, host = rest.rpartition("@")
@@ -71,6 +76,11 @@ class Processor(mode.Service):
         super().__init__(**kwargs)
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
+        self.metrics = Metrics()
+        """This processor's Prometheus registry (`GET /metrics`)."""
+        self.liveness = Liveness(
+            loop_stuck_s=settings.loop_stuck_seconds, stall_s=settings.stall_seconds
+        )
         self.lanes: dict[str, OffLoopStore] = {}
         """ClickHouse connections, one per sink (see `OffLoopStore`)."""
         self.store = self._lane("touchpoints")
@@ -100,11 +110,14 @@ class Processor(mode.Service):
         """Months of metrics_minute rebuilt at start (`streams.clickhouse.reconcile`)."""
         self._startup: asyncio.Task[None] | None = None
         self._broker_watch: asyncio.Task[None] | None = None
+        self._loop_watch: asyncio.Task[None] | None = None
+        self.metrics.watch(self)
 
     async def on_start(self) -> None:
         # In the background, so faust (and /health) come up while ClickHouse or
         # Kafka are still out of reach; the phase says what is awaited.
         self._startup = asyncio.create_task(self._start_pipeline(), name="processor-startup")
+        self._loop_watch = asyncio.create_task(self.liveness.watch.run(), name="loop-watch")
 
     async def _start_pipeline(self) -> None:
         try:
@@ -239,8 +252,8 @@ class Processor(mode.Service):
             await asyncio.sleep(0.05)
 
     def _lane(self, sink: str) -> OffLoopStore:
-        lane = self.lanes[sink] = OffLoopStore(
-            Store(self.settings.clickhouse_url, self.settings.database)
+        lane = self.lanes[sink] = TimedStore(
+            Store(self.settings.clickhouse_url, self.settings.database), self.metrics
         )
         return lane
 
@@ -267,6 +280,19 @@ class Processor(mode.Service):
             return 503, {"status": "waiting", "waiting": waiting}
         return 200, {"status": "ok"}
 
+    def live(self) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and body of /live (`streams.runtime.liveness`)."""
+        stages = [
+            StageProgress(
+                c.name,
+                sum(n for n in c.lag().values() if n is not None),
+                c.stats.last_commit_at,
+            )
+            for c in self.consumers
+        ]
+        waiting = any(system_of(w.what) != "webhook" for w in WAITING.longer_than(0))
+        return self.liveness.check(stages, waiting=waiting)
+
     def _consume(
         self,
         stage: str,
@@ -277,28 +303,29 @@ class Processor(mode.Service):
     ) -> None:
         """A batch consumer for `stage`, in its own consumer group."""
         settings = self.settings
-        self.consumers.append(
-            BatchConsumer(
-                stage,
-                consumer_for(settings, f"{settings.app_id}.{stage}"),
-                topics,
-                handler,
-                max_records=settings.batch_max_records,
-                max_wait_ms=settings.batch_max_wait_ms,
-                flush_interval_s=(
-                    settings.commit_interval_ms / 1000
-                    if flush_interval_s is None
-                    else flush_interval_s
-                ),
-                stop_within_s=STOP_WITHIN_S,
-            )
+        consumer = BatchConsumer(
+            stage,
+            consumer_for(settings, f"{settings.app_id}.{stage}"),
+            topics,
+            handler,
+            max_records=settings.batch_max_records,
+            max_wait_ms=settings.batch_max_wait_ms,
+            flush_interval_s=(
+                settings.commit_interval_ms / 1000 if flush_interval_s is None else flush_interval_s
+            ),
+            stop_within_s=STOP_WITHIN_S,
         )
+        consumer.observe_batch = self.metrics.batch_seconds.labels(stage).observe
+        consumer.observe_flush = self.metrics.flush_seconds.labels(stage).observe
+        self.consumers.append(consumer)
 
     async def on_stop(self) -> None:
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
         if self._broker_watch is not None:
             self._broker_watch.cancel()
+        if self._loop_watch is not None:
+            self._loop_watch.cancel()
         # Every consumer finishes its batch, writes and commits, within
         # STOP_WITHIN_S whatever it waits on; each commits only what it wrote.
         stopped = await asyncio.gather(

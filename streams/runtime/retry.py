@@ -13,6 +13,7 @@ import itertools
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -81,6 +82,16 @@ class Waiting:
 
 WAITING = Waiting()
 
+RETRIES: Counter[str] = Counter()
+"""Retried failures of this process, by system (`cx_retries_total`)."""
+_SYSTEMS = ("clickhouse", "kafka", "webhook")
+
+
+def system_of(what: str) -> str:
+    """The system an operation talks to, from its `what` ("clickhouse: ...")."""
+    system = what.split(":", 1)[0]
+    return system if system in _SYSTEMS else "other"
+
 
 async def with_backoff(
     operation: Callable[[], Awaitable[T]],
@@ -106,6 +117,7 @@ async def with_backoff(
                 if not is_transient(exc):
                     raise
                 error = describe_error(exc)
+                RETRIES[system_of(what)] += 1
                 if handle is None:
                     handle = WAITING.start(what, error)
                 else:

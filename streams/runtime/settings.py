@@ -138,6 +138,26 @@ class Settings(BaseSettings):
         description="longest a fetch waits on the broker for records; keep it short: some "
         "brokers (tansu) answer only when it expires, even when records arrived meanwhile",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="the worker's log lines: text (faust's format) or json (one object a line)",
+    )
+    web_token: SecretStr | None = Field(
+        None,
+        description="bearer token GET /journey requires (a person's whole history); "
+        "unset: /journey is off",
+    )
+    stall_seconds: float = Field(
+        300,
+        gt=0,
+        description="a stage with records to read that has committed nothing for this long "
+        "is stalled: GET /live answers 503",
+    )
+    loop_stuck_seconds: float = Field(
+        10,
+        gt=0,
+        description="GET /live answers 503 when the event loop has been held this long",
+    )
 
     @field_validator("identity_strong")
     @classmethod

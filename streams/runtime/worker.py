@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+
 import faust
 
 from streams.runtime.app import create_app
 from streams.runtime.kafka_reads import WORKER_READ_BYTES, read_in_chunks_of
+from streams.runtime.logs import use_format
 from streams.runtime.settings import Settings
+
+
+class _Worker(faust.Worker):
+    """faust's worker, with `CX_LOG_FORMAT` applied once faust has set up
+    logging (so its own lines come out in that format too)."""
+
+    log_format = "text"
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        use_format(self.log_format, logger)
 
 
 def run_worker(settings: Settings) -> None:
@@ -16,7 +30,8 @@ def run_worker(settings: Settings) -> None:
     # dozens (streams/runtime/kafka_reads.py).
     read_in_chunks_of(WORKER_READ_BYTES)
     app = create_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker = _Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.log_format = settings.log_format
     # faust's terminal spinner sets the root logger to DEBUG so that it spins
     # on every record: every library's debug call then builds a record (4 %
     # of the worker's time, measured), and its escape codes land in log files.

@@ -21,6 +21,7 @@ way. Offsets are committed (by the batch consumer) only after the insert.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -116,6 +117,8 @@ class StoreStage(BatchSink[_Fresh]):
         self.capacity = capacity
         self.seen: dict[int, SeenEvents] = {}
         self.duplicates = 0
+        self.rejections: Counter[tuple[str, str]] = Counter()
+        """Rows ClickHouse refused, set aside: by channel and reason."""
         self.looked_up = 0
         self._old_in_flight: set[str] = set()
         """Event ids below a partition's memory whose insert has not returned:
@@ -187,7 +190,11 @@ class StoreStage(BatchSink[_Fresh]):
         """Refused rows set aside; then the old events among the stored,
         below every partition's memory, are ClickHouse's to answer for."""
         if refused:
-            await self.downstream.set_aside([_dead_letter(row, exc) for row, exc in refused])
+            letters = [_dead_letter(row, exc) for row, exc in refused]
+            await self.downstream.set_aside(letters)
+            self.rejections.update(
+                (letter.channel.value, letter.rejection.reason.value) for letter in letters
+            )
         self._old_in_flight.difference_update(block.extra.old)
 
     async def _unseen(

@@ -16,6 +16,7 @@ from streams.runtime.settings import Settings
 from streams.runtime.topics import topic_configs, topic_plan
 
 TEST_SECRET = "test-secret-for-pseudonyms"
+TEST_WEB_TOKEN = "test-token-for-person-lookups"
 
 
 def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) -> Settings:
@@ -29,6 +30,7 @@ def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) ->
         "topic_prefix": f"t{run}.",
         "app_id": f"cx-test-{run}",
         "pii_secret": TEST_SECRET,
+        "web_token": TEST_WEB_TOKEN,
         "web_port": free_port(),
         "channel_partitions": 3,
         "internal_partitions": 4,

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas import Channel
 from streams.clickhouse.client import Store
@@ -139,6 +140,11 @@ def test_exactly_the_injected_problems_alert_and_resolve(
         asyncio.run(produce_records(settings, recovery(int(time.time() * 1000))))
         wait_for(webhook, 6, worker)
         time.sleep(3)
+        metrics = {
+            (sample.name, tuple(sample.labels.values())): sample.value
+            for family in text_string_to_metric_families(worker.metrics())
+            for sample in family.samples
+        }
     finally:
         assert worker.stop() == 0
     received = webhook.bodies
@@ -148,6 +154,11 @@ def test_exactly_the_injected_problems_alert_and_resolve(
         ("channel-silent", "channel=sms"),
     }
     assert [a["status"] for a in received] == ["firing"] * 3 + ["resolved"] * 3
+    assert metrics[("cx_alert_notices_total", ("firing",))] == 3
+    assert metrics[("cx_alert_notices_total", ("resolved",))] == 3
+    assert metrics[("cx_alerts_open", ())] == 0
+    assert metrics[("cx_alert_evaluations_total", ())] > 3
+    assert metrics[("cx_webhook_failures_total", ())] == 0
     assert {(a["rule"], a["slice"]) for a in received[3:]} == fired
     drop = next(a for a in received if a["rule"] == "store-nps-drop")
     # It fired as soon as the stored answers showed it (maybe before all 80).

@@ -14,6 +14,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas import Channel
 from streams.clickhouse.client import Store
@@ -70,10 +71,19 @@ def test_refused_rows_are_set_aside_and_a_backfill_is_stored(
         worker.wait_stored(len(valid) - len(poison), len(oracle.invalid(records)) + len(poison))
         worker.wait_idle()
         stats = worker.stats()
+        metrics = worker.metrics()
         assert worker.health() == (200, {"status": "ok"})
     finally:
         assert worker.stop() == 0
 
+    refused = [
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "cx_records_rejected_total"
+        and sample.labels == {"channel": "web", "reason": "store_rejected"}
+    ]
+    assert refused == [len(poison)]
     ingest, stored_stats = stats["ingest"], stats["store"]
     assert ingest["received"] == len(records)
     assert ingest["accepted"] + ingest["rejected"] == ingest["received"]

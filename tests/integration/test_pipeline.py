@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import urllib.error
+import urllib.request
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas import stage_of
 from streams.dev.broker import LocalBroker
@@ -25,20 +30,49 @@ from streams.runtime.topics import Topics
 from tests import oracle
 from tests.integration.harness import TEST_SECRET, isolated_settings
 from tests.stored import snapshot
+from tests.unit.test_observe import EXPOSED
 
 
 def produce(settings: Settings, records: list[GeneratedRecord]) -> None:
     asyncio.run(produce_records(settings, records))
 
 
+def probes(worker: ChildWorker) -> dict[str, Any]:
+    """Status, content type and body of the web endpoints, /journey asked
+    without the token and with a wrong one."""
+    answers: dict[str, Any] = {}
+    asks = {
+        "live": ("/live", {}),
+        "ready": ("/ready", {}),
+        "health": ("/health", {}),
+        "metrics": ("/metrics", {}),
+        "journey_without_token": ("/journey?identifier=customer_id:C1", {}),
+        "journey_wrong_token": (
+            "/journey?identifier=customer_id:C1",
+            {"Authorization": "Bearer nope"},
+        ),
+    }
+    for name, (path, headers) in asks.items():
+        request = urllib.request.Request(worker.base_url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                status, kind, body = answer.status, answer.headers["Content-Type"], answer.read()
+        except urllib.error.HTTPError as error:
+            status, kind, body = error.code, error.headers["Content-Type"], error.read()
+        answers[name] = [status, kind, body.decode()[:300]]
+    return answers
+
+
 @pytest.fixture(scope="module")
 def run(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One worker run over ~5,000 generated records, half sent before the
-    worker starts and half while it runs. Yields what the tests inspect."""
+    worker starts and half while it runs, logging JSON. Yields what the
+    tests inspect; its /metrics at the end is in metrics.txt, its log in
+    worker.log."""
     folder = tmp_path_factory.mktemp("pipeline")
     spec = TrafficSpec(people=550, seed=11, invalid_share=0.04, duplicate_share=0.03)
     records = generate_traffic(spec)
-    settings = isolated_settings(broker, folder)
+    settings = isolated_settings(broker, folder, log_format="json")
     half = len(records) // 2
     produce(settings, records[:half])
     worker = ChildWorker(settings, folder / "worker.log").start()
@@ -46,6 +80,8 @@ def run(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory):  # type:
         produce(settings, records[half:])
         worker.wait_stored(len(oracle.valid(records)), len(oracle.invalid(records)))
         stats = worker.stats()
+        (folder / "metrics.txt").write_text(worker.metrics())
+        (folder / "probes.json").write_bytes(orjson.dumps(probes(worker)))
     finally:
         assert worker.stop() == 0
     yield settings, spec, records, snapshot(settings), stats
@@ -210,3 +246,67 @@ def test_kill_9_mid_run_loses_nothing_and_stores_nothing_twice(
     assert (stored.count, stored.unique_ids) == (len(valid_ids), len(valid_ids))
     assert {row["event_id"] for row in stored.touchpoints} == valid_ids
     assert stored.dead_letters_by_reason() == oracle.dead_letters_by_reason(records)
+
+
+def _samples(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """Sample name -> labels (sorted) -> value."""
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = tuple(sorted(sample.labels.items()))
+            samples.setdefault(sample.name, {})[labels] = sample.value
+    return samples
+
+
+def test_metrics_count_what_was_sent(run) -> None:  # type: ignore[no-untyped-def]
+    settings, _, records, _, _ = run
+    text = (settings.data_dir / "metrics.txt").read_text()
+    names = {
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in text_string_to_metric_families(text)
+    }
+    assert set(EXPOSED) <= names
+    samples = _samples(text)
+    received = Counter(r.channel.value for r in records)
+    assert samples["cx_records_received_total"] == {
+        (("channel", channel),): n for channel, n in received.items()
+    }
+    assert samples["cx_records_rejected_total"] == {
+        (("channel", channel), ("reason", reason)): n
+        for (channel, reason), n in oracle.dead_letters_by_reason(records).items()
+    }
+    stored = len({r.truth.event_id for r in oracle.valid(records)})
+    assert samples["cx_touchpoints_stored_total"] == {(): stored}
+    duplicates = sum(r.truth.kind == "duplicate" for r in records)
+    assert samples["cx_duplicates_total"] == {(("stage", "store"),): duplicates}
+    assert samples["cx_up"] == {(): 1.0}
+    stages = {"ingest", "journeys", "store", "journey-store", "deadletter-store"}
+    assert {dict(k)["stage"] for k in samples["cx_batch_seconds_count"]} == stages
+    inserted = {dict(k)["table"] for k in samples["cx_clickhouse_insert_seconds_count"]}
+    assert inserted >= {"touchpoints", "deadletters"}
+    assert {dict(k)["stage"] for k in samples["cx_consumer_lag_records"]} == stages
+    # Low cardinality: no label holds an event id, a person or an identifier.
+    for series in samples.values():
+        for labels in series:
+            assert all(len(value) < 64 and ":" not in value for _, value in labels)
+
+
+def test_the_worker_logs_json(run) -> None:  # type: ignore[no-untyped-def]
+    """CX_LOG_FORMAT=json: faust's lines and ours are JSON objects."""
+    settings, _, _, _, _ = run
+    lines = (settings.data_dir / "worker.log").read_text().splitlines()
+    parsed = [orjson.loads(line) for line in lines if line.startswith("{")]
+    loggers = {line["logger"] for line in parsed}
+    assert any(name.startswith("faust") for name in loggers), loggers
+    assert "streams.runtime.processor" in loggers
+    assert len(parsed) >= 0.9 * len(lines), [line for line in lines if not line.startswith("{")]
+
+
+def test_probes_and_the_person_lookup_guard(run) -> None:  # type: ignore[no-untyped-def]
+    settings, _, _, _, _ = run
+    answers = orjson.loads((settings.data_dir / "probes.json").read_bytes())
+    assert answers["live"][0] == 200 and orjson.loads(answers["live"][2]) == {"status": "alive"}
+    assert answers["ready"][0] == answers["health"][0] == 200
+    assert answers["metrics"][:2] == [200, CONTENT_TYPE_LATEST]
+    assert answers["journey_without_token"][0] == answers["journey_wrong_token"][0] == 401
+    assert "bearer" in orjson.loads(answers["journey_wrong_token"][2])["error"]

@@ -1,0 +1,33 @@
+"""The bearer token that guards `GET /journey` (a person's whole history):
+off unless `CX_WEB_TOKEN` is set, and then compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from pydantic import SecretStr
+
+OFF = "person lookup is off: set CX_WEB_TOKEN and send it as a bearer token"
+WRONG = "send CX_WEB_TOKEN as a bearer token: Authorization: Bearer <token>"
+
+
+def refusal(authorization: str | None, token: SecretStr | None) -> tuple[int, str] | None:
+    """None when `authorization` (the request's header) carries the token;
+    else the HTTP status and a one-line reason: 403 when no token is set,
+    401 when it is missing or wrong."""
+    expected = token.get_secret_value() if token is not None else ""
+    if not expected:
+        return 403, OFF
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
+        return 401, WRONG
+    return None
+
+
+def bearer(token: SecretStr | None) -> dict[str, str]:
+    """The header a client sends (none without a token)."""
+    if token is None or not token.get_secret_value():
+        return {}
+    return {"Authorization": f"Bearer {token.get_secret_value()}"}
