@@ -265,8 +265,11 @@ def test_metrics_count_what_was_sent(run) -> None:  # type: ignore[no-untyped-de
         family.name + ("_total" if family.type == "counter" else "")
         for family in text_string_to_metric_families(text)
     }
-    assert set(EXPOSED) <= names
+    assert set(EXPOSED) <= names  # every name a dashboard panel may query
     samples = _samples(text)
+    for name, labels in EXPOSED.items():
+        series = next(s for s in (samples.get(name), samples.get(f"{name}_count")) if s)
+        assert {frozenset(k for k, _ in key) for key in series} == {frozenset(labels)}, name
     received = Counter(r.channel.value for r in records)
     assert samples["cx_records_received_total"] == {
         (("channel", channel),): n for channel, n in received.items()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -179,28 +181,13 @@ def test_the_person_lookup_needs_the_bearer_token() -> None:
     assert bearer(None) == {}
 
 
-# Every name the Grafana dashboard queries (docs/operations.md#monitoring).
-EXPOSED = {
-    "cx_records_received_total": ("channel",),
-    "cx_records_rejected_total": ("channel", "reason"),
-    "cx_touchpoints_stored_total": (),
-    "cx_duplicates_total": ("stage",),
-    "cx_consumer_lag_records": ("stage", "topic", "partition"),
-    "cx_batch_seconds": ("stage",),
-    "cx_flush_seconds": ("stage",),
-    "cx_writes_in_flight": ("stage",),
-    "cx_seconds_since_last_commit": ("stage",),
-    "cx_people_in_memory": (),
-    "cx_identities": (),
-    "cx_gc_pause_seconds": (),
-    "cx_clickhouse_insert_seconds": ("table",),
-    "cx_alert_evaluations_total": (),
-    "cx_alerts_open": (),
-    "cx_alert_notices_total": ("state",),
-    "cx_webhook_failures_total": (),
-    "cx_retries_total": ("system",),
-    "cx_build_info": ("version", "python"),
-    "cx_up": (),
+# Every name the Grafana dashboards may query, with its labels: one list,
+# tests/worker_metrics.json (tests/unit/test_dashboards.py holds the panels to it).
+EXPOSED: dict[str, tuple[str, ...]] = {
+    name: tuple(spec["labels"])
+    for name, spec in json.loads((Path(__file__).parents[1] / "worker_metrics.json").read_text())[
+        "metrics"
+    ].items()
 }
 
 
