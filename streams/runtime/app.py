@@ -15,6 +15,7 @@ from faust.web import Request, Response, View
 from streams.ingest.pseudonym import Pseudonymizer
 from streams.reports.person import BadIdentifier, parse_identifier, person
 from streams.runtime.processor import Processor
+from streams.runtime.security import faust_credentials
 from streams.runtime.settings import Settings
 
 
@@ -23,6 +24,7 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
+        broker_credentials=faust_credentials(settings),
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,

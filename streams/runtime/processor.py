@@ -239,9 +239,7 @@ class Processor(mode.Service):
             await asyncio.sleep(0.05)
 
     def _lane(self, sink: str) -> OffLoopStore:
-        lane = self.lanes[sink] = OffLoopStore(
-            Store(self.settings.clickhouse_url, self.settings.database)
-        )
+        lane = self.lanes[sink] = OffLoopStore(Store.of(self.settings))
         return lane
 
     async def _producer(self, name: str) -> AIOKafkaProducer:
