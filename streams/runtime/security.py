@@ -136,8 +136,11 @@ def explain(exc: BaseException, settings: Settings) -> ConfigError | None:
         return ConfigError(
             f"CX_KAFKA_SASL_MECHANISM: the broker does not offer {settings.kafka_sasl_mechanism}"
         )
-    if isinstance(
-        exc, (SaslAuthenticationFailed, AuthenticationFailedError, IllegalSaslStateError)
+    # aiokafka's SCRAM client raises KeyError or ValueError on a refusal sent
+    # as a SCRAM message (tansu does so) instead of as an error code.
+    refused = (SaslAuthenticationFailed, AuthenticationFailedError, IllegalSaslStateError)
+    if isinstance(exc, refused) or (
+        protocol.startswith("SASL_") and isinstance(exc, KeyError | ValueError)
     ):
         return ConfigError(
             "CX_KAFKA_SASL_PASSWORD: the broker refused the user "
@@ -152,25 +155,63 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
-async def probe_broker(settings: Settings) -> None:
-    """Connect to a bootstrap server as every client does (TCP, TLS, SASL)
-    and ask its API versions. Raises ConfigError for a wrong setting; an
-    OSError or TimeoutError when no server answers."""
-    auth = kafka_auth(settings)
+def _closed_at_once(exc: BaseException) -> bool:
+    """The broker accepted the connection (and TLS) then closed it unanswered."""
+    return isinstance(exc, KafkaConnectionError) and isinstance(
+        exc.__cause__, asyncio.IncompleteReadError
+    )
+
+
+def _closed_means(settings: Settings) -> ConfigError:
+    """What a broker that closes every connection unanswered most likely
+    wants (asyncio reports a TLS alert after the handshake as a plain close)."""
+    protocol, mechanism = settings.kafka_security_protocol, settings.kafka_sasl_mechanism
+    closes = "the broker closes every connection without answering"
+    if protocol.endswith("SSL"):
+        unset = "" if settings.kafka_ssl_certfile else " (unset)"
+        sasl = f", or does not offer {mechanism}" if protocol == "SASL_SSL" else ""
+        return ConfigError(
+            f"CX_KAFKA_SSL_CERTFILE{unset}: {closes} after the TLS handshake: it most likely "
+            f"wants a client certificate it trusts (mutual TLS){sasl}"
+        )
+    if protocol == "SASL_PLAINTEXT":
+        return ConfigError(
+            f"CX_KAFKA_SASL_MECHANISM: {closes}: it most likely does not offer {mechanism}, "
+            "or wants TLS (CX_KAFKA_SECURITY_PROTOCOL=SASL_SSL)"
+        )
+    return ConfigError(
+        f"CX_KAFKA_SECURITY_PROTOCOL: {protocol}, but {closes}: it most likely wants TLS or SASL"
+    )
+
+
+async def _connect_once(host: str, port: int, settings: Settings) -> None:
+    conn = await asyncio.wait_for(
+        create_conn(host, port, request_timeout_ms=PROBE_TIMEOUT_S * 1000, **kafka_auth(settings)),
+        PROBE_TIMEOUT_S,
+    )
+    conn.close()
+
+
+async def probe_broker(settings: Settings, closed_attempts: int = 3) -> None:
+    """Connect to a bootstrap server as every client does (TCP, TLS, SASL,
+    API versions). Raises ConfigError for a wrong setting (a connection closed
+    unanswered `closed_attempts` times in a row counts as one); an OSError,
+    TimeoutError or KafkaConnectionError when no server answers."""
     last: BaseException = KafkaConnectionError("no bootstrap server")
     for server in settings.bootstrap_servers.split(","):
         host, _, port = server.strip().rpartition(":")
-        try:
-            conn = await asyncio.wait_for(
-                create_conn(host, int(port), request_timeout_ms=PROBE_TIMEOUT_S * 1000, **auth),
-                PROBE_TIMEOUT_S,
-            )
-        except Exception as exc:
-            config = explain(exc, settings) or explain(exc.__cause__ or exc, settings)
-            if config is not None:
-                raise config from None
-            last = exc
-            continue
-        conn.close()
-        return
+        for attempt in range(closed_attempts):
+            try:
+                await _connect_once(host, int(port), settings)
+                return
+            except Exception as exc:
+                config = explain(exc, settings) or explain(exc.__cause__ or exc, settings)
+                if config is not None:
+                    raise config from None
+                last = exc
+                if not _closed_at_once(exc):
+                    break
+                if attempt + 1 == closed_attempts:
+                    raise _closed_means(settings) from None
+                await asyncio.sleep(0.3)
     raise last
