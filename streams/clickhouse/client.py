@@ -182,6 +182,10 @@ class Store:
     def client(self) -> Client:
         if self._client is None:
             options: dict[str, Any] = {}
+            if self.url.startswith(("http://", "https://")):
+                # clickhouse-connect (1.12) reads no scheme from the DSN:
+                # https:// on a port other than 443 or 8443 would be plain http.
+                options["interface"] = self.url.partition("://")[0]
             if self.ca_file:
                 options |= {"ca_cert": self.ca_file, "verify": True}
             if self.password:

@@ -34,6 +34,8 @@ class ConfigError(Exception):
 def redacted_url(url: str) -> str:
     """The URL without its password, for logs and messages."""
     scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
     if "@" in rest:
         credentials, _, host = rest.rpartition("@")
         rest = f"{credentials.split(':', 1)[0]}:***@{host}"

@@ -1,8 +1,9 @@
 """Kafka over TLS and SASL: a worker (a child `cx worker`) behind a TLS
 terminator that requires a client certificate stores every event, aiokafka
 and librdkafka producers sending; a wrong CA, a missing client certificate or
-a refused SASL password stop the worker within seconds with one line naming
-the setting and exit code 2.
+a refused SASL password, a wrong ClickHouse CA stop the worker within seconds
+with one line naming the setting and exit code 2; the reports before any
+worker ran say to migrate.
 
 tansu speaks no TLS (tests/integration/tls.py) and, with `--authentication`,
 refuses every client: it has no users, and `tansu user create` is itself
@@ -12,20 +13,26 @@ refusal (the right password cannot be)."""
 from __future__ import annotations
 
 import asyncio
+import http.server
+import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from confluent_kafka import Producer
 
+from streams.cli import main
+from streams.clickhouse.client import Store
 from streams.dev.broker import LocalBroker, free_port
 from streams.dev.child_worker import ChildWorker
 from streams.dev.generator import TrafficSpec, generate_traffic
 from streams.dev.generator.traffic import GeneratedRecord
 from streams.dev.produce import produce_records
-from streams.runtime.settings import Settings
+from streams.runtime.settings import ConfigError, Settings
 from streams.runtime.topics import Topics
 from tests import oracle
 from tests.integration.harness import isolated_settings
@@ -212,3 +219,63 @@ def test_sasl_over_tls_reaches_the_broker_and_is_refused(
         wrong_ca = settings.model_copy(update={"kafka_ssl_cafile": pki.other_ca})
         printed = _fails_at_start(wrong_ca, tmp_path / "sasl-ssl-wrong-ca.log")
         assert "CX_KAFKA_SSL_CAFILE: the broker's certificate is not signed" in printed
+
+
+class _Https:
+    """An HTTPS endpoint with the test server certificate, standing where a
+    ClickHouse server would (the TLS verification is what is tested)."""
+
+    def __init__(self, pki: Pki) -> None:
+        self.server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), http.server.BaseHTTPRequestHandler
+        )
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(pki.server_cert, pki.server_key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Https:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_wrong_clickhouse_ca_stops_the_worker_naming_the_setting(
+    broker: LocalBroker, pki: Pki, tmp_path: Path
+) -> None:
+    with _Https(pki) as https:
+        url = f"https://cx:ch-pw-51@127.0.0.1:{https.port}"
+        wrong = Store(url, "cx", ca_file=str(pki.other_ca))
+        with pytest.raises(ConfigError, match=r"^CX_CLICKHOUSE_CA_FILE: the certificate of"):
+            wrong.client  # noqa: B018
+        right = Store(url, "cx", ca_file=str(pki.ca))
+        with pytest.raises(Exception) as raised:  # past TLS: not a ClickHouse answering
+            right.client  # noqa: B018
+        assert not isinstance(raised.value, ConfigError)
+        settings = Settings(
+            broker_url=broker.url,
+            clickhouse_url=url,
+            clickhouse_ca_file=pki.other_ca,
+            data_dir=tmp_path,
+            pii_secret="x",
+            web_port=free_port(),
+        )
+        printed = _fails_at_start(settings, tmp_path / "clickhouse-ca.log")
+    assert "CX_CLICKHOUSE_CA_FILE: the certificate of the ClickHouse server at " in printed
+    assert "https://cx:***@127.0.0.1" in printed
+    assert "ch-pw-51" not in printed
+
+
+@pytest.mark.parametrize("command", [["metrics"], ["summary"], ["journey", "customer_id:C1"]])
+def test_reports_before_any_worker_ran_say_to_migrate(tmp_path: Path, command: list[str]) -> None:
+    env = {"CX_DATA_DIR": str(tmp_path), "CX_WEB_PORT": str(free_port())}
+    result = CliRunner().invoke(main, command, env=env)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        f"ClickHouse at chdb://{tmp_path}/clickhouse has no schema yet (database cx): "
+        "run a worker (it migrates at start) or `cx db migrate`"
+    ]
