@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,8 +54,10 @@ def preflight(settings: Settings) -> None:
 
 
 class BrokerGate(mode.Service):
-    """Starts once the broker answers (waited for with backoff, in /health);
-    a wrong setting met meanwhile is kept in `failed` and stops the worker."""
+    """Starts once the broker answers (waited for with backoff, in /health).
+    A wrong setting met meanwhile is logged in one line and kept in `failed`,
+    and the worker stops as on SIGTERM (a crash would log a traceback);
+    `run_worker` then exits with code 2."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -69,7 +73,9 @@ class BrokerGate(mode.Service):
             )
         except ConfigError as exc:
             self.failed = exc
-            raise
+            log.critical("%s", exc)
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.Event().wait()  # until the stop cancels the start
 
 
 class _GatedBoot(BootStrategy):

@@ -144,7 +144,8 @@ def explain(exc: BaseException, settings: Settings) -> ConfigError | None:
     ):
         return ConfigError(
             "CX_KAFKA_SASL_PASSWORD: the broker refused the user "
-            f"{settings.kafka_sasl_username!r} or its password ({type(exc).__name__})"
+            f"{settings.kafka_sasl_username!r} or its password "
+            f"({type(exc).__name__ if isinstance(exc, refused) else 'in the SCRAM exchange'})"
         )
     return None
 
@@ -158,7 +159,7 @@ def is_transient(exc: BaseException) -> bool:
 def _closed_at_once(exc: BaseException) -> bool:
     """The broker accepted the connection (and TLS) then closed it unanswered."""
     return isinstance(exc, KafkaConnectionError) and isinstance(
-        exc.__cause__, asyncio.IncompleteReadError
+        exc.__cause__, asyncio.IncompleteReadError | ConnectionResetError | BrokenPipeError
     )
 
 

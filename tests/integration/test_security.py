@@ -279,3 +279,42 @@ def test_reports_before_any_worker_ran_say_to_migrate(tmp_path: Path, command: l
         f"ClickHouse at chdb://{tmp_path}/clickhouse has no schema yet (database cx): "
         "run a worker (it migrates at start) or `cx db migrate`"
     ]
+
+
+def test_a_broker_out_of_reach_is_waited_for_and_a_refusal_then_still_stops_the_worker(
+    tmp_path: Path,
+) -> None:
+    """No broker at start: the worker waits (its /health says so) instead of
+    exiting; the broker then comes up refusing the password: exit 2, one line."""
+    port = free_port()
+    settings = Settings(
+        broker_url=f"kafka://127.0.0.1:{port}",
+        clickhouse_url=f"chdb://{tmp_path / 'clickhouse'}",
+        data_dir=tmp_path,
+        pii_secret="x",
+        web_port=free_port(),
+        kafka_security_protocol="SASL_PLAINTEXT",
+        kafka_sasl_mechanism="SCRAM-SHA-256",
+        kafka_sasl_username="cx",
+        kafka_sasl_password="wrong",
+    )
+    log = tmp_path / "worker.log"
+    worker = ChildWorker(settings, log).start(healthy_within=None)
+    try:
+        worker.wait_until(
+            lambda _: any(
+                wait["what"] == "kafka: reach the broker"
+                for wait in ((worker.health() or (0, {}))[1].get("waiting", []))
+            ),
+            60,
+            "/health shows the wait for the broker",
+        )
+        with LocalBroker(port=port, log_path=tmp_path / "tansu.log", authentication=True):
+            code = worker.exit_code(60)
+    finally:
+        if worker.process is not None and worker.process.poll() is None:
+            worker.kill()
+    text = log.read_text()
+    assert code == 2, text[-2000:]
+    assert "Traceback" not in text
+    assert "CX_KAFKA_SASL_PASSWORD: the broker refused the user 'cx'" in text
