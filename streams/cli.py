@@ -246,8 +246,15 @@ def produce(rate: float | None, **options: object) -> None:
     """Send seeded synthetic traffic to the channel topics of CX_BROKER_URL."""
     from streams.dev.generator import generate_traffic
     from streams.dev.produce import produce_records
+    from streams.runtime.security import is_transient, probe_broker
 
     settings = load_settings()
+    try:
+        asyncio.run(probe_broker(settings))  # a wrong setting: ConfigError, exit 2
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise click.ClickException(f"no Kafka broker answers at {settings.broker_url}") from exc
     records = generate_traffic(_spec(**options))  # type: ignore[arg-type]
     sent = asyncio.run(
         produce_records(
