@@ -21,7 +21,7 @@ import mode
 from faust.app.base import BootStrategy
 
 from streams.clickhouse.client import Store
-from streams.runtime.retry import describe, with_backoff
+from streams.runtime.retry import with_backoff
 from streams.runtime.security import is_transient, kafka_ssl_context, probe_broker
 from streams.runtime.settings import ConfigError, Settings
 
@@ -29,16 +29,17 @@ log = logging.getLogger(__name__)
 
 
 def preflight(settings: Settings) -> None:
-    """Raise ConfigError when a setting is wrong; only warn when the
-    broker or ClickHouse is out of reach (the worker waits for them)."""
+    """Raise ConfigError when a setting is wrong. A broker or ClickHouse out
+    of reach passes: the worker waits for them, in its log and /health
+    (logging is not set up yet here)."""
     kafka_ssl_context(settings)  # the files load
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(probe_broker(settings))
     except ConfigError:
         raise
-    except Exception as exc:
-        log.warning("kafka: no answer from %s yet (%s)", settings.broker_url, describe(exc))
+    except Exception:  # out of reach: waited for in the worker, logged there
+        pass
     finally:
         loop.close()
     if settings.stores and not settings.embedded_clickhouse:
@@ -47,8 +48,8 @@ def preflight(settings: Settings) -> None:
             store.client  # noqa: B018  (connects)
         except ConfigError:
             raise
-        except Exception as exc:
-            log.warning("clickhouse: no answer yet (%s)", describe(exc))
+        except Exception:  # out of reach: the migration waits for it, logged there
+            pass
         finally:
             store.close()
 
