@@ -37,7 +37,7 @@ from streams.runtime.kafka import (
     stop_within,
 )
 from streams.runtime.retry import WAITING, describe, with_backoff
-from streams.runtime.settings import Settings
+from streams.runtime.settings import Settings, redacted_url
 from streams.runtime.topics import Topics, topic_configs, topic_plan
 from streams.store.stage import KafkaDownstream, StoreStage
 
@@ -55,15 +55,6 @@ each), the worker stops within docker-compose's grace period (30 s)."""
 JOURNEYS_STORED_WITHIN_S = 10.0
 """Longest an alert waits for the journeys it names in its context (they lag
 the touchpoints by a journey flush)."""
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, for logs."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
-    return f"{scheme}{sep}{rest}"
 
 
 class Processor(mode.Service):
@@ -120,7 +111,7 @@ class Processor(mode.Service):
             self.phase = "migrating the ClickHouse schema"
             log.info(
                 "clickhouse: %s, database %s",
-                _redacted(settings.clickhouse_url),
+                redacted_url(settings.clickhouse_url),
                 settings.database,
             )
             applied = await self.store.run("migrate", migrate)

@@ -20,7 +20,13 @@ from pydantic import ValidationError
 from streams.cli import main
 from streams.runtime import security
 from streams.runtime.kafka import consumer_for, producer_for
-from streams.runtime.settings import ConfigError, Settings, problems, unknown_variables
+from streams.runtime.settings import (
+    ConfigError,
+    Settings,
+    problems,
+    redacted_url,
+    unknown_variables,
+)
 from tests.integration.tls import Pki, make_pki
 
 SASL: dict[str, Any] = {
@@ -238,3 +244,16 @@ def test_the_cli_says_a_secret_file_is_missing_in_one_line(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert len(result.output.splitlines()) == 1
     assert result.output.startswith("CX_PII_SECRET_FILE: cannot read")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://cx:p%40ss@ch:8443", "https://cx:***@ch:8443"),
+        ("http://ch:8123", "http://ch:8123"),
+        ("chdb:///srv/cx", "chdb:///srv/cx"),
+        ("cx:pw@ch:8123", "cx:***@ch:8123"),
+    ],
+)
+def test_urls_are_logged_without_their_password(url: str, shown: str) -> None:
+    assert redacted_url(url) == shown
