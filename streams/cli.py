@@ -21,17 +21,53 @@ from streams.runtime.settings import load_settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class UserError(click.ClickException):
+    """A wrong setting or a step not taken yet: one line, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
 class _Group(click.Group):
     """Known operational errors become one readable line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from clickhouse_connect.driver.exceptions import DatabaseError
+        from pydantic import ValidationError
+
         from streams.alerts.rules import RulesError
         from streams.clickhouse.client import EmbeddedStoreBusy
+        from streams.runtime.settings import ConfigError, problems
 
         try:
             return super().invoke(ctx)
         except (EmbeddedStoreBusy, RulesError) as exc:
             raise click.ClickException(str(exc)) from exc
+        except ValidationError as exc:
+            raise UserError("\n".join(problems(exc))) from None
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
+        except DatabaseError as exc:
+            missing = _no_schema(exc)
+            if missing is None:
+                raise
+            raise UserError(missing) from None
+
+
+def _no_schema(exc: Exception) -> str | None:
+    """The line for a ClickHouse without this project's schema, or None."""
+    code = getattr(exc, "code", None)
+    if code not in (60, 81) and "UNKNOWN_DATABASE" not in str(exc):
+        return None  # 81 UNKNOWN_DATABASE, 60 UNKNOWN_TABLE
+    from streams.runtime.settings import load_settings, redacted_url
+
+    settings = load_settings()
+    return (
+        f"ClickHouse at {redacted_url(settings.clickhouse_url)} has no schema yet (database "
+        f"{settings.database}): run a worker (it migrates at start) or `cx db migrate`"
+    )
 
 
 DEV_PACKAGE = "streams.dev"
@@ -122,7 +158,7 @@ def db_migrate() -> None:
     settings = load_settings()
 
     async def run() -> list[str]:
-        store = OffLoopStore(Store(settings.clickhouse_url, settings.database))
+        store = OffLoopStore(Store.of(settings))
         try:  # retried while the server is not reachable yet
             return await store.run("migrate", migrate)
         finally:
@@ -210,8 +246,15 @@ def produce(rate: float | None, **options: object) -> None:
     """Send seeded synthetic traffic to the channel topics of CX_BROKER_URL."""
     from streams.dev.generator import generate_traffic
     from streams.dev.produce import produce_records
+    from streams.runtime.security import is_transient, probe_broker
 
     settings = load_settings()
+    try:
+        asyncio.run(probe_broker(settings))  # a wrong setting: ConfigError, exit 2
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise click.ClickException(f"no Kafka broker answers at {settings.broker_url}") from exc
     records = generate_traffic(_spec(**options))  # type: ignore[arg-type]
     sent = asyncio.run(
         produce_records(
@@ -231,7 +274,7 @@ def summary() -> None:
     from streams.reports.summary import render_summary
 
     settings = load_settings()
-    store = Store(settings.clickhouse_url, settings.database)
+    store = Store.of(settings)
     try:
         click.echo(render_summary(store))
     finally:
@@ -254,7 +297,7 @@ def metrics(window: str, days: int) -> None:
     from streams.reports.metrics import render_metrics
 
     settings = load_settings()
-    store = Store(settings.clickhouse_url, settings.database)
+    store = Store.of(settings)
     try:
         click.echo(render_metrics(store, window, days))
     finally:
@@ -378,7 +421,7 @@ def journey(identifier: str, as_json: bool) -> None:
         raise click.UsageError(str(exc)) from exc
     data = _ask_worker(settings.web_host, settings.web_port, stored, bearer(settings.web_token))
     if data is None:
-        store = Store(settings.clickhouse_url, settings.database)
+        store = Store.of(settings)
         try:
             data = person(store, stored)
         finally:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -20,6 +21,10 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from streams.clickhouse import sql
 from streams.runtime.retry import with_backoff
+from streams.runtime.settings import ConfigError, redacted_url
+
+if TYPE_CHECKING:
+    from streams.runtime.settings import Settings
 
 T = TypeVar("T")
 
@@ -119,20 +124,82 @@ class EmbeddedStoreBusy(RuntimeError):
         )
 
 
+def _verify_failed(exc: BaseException) -> bool:
+    """Whether a connection failed on the server's certificate."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            seen
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def config_error(exc: BaseException, url: str, ca_file: str | None) -> ConfigError | None:
+    """A failure to connect read as a wrong setting, or None."""
+    if _verify_failed(exc):
+        where = "CX_CLICKHOUSE_CA_FILE" if ca_file else "CX_CLICKHOUSE_CA_FILE (unset)"
+        return ConfigError(
+            f"{where}: the certificate of the ClickHouse server at {redacted_url(url)} is "
+            "not signed by this CA (certificate verify failed)"
+        )
+    if isinstance(exc, DatabaseError) and getattr(exc, "code", None) == 516:
+        return ConfigError(
+            f"CX_CLICKHOUSE_URL/CX_CLICKHOUSE_PASSWORD: ClickHouse at {redacted_url(url)} "
+            "refused the user or password (516 AUTHENTICATION_FAILED)"
+        )
+    return None
+
+
 class Store:
-    def __init__(self, url: str, database: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        *,
+        ca_file: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.url = url
         self.database = database
+        self.ca_file = ca_file
+        self.password = password
         self._client: Client | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Store:
+        """The store `settings` name, with its CA and password."""
+        password = settings.clickhouse_password
+        return cls(
+            settings.clickhouse_url,
+            settings.database,
+            ca_file=str(settings.clickhouse_ca_file) if settings.clickhouse_ca_file else None,
+            password=password.get_secret_value() if password else None,
+        )
 
     @property
     def client(self) -> Client:
         if self._client is None:
+            options: dict[str, Any] = {}
+            if self.url.startswith(("http://", "https://")):
+                # clickhouse-connect (1.12) reads no scheme from the DSN:
+                # https:// on a port other than 443 or 8443 would be plain http.
+                options["interface"] = self.url.partition("://")[0]
+            if self.ca_file:
+                options |= {"ca_cert": self.ca_file, "verify": True}
+            if self.password:
+                options["password"] = self.password
             try:
-                self._client = clickhouse_connect.get_client(dsn=self.url)
+                self._client = clickhouse_connect.get_client(dsn=self.url, **options)
             except ProgrammingError as exc:
                 if self.url.startswith("chdb:"):
                     raise EmbeddedStoreBusy(self.url) from exc
+                raise
+            except (OperationalError, DatabaseError) as exc:
+                config = config_error(exc, self.url, self.ca_file)
+                if config is not None:
+                    raise config from None
                 raise
         return self._client
 

@@ -47,7 +47,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def broker_command(port: int) -> list[str]:
+def broker_command(
+    port: int, *, advertised_port: int | None = None, authentication: bool = False
+) -> list[str]:
+    """tansu on `port`, telling clients to connect to `advertised_port` (a
+    TLS terminator in front of it, in the tests); `authentication`: every
+    client must pass SASL (tansu refuses them all: it has no users)."""
     url = f"tcp://127.0.0.1:{port}"
     return [
         str(tansu_binary()),
@@ -55,18 +60,28 @@ def broker_command(port: int) -> list[str]:
         "--listener-url",
         url,
         "--advertised-listener-url",
-        url,
+        f"tcp://127.0.0.1:{advertised_port or port}",
         "--storage-engine",
         "memory://tansu/",
+        *(["--authentication"] if authentication else []),
     ]
 
 
 class LocalBroker:
     """tansu on loopback for the lifetime of a `with` block."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        log_path: Path | None = None,
+        *,
+        advertised_port: int | None = None,
+        authentication: bool = False,
+    ) -> None:
         self.port = port or free_port()
         self.log_path = log_path
+        self.advertised_port = advertised_port
+        self.authentication = authentication
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,7 +96,10 @@ class LocalBroker:
 
     def start(self) -> LocalBroker:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(broker_command(self.port), stdout=log, stderr=log)
+        command = broker_command(
+            self.port, advertised_port=self.advertised_port, authentication=self.authentication
+        )
+        self._process = subprocess.Popen(command, stdout=log, stderr=log)
         deadline = time.monotonic() + 15
         while not is_listening("127.0.0.1", self.port):
             if self._process.poll() is not None or time.monotonic() > deadline:

@@ -72,7 +72,7 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
             code = worker.stop()
         say(f"worker stopped (exit code {code})\n")
 
-    store = Store(settings.clickhouse_url, settings.database)
+    store = Store.of(settings)
     try:
         say(render_summary(store))
         example = example_person(store)

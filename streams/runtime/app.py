@@ -18,6 +18,7 @@ from streams.ingest.pseudonym import Pseudonymizer
 from streams.reports.person import BadIdentifier, parse_identifier, person
 from streams.runtime.metrics import CONTENT_TYPE_LATEST
 from streams.runtime.processor import Processor
+from streams.runtime.security import faust_credentials
 from streams.runtime.settings import Settings
 from streams.runtime.web_token import refusal
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
+        broker_credentials=faust_credentials(settings),
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_in_thread=False,

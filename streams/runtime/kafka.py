@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 # Re-exported: the stages import them from here with the rest.
 from streams.runtime.partitioning import partition_of
+from streams.runtime.security import kafka_auth
 from streams.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def producer_for(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
         "max_batch_size": 1024 * 1024,
         "max_request_size": 8 * 1024 * 1024,
         "request_timeout_ms": 30_000,
+        **kafka_auth(settings),
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
@@ -90,6 +92,7 @@ def consumer_for(settings: Settings, group_id: str | None, **overrides: Any) -> 
         "max_poll_interval_ms": 600_000,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
         "fetch_max_bytes": 32 * 1024 * 1024,
+        **kafka_auth(settings),
     }
     options.update(overrides)
     return AIOKafkaConsumer(**options)
@@ -220,7 +223,9 @@ async def ensure_topics(
     """Create missing topics (name -> partitions), with `configs` (name ->
     topic settings). Existing ones are left as they are, with a warning when
     their partition count differs from the plan."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, **kafka_auth(settings)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

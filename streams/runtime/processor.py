@@ -39,7 +39,7 @@ from streams.runtime.kafka import (
 from streams.runtime.liveness import Liveness, StageProgress
 from streams.runtime.metrics import Metrics, TimedStore
 from streams.runtime.retry import WAITING, describe, system_of, with_backoff
-from streams.runtime.settings import Settings
+from streams.runtime.settings import Settings, redacted_url
 from streams.runtime.topics import Topics, topic_configs, topic_plan
 from streams.store.stage import KafkaDownstream, StoreStage
 
@@ -57,18 +57,6 @@ each), the worker stops within docker-compose's grace period (30 s)."""
 JOURNEYS_STORED_WITHIN_S = 10.0
 """Longest an alert waits for the journeys it names in its context (they lag
 the touchpoints by a journey flush)."""
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password (nor a query, which may carry one), for logs."""
-    url, query, _ = url.partition("?")
-    if query:
-        url += "?…"
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
-    return f"{scheme}{sep}{rest}"
 
 
 class Processor(mode.Service):
@@ -133,7 +121,7 @@ class Processor(mode.Service):
             self.phase = "migrating the ClickHouse schema"
             log.info(
                 "clickhouse: %s, database %s",
-                _redacted(settings.clickhouse_url),
+                redacted_url(settings.clickhouse_url),
                 settings.database,
             )
             applied = await self.store.run("migrate", migrate)
@@ -252,9 +240,7 @@ class Processor(mode.Service):
             await asyncio.sleep(0.05)
 
     def _lane(self, sink: str) -> OffLoopStore:
-        lane = self.lanes[sink] = TimedStore(
-            Store(self.settings.clickhouse_url, self.settings.database), self.metrics
-        )
+        lane = self.lanes[sink] = TimedStore(Store.of(self.settings), self.metrics)
         return lane
 
     async def _producer(self, name: str) -> AIOKafkaProducer:

@@ -6,15 +6,79 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from streams.identity.rules import IdentityRules, parse_kinds
 
 DEV_PII_SECRET = "cx-dev-secret-not-for-production"
 log = logging.getLogger(__name__)
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+URL_SCHEMES = ("chdb://", "http://", "https://")
+
+
+class ConfigError(Exception):
+    """A setting that is wrong (not a fault of the infrastructure): the
+    message names the CX_ variable; the process exits with code 2."""
+
+
+def redacted_url(url: str) -> str:
+    """The URL without its password (nor a query, which may carry one), for
+    logs and messages."""
+    url, query, _ = url.partition("?")
+    if query:
+        url += "?…"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}{sep}{rest}"
+
+
+def secret_fields(settings_cls: type[BaseSettings]) -> list[str]:
+    """The settings that hold secrets (SecretStr): each can also be read from
+    the file CX_<NAME>_FILE names."""
+    return [
+        name
+        for name, field in settings_cls.model_fields.items()
+        if field.annotation in (SecretStr, SecretStr | None)
+    ]
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """CX_<SECRET>_FILE: a secret read from a file, as Docker and Kubernetes
+    mount them (one trailing newline dropped). Setting both is an error."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all the work is in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in secret_fields(self.settings_cls):
+            variable = f"CX_{name.upper()}"
+            path = os.environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if os.environ.get(variable):
+                raise ConfigError(f"{variable}_FILE and {variable} are both set: set one")
+            try:
+                values[name] = Path(path).read_text().removesuffix("\n").removesuffix("\r")
+            except OSError as exc:
+                raise ConfigError(
+                    f"{variable}_FILE: cannot read {path} ({exc.strerror or exc})"
+                ) from None
+        return values
 
 
 class Settings(BaseSettings):
@@ -23,9 +87,25 @@ class Settings(BaseSettings):
     broker_url: str = Field(
         "kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://host:port[,host:port]"
     )
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="CA bundle the broker's certificate must chain to (default: the system's)"
+    )
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (mutual TLS)")
+    kafka_ssl_keyfile: Path | None = Field(None, description="its private key")
+    kafka_ssl_check_hostname: bool = True
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
     clickhouse_url: str = Field(
         "",
-        description="chdb:///abs/dir (embedded) or http://user:pass@host:8123; default: chdb under data_dir",
+        description="chdb:///abs/dir (embedded) or http(s)://user:pass@host:8123; default: chdb under data_dir",
+    )
+    clickhouse_password: SecretStr | None = Field(
+        None, description="ClickHouse password, instead of the one in the URL"
+    )
+    clickhouse_ca_file: Path | None = Field(
+        None, description="CA bundle an https:// ClickHouse's certificate must chain to"
     )
     database: str = Field("cx", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     topic_prefix: str = "cx."
@@ -159,6 +239,74 @@ class Settings(BaseSettings):
         description="GET /live answers 503 when the event loop has been held this long",
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretFiles(settings_cls)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _kafka_url(cls, value: str) -> str:
+        expected = "expected kafka://host:port[,host:port]"
+        if not value.startswith("kafka://"):
+            raise ValueError(f"{expected}, got {value!r} (missing kafka://)")
+        for part in value.split(","):
+            host, sep, port = part.strip().removeprefix("kafka://").rpartition(":")
+            if not (sep and host and port.isdigit()) or "/" in host:
+                raise ValueError(f"{expected}, got {value!r}")
+        return value
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _clickhouse_scheme(cls, value: str) -> str:
+        if value and not value.startswith(URL_SCHEMES):
+            raise ValueError(
+                "expected chdb:///absolute/dir, http://user:password@host:8123 or "
+                f"https://user:password@host:8443, got {redacted_url(value)!r} (no scheme)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Settings:
+        problems = list(self._security_problems())
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _security_problems(self) -> list[str]:
+        """The settings that contradict each other, one line each."""
+        protocol = self.kafka_security_protocol
+        found: list[str] = []
+        if protocol.startswith("SASL_"):
+            for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password"):
+                if not getattr(self, name):
+                    found.append(f"CX_{name.upper()} is required with {protocol}")
+        else:
+            found += [
+                f"CX_{name.upper()} is set but CX_KAFKA_SECURITY_PROTOCOL is {protocol} "
+                "(SASL_PLAINTEXT or SASL_SSL use it)"
+                for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password")
+                if getattr(self, name)
+            ]
+        if not protocol.endswith("SSL"):
+            found += [
+                f"CX_{name.upper()} is set but CX_KAFKA_SECURITY_PROTOCOL is {protocol} "
+                "(SSL or SASL_SSL use it)"
+                for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+                if getattr(self, name)
+            ]
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            found.append("CX_KAFKA_SSL_KEYFILE is set without CX_KAFKA_SSL_CERTFILE")
+        if self.clickhouse_ca_file and not self.clickhouse_url.startswith("https://"):
+            found.append("CX_CLICKHOUSE_CA_FILE is set but CX_CLICKHOUSE_URL is not https://")
+        return found
+
     @field_validator("identity_strong")
     @classmethod
     def _known_kinds(cls, value: str) -> str:
@@ -229,6 +377,7 @@ class Settings(BaseSettings):
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """CX_* variables that name no setting: most likely typos."""
     known = {f"CX_{name.upper()}" for name in Settings.model_fields}
+    known |= {f"CX_{name.upper()}_FILE" for name in secret_fields(Settings)}
     return sorted(name for name in environ if name.startswith("CX_") and name not in known)
 
 
@@ -238,3 +387,14 @@ def load_settings(**overrides: object) -> Settings:
     for name in unknown_variables(os.environ):
         log.warning("ignoring %s: no such setting (typo?)", name)
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def problems(exc: ValidationError) -> list[str]:
+    """A settings error as lines, each naming its CX_ variable; never the
+    value given (it may be a secret)."""
+    lines = []
+    for error in exc.errors():
+        prefix = f"CX_{str(error['loc'][0]).upper()}: " if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines += [prefix + line for line in message.splitlines()]
+    return lines

@@ -9,6 +9,7 @@ import faust
 from streams.runtime.app import create_app
 from streams.runtime.kafka_reads import WORKER_READ_BYTES, read_in_chunks_of
 from streams.runtime.logs import use_format
+from streams.runtime.preflight import install_gate, preflight
 from streams.runtime.settings import Settings
 
 
@@ -29,11 +30,18 @@ def run_worker(settings: Settings) -> None:
     # Fetch responses of many megabytes arrive in a few loop turns, not in
     # dozens (streams/runtime/kafka_reads.py).
     read_in_chunks_of(WORKER_READ_BYTES)
+    preflight(settings)  # a wrong setting: ConfigError, exit 2 (streams.cli)
     app = create_app(settings)
+    gate = install_gate(app, settings)
     worker = _Worker(app, loglevel=settings.log_level, quiet=True)
     worker.log_format = settings.log_format
     # faust's terminal spinner sets the root logger to DEBUG so that it spins
     # on every record: every library's debug call then builds a record (4 %
     # of the worker's time, measured), and its escape codes land in log files.
     worker.spinner = None
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        if gate.failed is not None:  # the broker came up refusing these settings
+            raise gate.failed from None
+        raise

@@ -22,9 +22,9 @@ from streams.alerts.stage import AlertSinks
 from streams.runtime.gc_watch import PAUSE_BUCKETS, GcWatch
 from streams.runtime.liveness import TICK_S, Liveness, StageProgress
 from streams.runtime.logs import STAGE, JsonFormatter
-from streams.runtime.processor import Processor, _redacted
+from streams.runtime.processor import Processor
 from streams.runtime.retry import RETRIES, WAITING
-from streams.runtime.settings import Settings
+from streams.runtime.settings import Settings, redacted_url
 from streams.runtime.web_token import OFF, WRONG, bearer, refusal
 
 SECRET_PATH = "/services/T000/B000/s3cr3t-hook-token"
@@ -245,7 +245,7 @@ async def test_no_secret_in_stats_metrics_or_the_logged_url(tmp_path: Any) -> No
         shown = orjson.dumps(await processor.stats()).decode()
         shown += processor.metrics.exposition().decode()
         shown += str(processor.health()) + str(processor.live())
-        shown += _redacted(settings.clickhouse_url)
+        shown += redacted_url(settings.clickhouse_url)
     finally:
         processor.gc.uninstall()
     assert "s3cr3t" not in shown

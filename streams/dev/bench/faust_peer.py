@@ -145,10 +145,7 @@ class PeerSink:
     (touchpoints, dead letters) are, their journeys included."""
 
     def __init__(self, settings: Settings, expected: tuple[int, int] | None = None) -> None:
-        self.lanes = {
-            table: OffLoopStore(Store(settings.clickhouse_url, settings.database))
-            for table in _TABLES
-        }
+        self.lanes = {table: OffLoopStore(Store.of(settings)) for table in _TABLES}
         """One connection and thread per table, as our worker has."""
         self.route_partitions = settings.internal_partitions
         self.deadletter_partitions = settings.channel_partitions

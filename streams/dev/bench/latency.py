@@ -83,7 +83,7 @@ async def send_paced(
 def stored_at(settings: Settings) -> dict[str, int]:
     """When each stored touchpoint was inserted (epoch ms), by event id. Reads
     the store directly: with the embedded engine, after the worker exited."""
-    store = Store(settings.clickhouse_url, settings.database)
+    store = Store.of(settings)
     try:
         return {str(event_id): int(ms) for event_id, ms in store.query("stored_at_by_event")}
     finally:

@@ -27,6 +27,7 @@ from streams.dev.child_worker import ChildWorker
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.produce import produce_records
 from streams.runtime.kafka import ensure_topics
+from streams.runtime.security import kafka_auth
 from streams.runtime.settings import Settings
 from streams.runtime.topics import Topics, topic_configs, topic_plan
 
@@ -59,6 +60,7 @@ async def ceiling(settings: Settings, expected: int) -> float:
         enable_auto_commit=False,
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=32 * 1024 * 1024,
+        **kafka_auth(settings),
     )
     channels = topics.channels
     await consumer.start()
