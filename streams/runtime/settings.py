@@ -255,11 +255,11 @@ class Settings(BaseSettings):
     def _kafka_url(cls, value: str) -> str:
         expected = "expected kafka://host:port[,host:port]"
         if not value.startswith("kafka://"):
-            raise ValueError(f"{expected}, got {value!r} (missing kafka://)")
+            raise ValueError(f"{expected}, got {redacted_url(value)!r} (missing kafka://)")
         for part in value.split(","):
             host, sep, port = part.strip().removeprefix("kafka://").rpartition(":")
             if not (sep and host and port.isdigit()) or "/" in host:
-                raise ValueError(f"{expected}, got {value!r}")
+                raise ValueError(f"{expected}, got {redacted_url(value)!r}")
         return value
 
     @field_validator("clickhouse_url")

@@ -257,3 +257,11 @@ def test_the_cli_says_a_secret_file_is_missing_in_one_line(tmp_path: Path) -> No
 )
 def test_urls_are_logged_without_their_password(url: str, shown: str) -> None:
     assert redacted_url(url) == shown
+
+
+def test_a_url_refused_never_shows_its_password() -> None:
+    env = {"CX_BROKER_URL": "u:s3cret@host:9092", "CX_CLICKHOUSE_URL": "cx:s3cret@host:8123"}
+    result = CliRunner().invoke(main, ["metrics"], env=env)
+    assert result.exit_code == 2
+    assert len(result.output.splitlines()) == 2
+    assert "s3cret" not in result.output and result.output.count(":***@") == 2
