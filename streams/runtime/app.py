@@ -17,13 +17,16 @@ from streams.clickhouse.client import error_name
 from streams.ingest.pseudonym import Pseudonymizer
 from streams.reports.person import BadIdentifier, parse_identifier, person
 from streams.runtime.metrics import CONTENT_TYPE_LATEST
+from streams.runtime.preflight import BrokerGate, install_gate
 from streams.runtime.processor import Processor
 from streams.runtime.security import faust_credentials
 from streams.runtime.settings import Settings
 from streams.runtime.web_token import refusal
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings) -> tuple[faust.App, BrokerGate]:
+    """The app, and the gate its Kafka clients (faust's and the stages')
+    wait behind until the broker answers."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
@@ -43,6 +46,8 @@ def create_app(settings: Settings) -> faust.App:
     )
     processor = Processor(settings)
     app.add_dependency(processor)
+    gate = install_gate(app, settings)
+    processor.broker_reached = gate.reached
 
     @app.page("/ready")
     class Ready(View):
@@ -127,4 +132,4 @@ def create_app(settings: Settings) -> faust.App:
             data = await processor.reads.run("journey lookup", lambda s: person(s, identifier))
             return self.json(data)
 
-    return app
+    return app, gate

@@ -64,6 +64,8 @@ class BrokerGate(mode.Service):
         super().__init__(**kwargs)
         self.settings = settings
         self.failed: ConfigError | None = None
+        self.reached = asyncio.Event()
+        """Set once the broker answered with these settings."""
 
     async def on_start(self) -> None:
         try:
@@ -72,6 +74,7 @@ class BrokerGate(mode.Service):
                 is_transient=is_transient,
                 what="kafka: reach the broker",
             )
+            self.reached.set()
         except ConfigError as exc:
             self.failed = exc
             log.critical("%s", exc)

@@ -92,6 +92,9 @@ class Processor(mode.Service):
         self.dead_letters = DeadLetterSink(self._lane("deadletters"))
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()
+        self.broker_reached: asyncio.Event | None = None
+        """Set by the broker gate (`streams.runtime.preflight`) once the broker
+        answers: the stages' own Kafka clients wait for it, as faust's do."""
         self.gc = gc_watch.GcWatch().install()
         self.phase = "not started"
         self.metrics_rebuilt: list[int] = []
@@ -129,6 +132,9 @@ class Processor(mode.Service):
             if settings.embedded_clickhouse:
                 self.phase = "checking the metrics against the touchpoints"
                 self.metrics_rebuilt = await self.store.run("reconcile metrics", reconcile_metrics)
+        if self.broker_reached is not None:
+            self.phase = "waiting for the broker"
+            await self.broker_reached.wait()
         self.phase = "creating topics"
         await with_backoff(
             lambda: ensure_topics(settings, topic_plan(settings), topic_configs(settings)),

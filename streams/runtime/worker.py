@@ -9,7 +9,7 @@ import faust
 from streams.runtime.app import create_app
 from streams.runtime.kafka_reads import WORKER_READ_BYTES, read_in_chunks_of
 from streams.runtime.logs import use_format
-from streams.runtime.preflight import install_gate, preflight
+from streams.runtime.preflight import preflight
 from streams.runtime.settings import Settings
 
 
@@ -31,8 +31,7 @@ def run_worker(settings: Settings) -> None:
     # dozens (streams/runtime/kafka_reads.py).
     read_in_chunks_of(WORKER_READ_BYTES)
     preflight(settings)  # a wrong setting: ConfigError, exit 2 (streams.cli)
-    app = create_app(settings)
-    gate = install_gate(app, settings)
+    app, gate = create_app(settings)
     worker = _Worker(app, loglevel=settings.log_level, quiet=True)
     worker.log_format = settings.log_format
     # faust's terminal spinner sets the root logger to DEBUG so that it spins

@@ -843,7 +843,7 @@ def test_docker_compose_accepts_the_file_and_refuses_it_without_passwords(
     command = compose_command()
     if command is None:
         # CI installs it and requires the check; elsewhere the static checks stand in.
-        assert not os.environ.get("CX_REQUIRE_DOCKER_COMPOSE"), "docker-compose is not installed"
+        assert not os.environ.get("CI_REQUIRE_DOCKER_COMPOSE"), "docker-compose is not installed"
         pytest.skip("neither `docker compose` nor `docker-compose` is installed")
     empty = tmp_path / "empty.env"  # a developer's .env must not decide the outcome
     empty.write_text("")
