@@ -47,41 +47,29 @@ def step_of(touchpoint: Touchpoint, typed: Typed | None = None) -> Step:
     """The step of a touchpoint (pure). store_id and session_id come from the
     context, the rest from its typed properties (`typed_properties`: pass
     them when they are at hand), revenue as a float."""
-    kind = touchpoint.event_type
+    if typed is None:
+        typed = typed_properties(touchpoint)
     context = touchpoint.context
+    revenue = typed.revenue
     # Channel and Stage are str enums: the members are the strings (no .value,
     # a descriptor call), equal to and encoded as their values.
-    stage = touchpoint.stage
-    if not touchpoint.properties:  # most events: nothing more to read
-        return Step(
-            touchpoint.event_id,
-            touchpoint.occurred_at_ms,
-            touchpoint.channel,
-            kind,
-            stage,
-            context.get("store_id"),
-            context.get("session_id"),
-        )
-    order_id, revenue, currency, contact_id, message_kind, survey, score, dimension, about, _ = (
-        typed_properties(touchpoint) if typed is None else typed
-    )
     return Step(
         touchpoint.event_id,
         touchpoint.occurred_at_ms,
         touchpoint.channel,
-        kind,
-        stage,
+        touchpoint.event_type,
+        touchpoint.stage,
         context.get("store_id"),
         context.get("session_id"),
-        order_id,
+        typed.order_id,
         float(revenue) if revenue is not None else None,
-        currency,
-        contact_id,
-        message_kind,
-        survey,
-        score,
-        dimension,
-        about,
+        typed.currency,
+        typed.contact_id,
+        typed.message_kind,
+        typed.survey,
+        typed.score,
+        typed.dimension,
+        typed.about_event_id,
     )
 
 

@@ -24,7 +24,9 @@ from streams.runtime.settings import Settings
 from streams.runtime.web_token import refusal
 
 
-def create_app(settings: Settings) -> tuple[faust.App, BrokerGate]:
+def create_app(
+    settings: Settings, *, broker_answered: bool = False
+) -> tuple[faust.App, BrokerGate]:
     """The app, and the gate its Kafka clients (faust's and the stages')
     wait behind until the broker answers."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -46,7 +48,7 @@ def create_app(settings: Settings) -> tuple[faust.App, BrokerGate]:
     )
     processor = Processor(settings)
     app.add_dependency(processor)
-    gate = install_gate(app, settings)
+    gate = install_gate(app, settings, answered=broker_answered)
     processor.broker_reached = gate.reached
 
     @app.page("/ready")

@@ -104,20 +104,14 @@ class TimedStore(OffLoopStore):
     async def insert(
         self, table: str, columns: Mapping[str, Sequence[Any]], *, dedup_token: str | None
     ) -> None:
-        started = time.monotonic()
-        try:
+        with self._seconds.labels(table).time():
             await super().insert(table, columns, dedup_token=dedup_token)
-        finally:
-            self._seconds.labels(table).observe(time.monotonic() - started)
 
     async def insert_rows(
         self, table: str, columns: Sequence[str], rows: bytes, *, dedup_token: str | None
     ) -> None:
-        started = time.monotonic()
-        try:
+        with self._seconds.labels(table).time():
             await super().insert_rows(table, columns, rows, dedup_token=dedup_token)
-        finally:
-            self._seconds.labels(table).observe(time.monotonic() - started)
 
 
 def _counter(

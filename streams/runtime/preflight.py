@@ -28,18 +28,19 @@ from streams.runtime.settings import ConfigError, Settings
 log = logging.getLogger(__name__)
 
 
-def preflight(settings: Settings) -> None:
-    """Raise ConfigError when a setting is wrong. A broker or ClickHouse out
-    of reach passes: the worker waits for them, in its log and /health
-    (logging is not set up yet here)."""
+def preflight(settings: Settings) -> bool:
+    """Raise ConfigError when a setting is wrong; whether the broker answered.
+    A broker or ClickHouse out of reach passes: the worker waits for them, in
+    its log and /health (logging is not set up yet here)."""
     kafka_ssl_context(settings)  # the files load
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(probe_broker(settings))
+        answered = True
     except ConfigError:
         raise
     except Exception:  # out of reach: waited for in the worker, logged there
-        pass
+        answered = False
     finally:
         loop.close()
     if settings.stores and not settings.embedded_clickhouse:
@@ -52,6 +53,7 @@ def preflight(settings: Settings) -> None:
             pass
         finally:
             store.close()
+    return answered
 
 
 class BrokerGate(mode.Service):
@@ -60,14 +62,18 @@ class BrokerGate(mode.Service):
     and the worker stops as on SIGTERM (a crash would log a traceback);
     `run_worker` then exits with code 2."""
 
-    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, *, answered: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.failed: ConfigError | None = None
         self.reached = asyncio.Event()
         """Set once the broker answered with these settings."""
+        if answered:  # by `preflight`, just before the worker started
+            self.reached.set()
 
     async def on_start(self) -> None:
+        if self.reached.is_set():
+            return
         try:
             await with_backoff(
                 lambda: probe_broker(self.settings),
@@ -101,9 +107,10 @@ class _GatedBoot(BootStrategy):
         )
 
 
-def install_gate(app: faust.App, settings: Settings) -> BrokerGate:
-    """Make `app` wait for the broker before starting its Kafka clients."""
+def install_gate(app: faust.App, settings: Settings, *, answered: bool = False) -> BrokerGate:
+    """Make `app` wait for the broker before starting its Kafka clients
+    (at once when it `answered` the preflight check)."""
     boot = _GatedBoot(app)
-    boot.gate = BrokerGate(settings)
+    boot.gate = BrokerGate(settings, answered=answered)
     app.boot_strategy = boot
     return boot.gate

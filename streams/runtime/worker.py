@@ -30,8 +30,10 @@ def run_worker(settings: Settings) -> None:
     # Fetch responses of many megabytes arrive in a few loop turns, not in
     # dozens (streams/runtime/kafka_reads.py).
     read_in_chunks_of(WORKER_READ_BYTES)
-    preflight(settings)  # a wrong setting: ConfigError, exit 2 (streams.cli)
-    app, gate = create_app(settings)
+    # A wrong setting: ConfigError, exit 2 (streams.cli); a broker that
+    # answered here is not probed again by the gate.
+    answered = preflight(settings)
+    app, gate = create_app(settings, broker_answered=answered)
     worker = _Worker(app, loglevel=settings.log_level, quiet=True)
     worker.log_format = settings.log_format
     # faust's terminal spinner sets the root logger to DEBUG so that it spins
