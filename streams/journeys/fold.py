@@ -262,12 +262,16 @@ def person_journeys(
 
 
 def journeys_of_ordered(
-    customer_key: str, steps: Sequence[Step], rules: JourneyRules, *, as_of_ms: int
+    customer_key: str,
+    steps: Sequence[Step],
+    rules: JourneyRules,
+    *,
+    as_of_ms: int,
+    purchased: bool = False,
 ) -> list[Journey]:
     """`person_journeys` of steps already `ordered` (as the journey stage
-    keeps them)."""
+    keeps them); `purchased`: whether a journey before these converted."""
     journeys: list[Journey] = []
-    purchased = False
     for run in _split(steps, rules.inactivity_gap_ms):
         journey = _build(customer_key, run, rules, as_of_ms=as_of_ms, purchased_before=purchased)
         journeys.append(journey)

@@ -1,8 +1,10 @@
 """`JourneyLogic`: the journey stage's state and steps, without I/O.
 
-It holds each partition's people (their steps, evicted people's changelog
-offsets, the steps gathered since the last flush, the watermark) and turns
-them into an `Outbox`: what a flush or a move must send. The Kafka side
+It holds each partition's people (the steps of their open journeys, evicted
+people's changelog offsets, the steps gathered since the last flush, the
+watermark) and turns them into an `Outbox`: what a flush or a move must
+send. Ended journeys leave the state as closures (`streams.journeys.closed`);
+the Kafka side reads them back when `to_reopen` asks. The Kafka side
 (`streams.journeys.stage`) reads the changelog and the steps, feeds them in,
 and sends the Outbox. The journeys themselves are folded by `fold`, `state`
 and `rows`; the wall clock is the `clock` given (tests drive it).
@@ -13,11 +15,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from streams.clickhouse.bundle import Row
+from streams.journeys.closed import NO_CHAIN, PENDING, Closure
 from streams.journeys.fold import journeys_of_ordered
+from streams.journeys.records import Journey
 from streams.journeys.rows import version_rows
 from streams.journeys.rules import JourneyRules
 from streams.journeys.state import (
@@ -26,9 +30,10 @@ from streams.journeys.state import (
     PersonState,
     add_steps,
     decode_record,
+    merge_steps,
     restored,
 )
-from streams.journeys.steps import KeyedSteps, Step
+from streams.journeys.steps import KeyedSteps, Step, decode_steps, encode_steps
 
 SWEEP_SECONDS = 5.0
 """Wall-clock time between two eviction sweeps of a partition."""
@@ -52,12 +57,20 @@ class Partition:
     """Latest event time seen (ms)."""
     swept: tuple[float, int] = (0.0, 0)
     """Wall clock and watermark of the last eviction sweep."""
+    reaching: dict[str, int | None] = field(default_factory=dict)
+    """People whose closures are being read back: how far (the event time of
+    their earliest new step; None: all of them, for a move)."""
 
 
 @dataclass
 class Outbox:
-    """What a flush or a move sends, in this order: `versions`, then `rows`
-    and `forwarded`, then `releases`.
+    """What a flush or a move sends, in this order: `closures`, then
+    `versions`, then `rows` and `forwarded`, then `releases`, then
+    `tombstones`.
+
+    A closure goes first: the records that point at it are sent once its
+    offset is known (`JourneyLogic.closed`). The closures a version
+    superseded are tombstoned last, once nothing points at them.
 
     A new version's changelog record goes before its rows: the store never
     holds a journey the person's state does not know, so a journey that later
@@ -66,6 +79,8 @@ class Outbox:
     again). An eviction or a move changes no journey id: its rows go first,
     then the record that lets the state go."""
 
+    closures: list[tuple[int, Closure]] = field(default_factory=list)
+    """(partition, closure) of the journeys closed: sent first."""
     versions: list[PersonRecord] = field(default_factory=list)
     """Changelog records of new versions: sent before their rows."""
     rows: list[tuple[str, Row]] = field(default_factory=list)
@@ -75,9 +90,14 @@ class Outbox:
     """Changelog records of people evicted or moved: sent after their rows."""
     evictions: list[tuple[int, str, int]] = field(default_factory=list)
     """(partition, key, index in releases) of each person evicted."""
+    tombstones: list[tuple[int, bytes]] = field(default_factory=list)
+    """(partition, key) of the closures superseded: sent last."""
 
     def empty(self) -> bool:
-        return not (self.versions or self.rows or self.forwarded or self.releases)
+        return (
+            not (self.closures or self.versions or self.rows or self.forwarded or self.releases)
+            and not self.tombstones
+        )
 
 
 class JourneyLogic:
@@ -96,6 +116,8 @@ class JourneyLogic:
         """A person's current key (the identity graph's `key_of`)."""
         self.rules = rules
         self.lateness_ms = lateness_ms
+        self.final_ms = rules.final_after_ms + lateness_ms
+        """A journey ended this long before the watermark is closed."""
         self.evict_idle_s = evict_idle_s
         self.clock = clock
         self.partitions: dict[int, Partition] = {}
@@ -125,7 +147,12 @@ class JourneyLogic:
             partition.people[key] = state
 
     def adopt(self, number: int, partition: Partition) -> None:
-        """A partition restored to its changelog's end: this worker's now."""
+        """A partition restored to its changelog's end: this worker's now.
+        A version that closed journeys and may have lost its rows in a crash
+        reopens its closure (`to_reopen`), to write them again."""
+        for key, state in partition.people.items():
+            if state.unconfirmed and state.closed_now and state.chain >= 0:
+                partition.reaching[key] = state.closed_until_ms  # the newest closure
         self.partitions[number] = partition
         self.counts["restored_people"] += len(partition.people)
 
@@ -165,7 +192,7 @@ class JourneyLogic:
         the flush; the steps of a key merged into another are forwarded."""
         now, key_of = self.clock(), self.key_of
         partition = self.partitions[number]
-        pending, people = partition.pending, partition.people
+        pending, people, reaching = partition.pending, partition.people, partition.reaching
         watermark = partition.watermark
         for key, steps in items:
             current = key_of(key)
@@ -181,6 +208,13 @@ class JourneyLogic:
             state = people.get(key)
             if state is not None:
                 state.touched_at = now
+                if state.chain >= 0 and steps:  # a late step may reach into closed journeys
+                    earliest = min(step.occurred_at_ms for step in steps)
+                    if self._reaches(earliest, state):
+                        if key not in reaching:
+                            reaching[key] = earliest
+                        elif (reach := reaching[key]) is not None:
+                            reaching[key] = min(reach, earliest)
             self.counts["steps"] += len(steps)
             for step in steps:
                 if step.occurred_at_ms > watermark:
@@ -211,16 +245,21 @@ class JourneyLogic:
                 state = people[key] = PersonState()
             state.touched_at = now
             steps = add_steps(state, new)
-            if steps is None and state.unconfirmed:
-                steps = state.decoded()  # their journeys may be missing in the store
-                self.counts["unconfirmed_rewritten"] += 1
+            if steps is None and (state.unconfirmed or state.superseded):
+                # Their journeys may be missing in the store, or closures
+                # were reopened into the state: write them (and close) again.
+                steps = state.decoded()
+                self.counts[
+                    "unconfirmed_rewritten" if state.unconfirmed else "reopened_unchanged"
+                ] += 1
             if steps is not None:
-                self._write(key, state, steps, watermark, out)
+                self._write(number, key, state, steps, watermark, out)
             yield key
         partition.pending = {}
 
     def _write(
         self,
+        number: int,
         key: str,
         state: PersonState,
         steps: list[Step],
@@ -230,13 +269,27 @@ class JourneyLogic:
         evicted: bool = False,
     ) -> None:
         """A new version of the person: their journeys' rows (and deletions
-        of the ones that no longer exist), and their changelog record."""
-        journeys = journeys_of_ordered(key, steps, self.rules, as_of_ms=as_of_ms)
+        of the ones that no longer exist), the journeys that ended closed
+        (`_close`), and their changelog record."""
+        journeys = journeys_of_ordered(
+            key, steps, self.rules, as_of_ms=as_of_ms, purchased=state.purchased
+        )
         state.version += 1
         previous = state.maybe_stored()
         rows = version_rows(key, state.version, as_of_ms, journeys, previous)
         out.rows += [(key, row) for row in rows]
-        state.journey_ids = tuple(journey.journey_id for journey in journeys)
+        ids = {journey.journey_id for journey in journeys}
+        retired = tuple(dict.fromkeys(i for i in previous if i not in ids))
+        ended = 0
+        while ended < len(journeys) and as_of_ms - journeys[ended].last_at_ms > self.final_ms:
+            ended += 1
+        if ended:
+            closure: int | None = self._close(number, key, state, steps, journeys[:ended], out)
+        elif state.chain == PENDING:  # closed earlier in this Outbox (then swept out)
+            closure = max(i for i, (_, c) in enumerate(out.closures) if c.customer_key == key)
+        else:
+            closure = None
+        state.journey_ids = tuple(journey.journey_id for journey in journeys[ended:])
         state.unconfirmed, state.retired = False, ()
         record = PersonRecord(
             key,
@@ -245,11 +298,48 @@ class JourneyLogic:
             state.steps,
             state.last_at_ms,
             state.journey_ids,
-            retired=tuple(dict.fromkeys(i for i in previous if i not in state.journey_ids)),
+            retired=retired,
+            chain=state.chain,
+            closed_until_ms=state.closed_until_ms,
+            purchased=state.purchased,
+            closed_now=closure is not None,
+            closure=closure,
             evicted=evicted,
         )
         (out.releases if evicted else out.versions).append(record)
+        out.tombstones += [(number, superseded) for superseded in state.superseded]
+        state.superseded = ()
         self.counts["versions_written"] += 1
+
+    def _close(
+        self,
+        number: int,
+        key: str,
+        state: PersonState,
+        steps: list[Step],
+        ended: Sequence[Journey],
+        out: Outbox,
+    ) -> int:
+        """Move the ended journeys' steps out of the state into a closure;
+        its index in `out.closures`."""
+        assert state.chain != PENDING, "one closure per person in an Outbox"
+        count = sum(journey.touchpoints for journey in ended)  # the first steps
+        closure = Closure(
+            key,
+            state.version,
+            tuple(journey.journey_id for journey in ended),
+            encode_steps(steps[:count]),
+            state.chain,
+            state.closed_until_ms,
+            state.purchased,
+        )
+        out.closures.append((number, closure))
+        state.steps = encode_steps(steps[count:])
+        state.chain = PENDING
+        state.closed_until_ms = ended[-1].last_at_ms
+        state.purchased = state.purchased or any(journey.converted for journey in ended)
+        self.counts["journeys_closed"] += len(ended)
+        return len(out.closures) - 1
 
     def sweep(self, number: int, out: Outbox) -> None:
         """Every SWEEP_SECONDS, or when event time moved on SWEEP_EVENT_TIME_MS:
@@ -273,19 +363,85 @@ class JourneyLogic:
         for key in idle:
             state = people.pop(key)
             out.evictions.append((number, key, len(out.releases)))
-            self._write(key, state, state.decoded(), watermark, out, evicted=True)
+            self._write(number, key, state, state.decoded(), watermark, out, evicted=True)
             self.counts["people_evicted"] += 1
+
+    # -- closed journeys ---------------------------------------------------------
+    def to_reopen(self, number: int, keys: Iterable[str] = ()) -> list[tuple[int, str]]:
+        """(closure offset, key), in offset order, of the people whose closed
+        journeys must come back into the state: steps gathered for them
+        reach into those journeys, or (restored) the version that closed
+        them may have lost its rows; and all of the closures of `keys` (a
+        move). The stage reads each closure and hands it to `reopened`."""
+        partition = self.partitions[number]
+        people, reaching = partition.people, partition.reaching
+        for key in keys:
+            reaching[key] = None
+        for key in [key for key in reaching if key not in people or people[key].chain < 0]:
+            del reaching[key]
+        return sorted((people[key].chain, key) for key in reaching)
+
+    def _reaches(self, at_ms: int, state: PersonState) -> bool:
+        """Whether a step at `at_ms` may join or precede the person's closed
+        journeys (the ones before `state.chain`)."""
+        return at_ms - state.closed_until_ms <= self.rules.inactivity_gap_ms
+
+    def reopened(self, number: int, key: str, closure: Closure | None) -> int | None:
+        """A closure read back into the person's state (None: it is gone from
+        the topic, which is counted and the older history left as it was);
+        the offset of the next one to read, or None when done. The person
+        is folded at the next flush, and the closure tombstoned then."""
+        partition = self.partitions[number]
+        state = partition.people[key]
+        reach = partition.reaching.pop(key)
+        partition.pending.setdefault(key, [])
+        if closure is None:
+            self.counts["closures_missing"] += 1
+            state.chain = NO_CHAIN
+            return None
+        back = decode_steps(closure.steps)
+        state.steps = encode_steps(merge_steps(back, state.decoded()) or back)
+        state.journey_ids = tuple(dict.fromkeys(closure.journey_ids + state.journey_ids))
+        state.chain = closure.previous
+        state.closed_until_ms = closure.previous_until_ms
+        state.purchased = closure.purchased_before
+        state.closed_now = False
+        state.superseded += (closure.key,)
+        self.counts["closures_reopened"] += 1
+        if state.chain < 0 or (reach is not None and not self._reaches(reach, state)):
+            return None
+        partition.reaching[key] = reach
+        return state.chain
+
+    def closed(self, out: Outbox, offsets: list[int]) -> None:
+        """`out.closures` are sent, at `offsets`: the records that point at
+        them, and the states, learn where they are."""
+        for (number, closure), offset in zip(out.closures, offsets, strict=True):
+            partition = self.partitions.get(number)
+            state = partition.people.get(closure.customer_key) if partition else None
+            if state is not None and state.chain == PENDING:
+                state.chain = offset
+
+        def located(records: list[PersonRecord]) -> list[PersonRecord]:
+            return [
+                r if r.closure is None else replace(r, chain=offsets[r.closure], closure=None)
+                for r in records
+            ]
+
+        out.versions, out.releases = located(out.versions), located(out.releases)
 
     # -- identity ---------------------------------------------------------------
     def move(self, number: int, key: str, out: Outbox) -> None:
         """Send the person's steps (kept and pending) to the key they were
         merged into, retire their journeys, and forget them. An evicted
-        person must be reloaded first."""
+        person must be reloaded first, and their closures reopened (all of
+        them: `to_reopen` with their key)."""
         partition = self.partitions[number]
         state = partition.people.pop(key, None)
         pending = partition.pending.pop(key, [])
         if state is None and not pending:
             return
+        assert state is None or state.chain < 0, "a person's closures are reopened before a move"
         target = self.key_of(key)
         steps = [*(state.decoded() if state else []), *pending]
         out.forwarded.append((target, steps))
@@ -297,6 +453,7 @@ class JourneyLogic:
         out.rows += [(key, row) for row in retired]
         record = PersonRecord(key, state.version, as_of, NO_STEPS, 0, (), moved_to=target)
         out.releases.append(record)
+        out.tombstones += [(number, superseded) for superseded in state.superseded]
         self.counts["people_moved"] += 1
 
     # -- after sending ------------------------------------------------------------

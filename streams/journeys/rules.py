@@ -38,6 +38,18 @@ class JourneyRules:
             if getattr(self, field.name) < 0:
                 raise ValueError(f"{field.name} must not be negative")
 
+    @property
+    def final_after_ms(self) -> int:
+        """How long after its last step a journey can no longer change but
+        through a late step: the gap, or the longest window a pain point
+        waits for, whichever is longer."""
+        return max(
+            self.inactivity_gap_ms,
+            self.checkout_window_ms,
+            self.slow_answer_ms,
+            self.opt_out_window_ms,
+        )
+
     def is_low_score(self, survey: str, score: int) -> bool:
         """A low score: NPS 0-6, CSAT 1-2, CES 1-3 (with the defaults); an
         unknown survey kind is never low."""

@@ -2,8 +2,9 @@
 
 It reads person-keyed steps (the batch consumer calls it), restores each
 partition's state from its changelog (the compacted journeys topic) before
-the partition's first batch, reloads evicted people by offset, and sends what
-the logic folds: changelog records and journey rows (the journey-rows topic).
+the partition's first batch, reloads evicted people and reopens closed
+journeys by offset (the closed-journeys topic), and sends what the logic
+folds: closures, changelog records and journey rows (the journey-rows topic).
 Steps are gathered per person and folded at each flush (`CX_JOURNEY_FLUSH_MS`),
 so a person touched by ten events in that time is written once; the batch
 consumer commits the steps' offsets only after the flush. What is sent, and
@@ -25,6 +26,7 @@ from streams.clickhouse.bundle import HEADERS as ROWS_HEADERS
 from streams.clickhouse.bundle import bundle_size, encode_bundle, encode_row
 from streams.identity.graph import Move
 from streams.identity.log import Applied
+from streams.journeys.closed import decode_closure, encode_closure
 from streams.journeys.logic import JourneyLogic, Outbox, Partition
 from streams.journeys.state import RECORD_FORMAT, PersonRecord, encode_record
 from streams.journeys.steps import STEPS_HEADERS, decode_keyed_steps, join_keyed, keyed_chunks
@@ -37,6 +39,7 @@ from streams.runtime.kafka import (
     partition_count,
     produce_all,
     produce_bundles,
+    produce_to,
     stop_within,
 )
 from streams.runtime.partitioning import group_by_partition, partition_of
@@ -47,6 +50,10 @@ __all__ = ["MAX_PENDING_STEPS", "JourneyStage", "Outbox"]
 
 log = logging.getLogger(__name__)
 
+_EMPTY_FETCHES = 10
+"""Fetches in a row (a second each) that bring nothing before an offset
+sought is taken as missing: beyond the partition's end. A compacted one is
+known at once (the fetch starts after it)."""
 _FOLDS_BETWEEN_YIELDS = 50
 """A flush lets the other stages run after this many people: every hop of
 an event through ingest and the store waits for such a slice."""
@@ -86,7 +93,8 @@ class JourneyStage:
         self.restorer = restorer
         """Reads whole changelog partitions (restore)."""
         self.reloader = reloader
-        """Reads a few records of a partition (evicted people), with small fetches."""
+        """Reads a few records of a partition (evicted people, closures), with
+        small fetches."""
         self.topics = topics
         self.mover: Handoff[Move] = Handoff("journey-mover", self._apply_moves, crash)
         self.rows_end: dict[int, int] = {}
@@ -146,23 +154,63 @@ class JourneyStage:
         if not wanted:
             return
         tp = TopicPartition(self.topics.journeys, number)
+        found = await self._read_at(tp, [offset for offset, _ in wanted])
+        for offset, key in wanted:
+            record = found.get(offset)
+            assert record is not None and record.value is not None, "changelog gap"
+            self.logic.reloaded(number, key, record.value, _steps_of(record))
+
+    async def _reopen(self, number: int, keys: Sequence[str] = ()) -> None:
+        """Read back the closures `to_reopen` names (with `keys`, all of
+        theirs), newest first, until each person's are reopened as far as
+        needed."""
+        wanted = self.logic.to_reopen(number, keys)
+        tp = TopicPartition(self.topics.closed_journeys, number)
+        while wanted:
+            found = await self._read_at(tp, [offset for offset, _ in wanted])
+            after = []
+            for offset, key in wanted:
+                record = found.get(offset)
+                if record is None or record.value is None:
+                    log.warning(
+                        "journeys: closure %d/%d is gone; older journeys kept", number, offset
+                    )
+                    closure = None
+                else:
+                    closure = decode_closure(record.value, _steps_of(record))
+                    assert closure.customer_key == key, "a closure read at another's offset"
+                more = self.logic.reopened(number, key, closure)
+                if more is not None:
+                    after.append((more, key))
+            wanted = sorted(after)
+
+    async def _read_at(self, tp: TopicPartition, offsets: Sequence[int]) -> dict[int, Record]:
+        """The records of `tp` at `offsets` (ascending), read with few
+        fetches; an offset with no record (compacted away) is left out."""
         self.reloader.assign([tp])
-        at = 0
-        while at < len(wanted):
-            sought = wanted[at][0]
+        found: dict[int, Record] = {}
+        at, empty = 0, 0
+        while at < len(offsets):
+            sought = offsets[at]
             self.reloader.seek(tp, sought)
-            fetched = await self.reloader.getmany(tp, timeout_ms=1000, max_records=1000)
-            for record in fetched.get(tp, []):
-                if record.offset < sought:
-                    continue  # fetched before the seek
-                if at == len(wanted):
+            fetched = (await self.reloader.getmany(tp, timeout_ms=1000, max_records=1000)).get(
+                tp, []
+            )
+            if not fetched:
+                empty += 1
+                if empty == _EMPTY_FETCHES:  # nothing at or after it
+                    at, empty = at + 1, 0
+                continue
+            empty = 0
+            for record in fetched:
+                while at < len(offsets) and offsets[at] < record.offset:
+                    at += 1  # not there: compacted away
+                if at == len(offsets):
                     break
-                offset, key = wanted[at]
-                if record.offset < offset:
-                    continue  # between two wanted ones
-                assert record.offset == offset and record.value is not None, "changelog gap"
-                self.logic.reloaded(number, key, record.value, _steps_of(record))
-                at += 1
+                if record.offset == offsets[at]:
+                    found[record.offset] = record
+                    at += 1
+        return found
 
     async def _restore_new(self, numbers: list[int]) -> None:
         """Restore the partitions not in memory yet, and move the people in
@@ -175,8 +223,10 @@ class JourneyStage:
         await self._restore(new)
         out = Outbox()
         for number in new:
+            await self._reopen(number)  # versions that may have lost their rows
             stale = self.logic.stale(number)
             await self._reload(number, stale)
+            await self._reopen(number, stale)
             for key in stale:
                 self.logic.move(number, key, out)
         await self._send(out)
@@ -190,6 +240,7 @@ class JourneyStage:
                 items = list(chain.from_iterable(decode_keyed_steps(r.value) for r in records))
                 await self._reload(tp.partition, self.logic.returning(tp.partition, items))
                 self.logic.gather(tp.partition, items)
+                await self._reopen(tp.partition)
             if self.logic.pending_steps >= MAX_PENDING_STEPS:
                 # Early is safe: a flush only makes the state durable sooner
                 # (offsets are committed at the consumer's next flush).
@@ -225,18 +276,24 @@ class JourneyStage:
                 if number not in self.logic.partitions:
                     continue  # not ours, or not restored yet (checked on restore)
                 await self._reload(number, [move.from_key])
+                await self._reopen(number, [move.from_key])
                 self.logic.move(number, move.from_key, out)
             await self._send(out)
 
     async def _send(self, out: Outbox) -> None:
-        """In the Outbox's order: new versions' changelog records, then every
-        row and forwarded step, then the records of people evicted or moved;
-        then the logic notes where evicted people's records are."""
+        """In the Outbox's order: closures, new versions' changelog records,
+        then every row and forwarded step, then the records of people evicted
+        or moved, then the tombstones of closures superseded; then the logic
+        notes where evicted people's records are."""
         if out.empty():
             return
         producer, topics = self.producer, self.topics
 
         async def send() -> list[tuple[int, int]]:
+            if out.closures:
+                closures = [(number, *encode_closure(c)) for number, c in out.closures]
+                placed = await produce_to(producer, topics.closed_journeys, closures)
+                self.logic.closed(out, [offset for _, offset in placed])
             await produce_all(producer, topics.journeys, map(_changelog_message, out.versions))
             row_partitions = await partition_count(producer, topics.journey_rows)
             step_partitions = await partition_count(producer, topics.journey_steps)
@@ -268,9 +325,14 @@ class JourneyStage:
             for partition, offset in sent_rows:
                 if offset >= self.rows_end.get(partition, 0):
                     self.rows_end[partition] = offset + 1
-            return await produce_all(
+            released = await produce_all(
                 producer, topics.journeys, map(_changelog_message, out.releases)
             )
+            if out.tombstones:
+                none: list[tuple[str, bytes]] = []
+                gone = [(number, key, None, none) for number, key in out.tombstones]
+                await produce_to(producer, topics.closed_journeys, gone)
+            return released
 
         positions = await with_backoff(
             send, is_transient=is_transient_kafka_error, what="kafka: produce journey changes"

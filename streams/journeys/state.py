@@ -1,15 +1,18 @@
 """`PersonState`: what the journey stage keeps per person, and its changelog
 record.
 
-A person's state is their steps, in event-time order, each event once.
-Journeys are rebuilt from the steps (`fold`), so a late step, or the history of
-a person merged in, simply takes its place in time. The steps are kept
+A person's state is the steps of their open journeys, in event-time order,
+each event once, and what the rules need of their closed ones
+(`streams.journeys.closed`). Journeys are rebuilt from the steps (`fold`), so
+a late step, or the history of a person merged in, simply takes its place in
+time (one that reaches a closed journey reopens it first). The steps are kept
 encoded (`encode_steps`, one bytes object a person): a hundred thousand
 people cost a hundred thousand objects, which the garbage collector never
 has to look into, and the changelog record carries the same bytes.
 
-The changelog record (`PersonRecord`) carries the steps (to restore the state)
-and the journey ids they made (to retire the ids that later vanish). The
+The changelog record (`PersonRecord`) carries the steps (to restore the state),
+the open journey ids they made (to retire the ids that later vanish) and
+where the closed journeys are. The
 journeys themselves go to the store as rows (`streams.journeys.rows`).
 """
 
@@ -21,9 +24,10 @@ from typing import Any
 
 import orjson
 
+from streams.journeys.closed import NO_CHAIN
 from streams.journeys.steps import Step, decode_steps, encode_steps
 
-RECORD_FORMAT = b"person/5"
+RECORD_FORMAT = b"person/6"
 """Value of the `cx.format` header on the journeys (changelog) topic. The
 record's value (JSON) says who the person is now (version, journey ids,
 moved or evicted); their steps travel in the `cx.steps` header."""
@@ -38,13 +42,25 @@ def _order(step: Step) -> tuple[int, str]:
 @dataclass(slots=True)
 class PersonState:
     steps: bytes = NO_STEPS
-    """`encode_steps` of the person's steps, in (occurred_at_ms, event_id)
-    order, each event once."""
+    """`encode_steps` of the steps of the person's open journeys, in
+    (occurred_at_ms, event_id) order, each event once."""
     version: int = 0
     journey_ids: tuple[str, ...] = ()
-    """Journeys last written for this person."""
+    """Open journeys last written for this person (and closed ones reopened)."""
     last_at_ms: int = 0
     """Event time of the latest step."""
+    chain: int = NO_CHAIN
+    """Offset of the person's newest closure on the closed-journeys topic."""
+    closed_until_ms: int = 0
+    """Event time of the last step of their closed journeys (0: none)."""
+    purchased: bool = False
+    """Whether any closed journey converted."""
+    closed_now: bool = False
+    """The last version closed journeys: restored unconfirmed, their rows may
+    be missing too, and the closure is reopened to write them again."""
+    superseded: tuple[bytes, ...] = ()
+    """Keys of closures reopened into the state, tombstoned once the next
+    version is written (memory only)."""
     touched_at: float = 0.0
     """time.monotonic() of the last step (memory only)."""
     unconfirmed: bool = False
@@ -87,7 +103,7 @@ def add_steps(state: PersonState, new: Iterable[Step]) -> list[Step] | None:
     merged = merge_steps(state.decoded(), new)
     if merged is not None:
         state.steps = encode_steps(merged)
-        state.last_at_ms = merged[-1].occurred_at_ms
+        state.last_at_ms = max(state.last_at_ms, merged[-1].occurred_at_ms)
     return merged
 
 
@@ -104,6 +120,13 @@ class PersonRecord:
     journey_ids: tuple[str, ...]
     retired: tuple[str, ...] = ()
     """Journeys this version deleted (rows with is_deleted)."""
+    chain: int = NO_CHAIN
+    closed_until_ms: int = 0
+    purchased: bool = False
+    closed_now: bool = False
+    closure: int | None = None
+    """While the closure this version made is being sent: its index in the
+    Outbox (`chain` is set from its offset). Not encoded."""
     moved_to: str | None = None
     evicted: bool = False
     """Idle: the state left memory (this record keeps it, for a late step)."""
@@ -119,6 +142,10 @@ def encode_record(record: PersonRecord) -> tuple[bytes, bytes]:
             "last_at_ms": record.last_at_ms,
             "journey_ids": record.journey_ids,
             "retired": record.retired,
+            "chain": record.chain,
+            "closed_until_ms": record.closed_until_ms,
+            "purchased": record.purchased,
+            "closed_now": record.closed_now,
             "moved_to": record.moved_to,
             "evicted": record.evicted,
         }
@@ -146,4 +173,9 @@ def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
         last_at_ms=data["last_at_ms"],
         unconfirmed=not data["evicted"],
         retired=tuple(data.get("retired", ())),  # person/4 records carry none
+        # person/5 records hold every step: the next fold closes what ended.
+        chain=data.get("chain", NO_CHAIN),
+        closed_until_ms=data.get("closed_until_ms", 0),
+        purchased=data.get("purchased", False),
+        closed_now=data.get("closed_now", False),
     )

@@ -114,6 +114,17 @@ async def produce_all(
     return await _send_routed(producer, topic, routed)
 
 
+async def produce_to(
+    producer: AIOKafkaProducer,
+    topic: str,
+    placed: Iterable[tuple[int, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]],
+) -> list[tuple[int, int]]:
+    """Send (partition, key, value, headers) to the partitions given (a
+    value None: a tombstone), in record batches per partition; the
+    (partition, offset) of each once acknowledged."""
+    return await _send_routed(producer, topic, placed)
+
+
 async def partition_count(producer: AIOKafkaProducer, topic: str) -> int:
     """Partitions of `topic` (from the producer's metadata, cached)."""
     return len(await producer.partitions_for(topic))
@@ -165,7 +176,7 @@ def _chunks(
 async def _send_routed(
     producer: AIOKafkaProducer,
     topic: str,
-    routed: Iterable[tuple[int, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
+    routed: Iterable[tuple[int, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]],
 ) -> list[tuple[int, int]]:
     """Send (partition, key, value, headers) in record batches per
     partition; the (partition, offset) of each once acknowledged."""

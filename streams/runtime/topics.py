@@ -55,6 +55,13 @@ class Topics:
         return f"{self.prefix}journeys"
 
     @property
+    def closed_journeys(self) -> str:
+        """Internal, compacted: the steps of each person's ended journeys, one
+        record per closure, read back by offset only when a late step or a
+        merge reopens them (`streams.journeys.closed`)."""
+        return f"{self.prefix}journeys-closed"
+
+    @property
     def journey_rows(self) -> str:
         """Internal: `journeys` rows in bundles, from the journey stage to the store."""
         return f"{self.prefix}journey-rows"
@@ -71,13 +78,15 @@ def topic_plan(settings: Settings) -> dict[str, int]:
         topics.alerts: 1,
         topics.journey_steps: settings.internal_partitions,
         topics.journeys: settings.internal_partitions,
+        topics.closed_journeys: settings.internal_partitions,
         topics.journey_rows: settings.internal_partitions,
     }
 
 
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     """Topic settings the processor relies on: the journey changelog keeps
-    the last record per person; the identity log is kept forever (every
+    the last record per person, the closed journeys every closure until it
+    is superseded; the identity log is kept forever (every
     worker replays it to rebuild the identity graph); the dead-letter topic
     keeps a record `deadletter_retention_days` (it holds original bytes,
     personal data included); the topics only the processor writes take
@@ -94,5 +103,6 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
             **large,
         },
         topics.journeys: {"cleanup.policy": "compact", **large},
+        topics.closed_journeys: {"cleanup.policy": "compact", **large},
         topics.identity: {"retention.ms": "-1"},
     }

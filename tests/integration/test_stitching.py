@@ -358,3 +358,70 @@ def test_cx_journey_prints_a_person_from_their_email(broker: LocalBroker, tmp_pa
     assert text.exit_code == 0 and f"person {key}" in text.output and "journey 1" in text.output
     vague = runner.invoke(main, ["journey", "C1"], env=env)
     assert vague.exit_code == 2 and "say which identifier" in vague.output
+
+
+def late_purchases(traffic: list[GeneratedRecord], limit: int = 25) -> list[GeneratedRecord]:
+    """For people whose first journey bought nothing and a later one did: a
+    copy of that purchase (new event id) a minute into the first journey,
+    sent after everything else. It lands in a journey long ended, converts
+    it, and makes the later purchase a repeat one (the loyalty stage)."""
+    events = oracle.read(traffic, TEST_SECRET)
+    grouped = oracle.by_person(events, oracle.people(events))
+    by_id = {r.truth.event_id: r for r in traffic if r.truth.kind == "valid"}
+    late = []
+    for group in grouped.values():
+        runs = oracle.runs(group)
+        if len(runs) < 2 or any(e.event_type in ("purchase", "pos_purchase") for e in runs[0]):
+            continue
+        bought = next(
+            (e for run in runs[1:] for e in run if e.event_type in ("purchase", "pos_purchase")),
+            None,
+        )
+        if bought is None:
+            continue
+        source = by_id[bought.event_id]
+        at = runs[0][0].at + MINUTE
+        event = orjson.loads(source.value)
+        event["event_id"] = f"late-{bought.event_id}"
+        event["occurred_at"] = _iso(at)
+        truth = source.truth._replace(event_id=event["event_id"], occurred_at_ms=at)
+        late.append(GeneratedRecord(source.channel, source.key, orjson.dumps(event), truth))
+        if len(late) == limit:
+            break
+    return late
+
+
+def _iso(at_ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def test_late_events_for_ended_journeys_reopen_them_and_match_the_oracle(
+    broker: LocalBroker, tmp_path: Path
+) -> None:
+    """Ended journeys leave the journey state as closures; a purchase sent
+    days late into a person's first journey reopens it, and the journeys
+    stored equal the oracle's over every event (the later purchase now a
+    repeat one)."""
+    traffic = generate_traffic(TrafficSpec(people=300, seed=29))
+    late = late_purchases(traffic)
+    assert len(late) >= 5, "the traffic has people to send a late purchase for"
+    end = max(r.truth.occurred_at_ms for r in traffic)
+    valid = len({r.truth.event_id for r in traffic if r.truth.kind == "valid"})
+    settings = isolated_settings(
+        broker, tmp_path, batch_max_records=500, journey_evict_idle_seconds=0
+    )
+    worker = ChildWorker(settings, tmp_path / "worker.log").start()
+    try:
+        asyncio.run(produce_records(settings, traffic))
+        worker.wait_stored(valid, 0)
+        settled([worker])
+        closed = worker.stats()["journeys"]
+        asyncio.run(produce_records(settings, late))
+        stats = end_every_journey(worker, settings, valid + len(late), end)
+    finally:
+        assert worker.stop() == 0
+    assert closed.get("journeys_closed", 0) > 0  # ended journeys had left the state
+    assert stats["journeys"]["closures_reopened"] >= len(late)
+    check_against_oracle(read_store(settings), traffic + late, every_pain=False)
