@@ -15,12 +15,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from streams.clickhouse.bundle import Row
-from streams.journeys.closed import NO_CHAIN, PENDING, Closure
+from streams.journeys.closed import PENDING, Closure
 from streams.journeys.fold import journeys_of_ordered
+from streams.journeys.outbox import Outbox, Partition
 from streams.journeys.records import Journey
 from streams.journeys.rows import version_rows
 from streams.journeys.rules import JourneyRules
@@ -29,75 +29,17 @@ from streams.journeys.state import (
     PersonRecord,
     PersonState,
     add_steps,
+    close,
     decode_record,
-    merge_steps,
+    reopen,
     restored,
 )
-from streams.journeys.steps import KeyedSteps, Step, decode_steps, encode_steps
+from streams.journeys.steps import KeyedSteps, Step
 
 SWEEP_SECONDS = 5.0
 """Wall-clock time between two eviction sweeps of a partition."""
 SWEEP_EVENT_TIME_MS = 3_600_000
 """Or event time: a partition is swept when its watermark moved this much."""
-
-People = dict[str, PersonState]
-
-
-@dataclass
-class Partition:
-    """One journey-steps partition's state in memory."""
-
-    people: People = field(default_factory=dict)
-    evicted: dict[str, int] = field(default_factory=dict)
-    """People evicted from memory: the changelog offset of the record that
-    holds their state, reloaded if a late step comes."""
-    pending: dict[str, list[Step]] = field(default_factory=dict)
-    """Steps handled since the last flush, by person."""
-    watermark: int = 0
-    """Latest event time seen (ms)."""
-    swept: tuple[float, int] = (0.0, 0)
-    """Wall clock and watermark of the last eviction sweep."""
-    reaching: dict[str, int | None] = field(default_factory=dict)
-    """People whose closures are being read back: how far (the event time of
-    their earliest new step; None: all of them, for a move)."""
-
-
-@dataclass
-class Outbox:
-    """What a flush or a move sends, in this order: `closures`, then
-    `versions`, then `rows` and `forwarded`, then `releases`, then
-    `tombstones`.
-
-    A closure goes first: the records that point at it are sent once its
-    offset is known (`JourneyLogic.closed`). The closures a version
-    superseded are tombstoned last, once nothing points at them.
-
-    A new version's changelog record goes before its rows: the store never
-    holds a journey the person's state does not know, so a journey that later
-    vanishes is always retired (a crash in between leaves the state ahead of
-    the store; the state it restores is `unconfirmed` and writes its journeys
-    again). An eviction or a move changes no journey id: its rows go first,
-    then the record that lets the state go."""
-
-    closures: list[tuple[int, Closure]] = field(default_factory=list)
-    """(partition, closure) of the journeys closed: sent first."""
-    versions: list[PersonRecord] = field(default_factory=list)
-    """Changelog records of new versions: sent before their rows."""
-    rows: list[tuple[str, Row]] = field(default_factory=list)
-    forwarded: list[KeyedSteps] = field(default_factory=list)
-    """Steps for the key their person was merged into."""
-    releases: list[PersonRecord] = field(default_factory=list)
-    """Changelog records of people evicted or moved: sent after their rows."""
-    evictions: list[tuple[int, str, int]] = field(default_factory=list)
-    """(partition, key, index in releases) of each person evicted."""
-    tombstones: list[tuple[int, bytes]] = field(default_factory=list)
-    """(partition, key) of the closures superseded: sent last."""
-
-    def empty(self) -> bool:
-        return (
-            not (self.closures or self.versions or self.rows or self.forwarded or self.releases)
-            and not self.tombstones
-        )
 
 
 class JourneyLogic:
@@ -320,24 +262,9 @@ class JourneyLogic:
         ended: Sequence[Journey],
         out: Outbox,
     ) -> int:
-        """Move the ended journeys' steps out of the state into a closure;
-        its index in `out.closures`."""
-        assert state.chain != PENDING, "one closure per person in an Outbox"
-        count = sum(journey.touchpoints for journey in ended)  # the first steps
-        closure = Closure(
-            key,
-            state.version,
-            tuple(journey.journey_id for journey in ended),
-            encode_steps(steps[:count]),
-            state.chain,
-            state.closed_until_ms,
-            state.purchased,
-        )
-        out.closures.append((number, closure))
-        state.steps = encode_steps(steps[count:])
-        state.chain = PENDING
-        state.closed_until_ms = ended[-1].last_at_ms
-        state.purchased = state.purchased or any(journey.converted for journey in ended)
+        """The ended journeys closed (`close`); the closure's index in
+        `out.closures`."""
+        out.closures.append((number, close(key, state, steps, ended)))
         self.counts["journeys_closed"] += len(ended)
         return len(out.closures) - 1
 
@@ -395,19 +322,10 @@ class JourneyLogic:
         state = partition.people[key]
         reach = partition.reaching.pop(key)
         partition.pending.setdefault(key, [])
+        reopen(state, closure)
+        self.counts["closures_reopened" if closure else "closures_missing"] += 1
         if closure is None:
-            self.counts["closures_missing"] += 1
-            state.chain = NO_CHAIN
             return None
-        back = decode_steps(closure.steps)
-        state.steps = encode_steps(merge_steps(back, state.decoded()) or back)
-        state.journey_ids = tuple(dict.fromkeys(closure.journey_ids + state.journey_ids))
-        state.chain = closure.previous
-        state.closed_until_ms = closure.previous_until_ms
-        state.purchased = closure.purchased_before
-        state.closed_now = False
-        state.superseded += (closure.key,)
-        self.counts["closures_reopened"] += 1
         if state.chain < 0 or (reach is not None and not self._reaches(reach, state)):
             return None
         partition.reaching[key] = reach

@@ -27,7 +27,8 @@ from streams.clickhouse.bundle import bundle_size, encode_bundle, encode_row
 from streams.identity.graph import Move
 from streams.identity.log import Applied
 from streams.journeys.closed import decode_closure, encode_closure
-from streams.journeys.logic import JourneyLogic, Outbox, Partition
+from streams.journeys.logic import JourneyLogic
+from streams.journeys.outbox import Outbox, Partition
 from streams.journeys.state import RECORD_FORMAT, PersonRecord, encode_record
 from streams.journeys.steps import STEPS_HEADERS, decode_keyed_steps, join_keyed, keyed_chunks
 from streams.runtime.batch_consumer import Batch

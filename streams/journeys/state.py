@@ -18,13 +18,14 @@ journeys themselves go to the store as rows (`streams.journeys.rows`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from streams.journeys.closed import NO_CHAIN
+from streams.journeys.closed import NO_CHAIN, PENDING, Closure
+from streams.journeys.records import Journey
 from streams.journeys.steps import Step, decode_steps, encode_steps
 
 RECORD_FORMAT = b"person/6"
@@ -105,6 +106,45 @@ def add_steps(state: PersonState, new: Iterable[Step]) -> list[Step] | None:
         state.steps = encode_steps(merged)
         state.last_at_ms = max(state.last_at_ms, merged[-1].occurred_at_ms)
     return merged
+
+
+def close(key: str, state: PersonState, steps: list[Step], ended: Sequence[Journey]) -> Closure:
+    """Move the `ended` journeys (the first of the person's, folded from
+    `steps`, their steps in order) out of the state into a closure; the
+    state's chain is PENDING until the closure's offset is known."""
+    assert state.chain != PENDING, "one closure per person at a time"
+    count = sum(journey.touchpoints for journey in ended)  # the first steps
+    closure = Closure(
+        key,
+        state.version,
+        tuple(journey.journey_id for journey in ended),
+        encode_steps(steps[:count]),
+        state.chain,
+        state.closed_until_ms,
+        state.purchased,
+    )
+    state.steps = encode_steps(steps[count:])
+    state.chain = PENDING
+    state.closed_until_ms = ended[-1].last_at_ms
+    state.purchased = state.purchased or any(journey.converted for journey in ended)
+    return closure
+
+
+def reopen(state: PersonState, closure: Closure | None) -> None:
+    """A closure read back into the state: its steps and journey ids back,
+    the chain one further back, the closure superseded. None (gone from the
+    topic): the chain ends here, the older history stays as stored."""
+    if closure is None:
+        state.chain = NO_CHAIN
+        return
+    back = decode_steps(closure.steps)
+    state.steps = encode_steps(merge_steps(back, state.decoded()) or back)
+    state.journey_ids = tuple(dict.fromkeys(closure.journey_ids + state.journey_ids))
+    state.chain = closure.previous
+    state.closed_until_ms = closure.previous_until_ms
+    state.purchased = closure.purchased_before
+    state.closed_now = False
+    state.superseded += (closure.key,)
 
 
 @dataclass(frozen=True, slots=True)

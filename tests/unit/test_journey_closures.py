@@ -12,7 +12,8 @@ from typing import Any
 
 from streams.journeys.closed import NO_CHAIN, Closure, decode_closure, encode_closure
 from streams.journeys.fold import person_journeys
-from streams.journeys.logic import JourneyLogic, Outbox, Partition
+from streams.journeys.logic import JourneyLogic
+from streams.journeys.outbox import Outbox, Partition
 from streams.journeys.rows import JOURNEY_COLUMNS, journey_row
 from streams.journeys.rules import JourneyRules
 from streams.journeys.state import PersonRecord, encode_record

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from streams.clickhouse.bundle import Row
 from streams.journeys.fold import journeys_of_ordered
-from streams.journeys.logic import SWEEP_SECONDS, JourneyLogic, Outbox, Partition
+from streams.journeys.logic import SWEEP_SECONDS, JourneyLogic
+from streams.journeys.outbox import Outbox, Partition
 from streams.journeys.rows import deleted_row, journey_row
 from streams.journeys.rules import JourneyRules
 from streams.journeys.state import NO_STEPS, PersonRecord, encode_record
