@@ -390,6 +390,9 @@ class JourneyLogic:
         return {
             **self.counts,
             "people_in_memory": self.people_in_memory(),
+            "step_bytes_in_memory": sum(
+                len(state.steps) for p in partitions for state in p.people.values()
+            ),
             "people_evicted_now": sum(len(p.evicted) for p in partitions),
             "people_pending": sum(len(p.pending) for p in partitions),
             "watermarks": {n: p.watermark for n, p in sorted(self.partitions.items())},
