@@ -6,15 +6,19 @@ Every insert writes at least one new part per table and partition, which
 merges later fold together: at a steady rate, their fixed cost is paid per
 insert, not per row. The embedded engine keeps no `system.part_log`, and
 one process at a time may open its directory, so the parts are read from
-the directory itself while the worker runs: MergeTree names a part
-`partition_minblock_maxblock_level`, numbers the parts inserts write in a
-table one after the other (a merge keeps the range of the parts it folds,
-so only an insert's part spans one block; parts merged away stay on disk
-for minutes), and writes each part's rows in its `count.txt`.
+the directory itself while the worker runs. MergeTree names a part
+`partition_minblock_maxblock_level` and numbers the parts inserts write in
+a table one after the other (a merge keeps the range of the parts it
+folds, so only an insert's part spans one block): the block numbers handed
+out in a window are the parts written. Each part's rows are in its
+`count.txt`; chdb removes merged parts within a second or so
+(`old_parts_lifetime` 0), so a thread looks every 0.1 s (`PartWatch`) and
+rows per part are taken over the parts it saw.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,73 +67,122 @@ def clickhouse_dir(settings: Settings) -> Path:
     return Path(url.removeprefix("chdb://"))
 
 
-Parts = dict[str, list[Part]]
-"""Every part on disk (active or merged away), by table."""
+Parts = dict[str, dict[str, Part]]
+"""Parts on disk (active or merged away), by table and name."""
 
 
-def parts_on_disk(settings: Settings) -> Parts:
-    """The parts of every table of the worker's database, as on disk now."""
+def parts_on_disk(settings: Settings, known: Parts | None = None) -> Parts:
+    """The parts of every table of the worker's database, as on disk now
+    (those in `known` are not read again)."""
     tables = clickhouse_dir(settings) / "data" / settings.database
     found: Parts = {}
     for table in sorted(tables.iterdir()) if tables.is_dir() else ():
-        parts = []
+        already = (known or {}).get(table.name, {})
+        parts = {}
         for entry in table.iterdir():
-            count = entry / "count.txt"
+            if entry.name in already:
+                parts[entry.name] = already[entry.name]
+                continue
             try:
-                rows = int(count.read_text())
+                rows = int((entry / "count.txt").read_text())
             except (FileNotFoundError, NotADirectoryError, ValueError):
                 continue  # not a part, or one going away
             part = parse_part(entry.name, rows)
             if part is not None:
-                parts.append(part)
+                parts[entry.name] = part
         if parts:
             found[table.name] = parts
     return found
 
 
-def last_block(parts: list[Part]) -> int:
-    return max((p.max_block for p in parts), default=0)
+def last_block(parts: Mapping[str, Part]) -> int:
+    return max((p.max_block for p in parts.values()), default=0)
 
 
 @dataclass(frozen=True)
 class Written:
     parts: int
     """Parts inserts wrote in the window (block numbers handed out)."""
+    seen: int
+    """Those of them seen on disk."""
     rows: int
-    """Rows of those of them still on disk (all of them, within minutes)."""
+    """Rows of the parts seen."""
+
+    @property
+    def rows_per_part(self) -> float | None:
+        return self.rows / self.seen if self.seen else None
 
 
-def written_between(before: Parts, after: Parts) -> dict[str, Written]:
-    """Per table, the parts inserts wrote between two looks at the disk."""
+def written_between(before: Parts, seen: Parts) -> dict[str, Written]:
+    """Per table, the parts inserts wrote after `before` (a look at the
+    disk), from every part `seen` since (the last look included)."""
     written = {}
-    for table, parts in after.items():
-        since = last_block(before.get(table, []))
+    for table, parts in seen.items():
+        since = last_block(before.get(table, {}))
         inserted: dict[tuple[str, int], Part] = {}
-        for part in sorted(parts, key=lambda p: p.level):
+        for part in sorted(parts.values(), key=lambda p: p.level):
             if part.min_block == part.max_block > since:  # the lowest level: as inserted
                 inserted.setdefault((part.partition, part.min_block), part)
         rows = sum(p.rows for p in inserted.values())
-        written[table] = Written(last_block(parts) - since, rows)
+        written[table] = Written(last_block(parts) - since, len(inserted), rows)
     return written
+
+
+class PartWatch:
+    """Every part on disk, looked at every `interval` seconds from a thread
+    between `start` and `stop`: the parts that merges fold away within a
+    second are seen too."""
+
+    def __init__(self, settings: Settings, interval: float = 0.1) -> None:
+        self.settings = settings
+        self.interval = interval
+        self.before: Parts = {}
+        self.seen: Parts = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="part-watch", daemon=True)
+
+    def start(self) -> PartWatch:
+        self.before = parts_on_disk(self.settings)
+        self._thread.start()
+        return self
+
+    def _look(self) -> None:
+        for table, parts in parts_on_disk(self.settings, self.seen).items():
+            self.seen.setdefault(table, {}).update(parts)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._look()
+
+    def stop(self) -> dict[str, Written]:
+        """Per table, what inserts wrote since `start`."""
+        self._stop.set()
+        self._thread.join()
+        self._look()
+        return written_between(self.before, self.seen)
 
 
 def per_table(
     inserts: Mapping[str, int], written: Mapping[str, Written], seconds: float
 ) -> dict[str, dict[str, Any]]:
-    """Inserts and parts a minute over `seconds`, rows per insert and per
-    part, by table (tables filled by a materialized view have parts, not
-    inserts of their own)."""
+    """Inserts and parts a minute over `seconds`, rows per part (of the parts
+    seen) and per insert (rows per part times parts per insert), by table
+    (tables filled by a materialized view have parts, no inserts of their
+    own)."""
     minutes = seconds / 60
     figures: dict[str, dict[str, Any]] = {}
     for table in sorted(set(inserts) | set(written)):
         count = inserts.get(table, 0)
-        parts = written.get(table, Written(0, 0))
+        parts = written.get(table, Written(0, 0, 0))
         if not count and not parts.parts:
             continue
+        per_part = parts.rows_per_part
         figures[table] = {
             "inserts_per_min": round(count / minutes, 1) if count else None,
             "parts_per_min": round(parts.parts / minutes, 1),
-            "rows_per_insert": round(parts.rows / count, 1) if count else None,
-            "rows_per_part": round(parts.rows / parts.parts, 1) if parts.parts else None,
+            "rows_per_insert": (
+                round(per_part * parts.parts / count, 1) if count and per_part is not None else None
+            ),
+            "rows_per_part": None if per_part is None else round(per_part, 1),
         }
     return figures
