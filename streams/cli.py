@@ -400,6 +400,105 @@ def bench_throughput(
         json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
 
 
+def _flat(figures: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested figures as `a.b.c` names, the raw ones (`runs`) left out."""
+    flat: dict[str, Any] = {}
+    for name, value in figures.items():
+        if name == "runs":
+            continue
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def _report_nested(figures: dict[str, Any], json_path: Path | None) -> None:
+    """A benchmark's headline figures a line each, all of them as JSON."""
+    _report(_flat(figures), None)
+    if json_path is not None:
+        json_path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
+def _bench_folder() -> Path:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="cx-bench-"))
+    click.echo(f"working in {folder} (broker and worker logs)", err=True)
+    return folder
+
+
+@bench.command("steady")
+@click.option(
+    "--backlog-events", default=50_000, show_default=True, help="records drained first (about)"
+)
+@click.option(
+    "--rates",
+    default="500,0.5x",
+    show_default=True,
+    help="steady rates offered in turn: records a second, or a share of the backlog's rate (0.5x)",
+)
+@click.option("--seconds", default=30.0, show_default=True, help="how long each rate is offered")
+@click.option(
+    "--idle-seconds", default=10.0, show_default=True, help="how long the idle CPU is measured"
+)
+@click.option("--seed", default=1, show_default=True)
+@_JSON
+@_dev_tooling
+def bench_steady(
+    backlog_events: int,
+    rates: str,
+    seconds: float,
+    idle_seconds: float,
+    seed: int,
+    json_path: Path | None,
+) -> None:
+    """CPU a record at steady rates against a backlog drained by the same
+    worker in the same run (idle CPU taken out), send-to-queryable delay,
+    and ClickHouse's inserts, parts and rows per insert by table."""
+    from streams.dev.bench.steady import SteadyPlan, measure, parse_rates
+
+    try:
+        offered = parse_rates(rates)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rates") from exc
+    plan = SteadyPlan(backlog_events, offered, seconds, idle_seconds, seed)
+    _report_nested(measure(plan, _bench_folder()), json_path)
+
+
+@bench.command("history")
+@click.option("--people", default=200, show_default=True)
+@click.option("--short", default=4, show_default=True, help="history events per person, short")
+@click.option("--long", default=400, show_default=True, help="history events per person, long")
+@click.option("--live", default=20, show_default=True, help="live events per person after it")
+@click.option("--rate", default=400.0, show_default=True, help="live events a second")
+@click.option(
+    "--idle-seconds", default=10.0, show_default=True, help="how long the idle CPU is measured"
+)
+@click.option("--seed", default=1, show_default=True)
+@_JSON
+@_dev_tooling
+def bench_history(
+    people: int,
+    short: int,
+    long: int,
+    live: int,
+    rate: float,
+    idle_seconds: float,
+    seed: int,
+    json_path: Path | None,
+) -> None:
+    """The same live events after a short and a long history per person,
+    each in a fresh worker: CPU a live event, bytes written a live event to
+    each of the worker's topics, memory per person, long over short."""
+    from streams.dev.bench.history import HistoryPlan, measure
+
+    if not 0 < short <= long:
+        raise click.BadParameter("must be at least 1 and at most --long", param_hint="--short")
+    plan = HistoryPlan(people, short, long, live, rate, idle_seconds, seed)
+    _report_nested(measure(plan, _bench_folder()), json_path)
+
+
 @main.command()
 @click.argument("identifier")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")

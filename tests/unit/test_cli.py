@@ -110,6 +110,8 @@ DEV_COMMANDS = [
     ["bench", "alerts"],
     ["bench", "partitions"],
     ["bench", "throughput"],
+    ["bench", "steady"],
+    ["bench", "history"],
 ]
 
 
@@ -129,6 +131,20 @@ def test_a_dev_command_without_the_dev_tooling_says_so_in_one_line(
         "development tooling, not in the worker image: run it from a source checkout "
         "(pip install -e '.[dev]')"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["bench", "steady", "--rates", "500,fast"], "not a rate: 'fast'"),
+        (["bench", "steady", "--rates", "0x"], "not a rate: '0x'"),
+        (["bench", "history", "--short", "5", "--long", "4"], "at most --long"),
+    ],
+)
+def test_a_bench_refuses_what_it_cannot_run_before_it_starts(args: list[str], says: str) -> None:
+    result = CliRunner().invoke(main, args, prog_name="cx")
+    assert result.exit_code == 2, result.output
+    assert says in result.stderr
 
 
 def test_every_dev_command_is_covered() -> None:

@@ -11,6 +11,8 @@ import orjson
 
 from schemas import EVENT_TYPES, SHARED_EVENT_TYPES, Channel, Rejection, validate_event
 from streams.dev.generator import TrafficSpec, generate_traffic
+from streams.dev.generator.journeys import DAY as DAY_MS
+from streams.dev.generator.timeline import MIN_GAP_DAYS, TimelineSpec, in_time_order, timelines
 from streams.dev.generator.traffic import population
 
 SPEC = TrafficSpec(people=1500, seed=3)
@@ -105,3 +107,54 @@ def test_every_identifier_belongs_to_one_person() -> None:
             for value in values:
                 owners[(kind, value)].add(person.index)
     assert all(len(people) == 1 for people in owners.values())
+
+
+def test_first_person_moves_the_population_and_nothing_else() -> None:
+    spec = TrafficSpec(people=50, seed=9)
+    assert population(replace(spec, first_person=0)) == population(spec)
+    later = population(replace(spec, first_person=50))
+    assert [p.index for p in later] == list(range(50, 100))
+    first = {v for p in population(spec) for vs in p.identifiers().values() for v in vs}
+    assert {v for p in later for vs in p.identifiers().values() for v in vs}.isdisjoint(first)
+    records = generate_traffic(replace(spec, first_person=50))
+    assert {r.truth.person for r in records} <= set(range(50, 100))
+
+
+TIMELINE = TimelineSpec(people=40, events=60, anchor_event=50, seed=4)
+TIMELINES = timelines(TIMELINE)
+
+
+def test_a_timeline_is_exactly_its_events_in_time_order_around_the_anchor() -> None:
+    assert len(TIMELINES) == 40 and {len(t) for t in TIMELINES} == {60}
+    anchor_ms = TIMELINE.anchor.timestamp() * 1000
+    for person, timeline in enumerate(TIMELINES):
+        times = [r.truth.occurred_at_ms for r in timeline]
+        assert times == sorted(times)
+        assert {r.truth.person for r in timeline} == {person}
+        assert anchor_ms <= times[50] < anchor_ms + TIMELINE.span_days * DAY_MS
+        # Journeys one after the other, days to weeks apart.
+        assert times[50] - times[0] > MIN_GAP_DAYS * DAY_MS
+    spans = [t[50].truth.occurred_at_ms - t[0].truth.occurred_at_ms for t in TIMELINES]
+    assert mean(spans) > 30 * DAY_MS
+    assert timelines(TIMELINE) == TIMELINES  # same spec, same records
+    every = [r for t in TIMELINES for r in t]
+    assert len({r.truth.event_id for r in every}) == len(every)
+    for r in every:
+        assert r.truth.kind == "valid"
+        verdict = validate_event(r.value, r.channel)
+        assert not isinstance(verdict, Rejection) and verdict.event_id == r.truth.event_id
+
+
+def test_histories_of_any_length_are_followed_by_the_same_events() -> None:
+    live = in_time_order(TIMELINES, 50, 60)
+    short, long = in_time_order(TIMELINES, 46, 50), in_time_order(TIMELINES, 0, 50)
+    assert len(live) == 400 and len(short) == 160 and len(long) == 2000
+    assert short == [r for r in long if r in set(short)]  # the end of each person's history
+    for sent in (short, long, live):
+        times = [r.truth.occurred_at_ms for r in sent]
+        assert times == sorted(times)
+    # Each person's live events come after their history, in either case.
+    last = {r.truth.person: r.truth.occurred_at_ms for r in long}
+    assert all(r.truth.occurred_at_ms > last[r.truth.person] for r in live)
+    # The people are the traffic generator's of the same seed.
+    assert population(TrafficSpec(people=40, seed=4))[7].index == 7

@@ -10,6 +10,7 @@ tests check with it which codec each producer's batches arrived in.
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaClient, TopicPartition
@@ -50,9 +51,16 @@ def read_batches(data: bytes) -> list[tuple[int, str, int, int]]:
     return batches
 
 
-async def held_by_codec(bootstrap_servers: str, topic: str) -> dict[str, Held]:
+async def held_by_codec(
+    bootstrap_servers: str,
+    topic: str,
+    since: Mapping[int, int] | None = None,
+    until: Mapping[int, int] | None = None,
+) -> dict[str, Held]:
     """Every batch of every partition of `topic`, from its first offset to
-    its high watermark, counted by codec."""
+    its high watermark, counted by codec; or the batches from offset
+    `since[partition]` that end by `until[partition]` (offsets at which
+    the producers had finished a batch)."""
     client = AIOKafkaClient(bootstrap_servers=bootstrap_servers)
     await client.bootstrap()
     held: dict[str, Held] = {}
@@ -60,20 +68,26 @@ async def held_by_codec(bootstrap_servers: str, topic: str) -> dict[str, Held]:
         cluster = await client.fetch_all_metadata()
         for partition in sorted(cluster.partitions_for_topic(topic) or ()):
             node = cluster.leader_for_partition(TopicPartition(topic, partition))
-            offset, end = 0, 1
+            offset = (since or {}).get(partition, 0)
+            # Known after the first fetch (the high watermark), unless `until` says.
+            end = offset + 1 if until is None else until.get(partition, 0)
             while offset < end:
                 request = FetchRequest(
                     10, 1, FETCH_BYTES, 0, [(topic, [(partition, offset, FETCH_BYTES)])]
                 )
                 response = await client.send(node, request)
                 (_, partitions), *_ = response.topics
-                (_, error, end, *_, records), *_ = partitions
+                (_, error, high, *_, records), *_ = partitions
+                end = high if until is None else min(high, end)
                 if error:
                     raise RuntimeError(f"fetch of {topic}[{partition}] failed: error {error}")
                 batches = read_batches(records or b"")
                 if not batches:
                     break  # nothing more below the high watermark
                 for next_offset, codec, count, size in batches:
+                    if next_offset > end:
+                        offset = end  # a batch across `until`: not counted
+                        break
                     counted = held.setdefault(codec, Held())
                     counted.batches += 1
                     counted.records += count

@@ -71,6 +71,9 @@ class TrafficSpec:
     until: datetime | None = None
     """Records that would arrive after it are left out: the traffic as
     received by then (None: every record)."""
+    first_person: int = 0
+    """Index of the first person: traffic of other people than an earlier
+    spec's (customer ids and phones follow the index)."""
 
 
 def _timestamp(rng: random.Random, at_ms: int) -> str:
@@ -93,8 +96,9 @@ def _wire(rng: random.Random, plan: Planned, event_id: str) -> dict[str, Any]:
 
 
 def population(spec: TrafficSpec) -> list[Person]:
-    rng = random.Random(f"{spec.seed}-people")
-    return [make_person(rng, index) for index in range(spec.people)]
+    first = spec.first_person
+    rng = random.Random(f"{spec.seed}-people" + (f"-from-{first}" if first else ""))
+    return [make_person(rng, index) for index in range(first, first + spec.people)]
 
 
 def generate_traffic(spec: TrafficSpec) -> list[GeneratedRecord]:
