@@ -13,16 +13,17 @@ journey, not by the person's tenure.
 A step that reaches into the closed journeys (one within the gap after the
 last closed journey, or before it), a merge, or a crash between a closure
 and its rows reopens them: the stage reads the chain back from its newest
-closure for as long as the step can still touch what it holds, the steps
-go back into the state, and the next fold writes the journeys as if they
-had never left (`streams.journeys.logic`). The closures read back are
-superseded: tombstoned once the person's new version is written.
+closure, and the journeys the step can still touch (newest first, one
+journey at a time) go back into the state; the next fold writes them as if
+they had never left (`streams.journeys.logic`). A closure whose journeys all
+went back is superseded: tombstoned once the person's new version is
+written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -37,20 +38,34 @@ PENDING = -2
 """A closure being sent: its offset is known once the broker acknowledged it."""
 
 
+class ClosedJourney(NamedTuple):
+    """What the chain needs of one closed journey, besides its steps."""
+
+    journey_id: str
+    last_at_ms: int
+    converted: bool
+    steps: int
+    """How many of the closure's steps are this journey's (they follow the
+    ones of the journeys before it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Closure:
     """The steps of journeys one fold closed, and what the state knew of the
-    closed journeys before them."""
+    closed journeys before them. A state's chain may point at the first few
+    of them only (the others were reopened): `PersonState.chain_count`."""
 
     customer_key: str
     version: int
     """The person's version that closed them: with the key, names the record
     (unique, so compaction never drops a closure still pointed at)."""
-    journey_ids: tuple[str, ...]
+    journeys: tuple[ClosedJourney, ...]
     steps: bytes
     """`encode_steps` of their steps, in order."""
     previous: int
     """Offset of the person's closure before this one (NO_CHAIN: none)."""
+    previous_count: int
+    """How many of that closure's journeys come before these."""
     previous_until_ms: int
     """Event time of the last step of the journeys before these (0: none)."""
     purchased_before: bool
@@ -68,8 +83,9 @@ def encode_closure(closure: Closure) -> tuple[bytes, bytes, list[tuple[str, byte
         {
             "customer_key": closure.customer_key,
             "version": closure.version,
-            "journey_ids": closure.journey_ids,
+            "journeys": [tuple(journey) for journey in closure.journeys],
             "previous": closure.previous,
+            "previous_count": closure.previous_count,
             "previous_until_ms": closure.previous_until_ms,
             "purchased_before": closure.purchased_before,
         }
@@ -84,9 +100,10 @@ def decode_closure(value: bytes, steps: bytes) -> Closure:
     return Closure(
         data["customer_key"],
         data["version"],
-        tuple(data["journey_ids"]),
+        tuple(ClosedJourney._make(journey) for journey in data["journeys"]),
         steps,
         data["previous"],
+        data["previous_count"],
         data["previous_until_ms"],
         data["purchased_before"],
     )

@@ -36,6 +36,9 @@ from streams.journeys.state import (
 )
 from streams.journeys.steps import KeyedSteps, Step
 
+NEWEST_CLOSURE = -1
+"""A reach (`Partition.reaching`) that reopens the person's newest closure
+whole, and no further (event times are never negative)."""
 SWEEP_SECONDS = 5.0
 """Wall-clock time between two eviction sweeps of a partition."""
 SWEEP_EVENT_TIME_MS = 3_600_000
@@ -94,7 +97,7 @@ class JourneyLogic:
         reopens its closure (`to_reopen`), to write them again."""
         for key, state in partition.people.items():
             if state.unconfirmed and state.closed_now and state.chain >= 0:
-                partition.reaching[key] = state.closed_until_ms  # the newest closure
+                partition.reaching[key] = NEWEST_CLOSURE
         self.partitions[number] = partition
         self.counts["restored_people"] += len(partition.people)
 
@@ -155,7 +158,7 @@ class JourneyLogic:
                     if self._reaches(earliest, state):
                         if key not in reaching:
                             reaching[key] = earliest
-                        elif (reach := reaching[key]) is not None:
+                        elif (reach := reaching[key]) is not None and reach != NEWEST_CLOSURE:
                             reaching[key] = min(reach, earliest)
             self.counts["steps"] += len(steps)
             for step in steps:
@@ -242,6 +245,7 @@ class JourneyLogic:
             state.journey_ids,
             retired=retired,
             chain=state.chain,
+            chain_count=state.chain_count,
             closed_until_ms=state.closed_until_ms,
             purchased=state.purchased,
             closed_now=closure is not None,
@@ -322,11 +326,21 @@ class JourneyLogic:
         state = partition.people[key]
         reach = partition.reaching.pop(key)
         partition.pending.setdefault(key, [])
-        reopen(state, closure)
+        gap = self.rules.inactivity_gap_ms
+        if reach is None or reach == NEWEST_CLOSURE:
+            reopen(state, closure, lambda last_at_ms: False)
+        else:
+            at = reach
+            reopen(state, closure, lambda last_at_ms: at - last_at_ms > gap)
         self.counts["closures_reopened" if closure else "closures_missing"] += 1
-        if closure is None:
+        if reach == NEWEST_CLOSURE:  # then as far as steps gathered meanwhile reach
+            gathered = partition.pending[key]
+            reach = min(step.occurred_at_ms for step in gathered) if gathered else None
+            if reach is None:
+                return None
+        if closure is None or state.chain < 0:
             return None
-        if state.chain < 0 or (reach is not None and not self._reaches(reach, state)):
+        if reach is not None and not self._reaches(reach, state):
             return None
         partition.reaching[key] = reach
         return state.chain

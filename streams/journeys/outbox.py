@@ -29,7 +29,8 @@ class Partition:
     """Wall clock and watermark of the last eviction sweep."""
     reaching: dict[str, int | None] = field(default_factory=dict)
     """People whose closures are being read back: how far (the event time of
-    their earliest new step; None: all of them, for a move)."""
+    their earliest new step; None: all of them, for a move; NEWEST_CLOSURE
+    of `streams.journeys.logic`: the newest one whole)."""
 
 
 @dataclass

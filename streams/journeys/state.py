@@ -18,13 +18,13 @@ journeys themselves go to the store as rows (`streams.journeys.rows`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from streams.journeys.closed import NO_CHAIN, PENDING, Closure
+from streams.journeys.closed import NO_CHAIN, PENDING, ClosedJourney, Closure
 from streams.journeys.records import Journey
 from streams.journeys.steps import Step, decode_steps, encode_steps
 
@@ -52,6 +52,8 @@ class PersonState:
     """Event time of the latest step."""
     chain: int = NO_CHAIN
     """Offset of the person's newest closure on the closed-journeys topic."""
+    chain_count: int = 0
+    """How many of that closure's journeys are still closed (the first ones)."""
     closed_until_ms: int = 0
     """Event time of the last step of their closed journeys (0: none)."""
     purchased: bool = False
@@ -117,34 +119,50 @@ def close(key: str, state: PersonState, steps: list[Step], ended: Sequence[Journ
     closure = Closure(
         key,
         state.version,
-        tuple(journey.journey_id for journey in ended),
+        tuple(ClosedJourney(j.journey_id, j.last_at_ms, j.converted, j.touchpoints) for j in ended),
         encode_steps(steps[:count]),
         state.chain,
+        state.chain_count,
         state.closed_until_ms,
         state.purchased,
     )
     state.steps = encode_steps(steps[count:])
-    state.chain = PENDING
+    state.chain, state.chain_count = PENDING, len(ended)
     state.closed_until_ms = ended[-1].last_at_ms
     state.purchased = state.purchased or any(journey.converted for journey in ended)
     return closure
 
 
-def reopen(state: PersonState, closure: Closure | None) -> None:
-    """A closure read back into the state: its steps and journey ids back,
-    the chain one further back, the closure superseded. None (gone from the
-    topic): the chain ends here, the older history stays as stored."""
+def reopen(state: PersonState, closure: Closure | None, keep: Callable[[int], bool]) -> None:
+    """Journeys of the closure at the head of the state's chain back into
+    the state, newest first, as long as `keep(last_at_ms)` of the one before
+    says no (all of them: the chain moves one closure back, and this one is
+    superseded). None (gone from the topic): the chain ends here, the older
+    history stays as stored."""
     if closure is None:
-        state.chain = NO_CHAIN
+        state.chain, state.chain_count = NO_CHAIN, 0
         return
-    back = decode_steps(closure.steps)
+    journeys = closure.journeys[: state.chain_count]
+    assert journeys, "a chain points at one closed journey at least"
+    kept = len(journeys) - 1  # the newest goes back, always
+    while kept > 0 and not keep(journeys[kept - 1].last_at_ms):
+        kept -= 1
+    start = sum(journey.steps for journey in journeys[:kept])
+    end = start + sum(journey.steps for journey in journeys[kept:])
+    back = decode_steps(closure.steps)[start:end]
     state.steps = encode_steps(merge_steps(back, state.decoded()) or back)
-    state.journey_ids = tuple(dict.fromkeys(closure.journey_ids + state.journey_ids))
-    state.chain = closure.previous
-    state.closed_until_ms = closure.previous_until_ms
-    state.purchased = closure.purchased_before
+    ids = tuple(journey.journey_id for journey in journeys[kept:])
+    state.journey_ids = tuple(dict.fromkeys(ids + state.journey_ids))
     state.closed_now = False
-    state.superseded += (closure.key,)
+    if kept:
+        state.chain_count = kept
+        state.closed_until_ms = journeys[kept - 1].last_at_ms
+        state.purchased = closure.purchased_before or any(j.converted for j in journeys[:kept])
+    else:
+        state.chain, state.chain_count = closure.previous, closure.previous_count
+        state.closed_until_ms = closure.previous_until_ms
+        state.purchased = closure.purchased_before
+        state.superseded += (closure.key,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +179,7 @@ class PersonRecord:
     retired: tuple[str, ...] = ()
     """Journeys this version deleted (rows with is_deleted)."""
     chain: int = NO_CHAIN
+    chain_count: int = 0
     closed_until_ms: int = 0
     purchased: bool = False
     closed_now: bool = False
@@ -183,6 +202,7 @@ def encode_record(record: PersonRecord) -> tuple[bytes, bytes]:
             "journey_ids": record.journey_ids,
             "retired": record.retired,
             "chain": record.chain,
+            "chain_count": record.chain_count,
             "closed_until_ms": record.closed_until_ms,
             "purchased": record.purchased,
             "closed_now": record.closed_now,
@@ -215,6 +235,7 @@ def restored(data: dict[str, Any], encoded_steps: bytes) -> PersonState | None:
         retired=tuple(data.get("retired", ())),  # person/4 records carry none
         # person/5 records hold every step: the next fold closes what ended.
         chain=data.get("chain", NO_CHAIN),
+        chain_count=data.get("chain_count", 0),
         closed_until_ms=data.get("closed_until_ms", 0),
         purchased=data.get("purchased", False),
         closed_now=data.get("closed_now", False),

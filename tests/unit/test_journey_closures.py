@@ -10,7 +10,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from streams.journeys.closed import NO_CHAIN, Closure, decode_closure, encode_closure
+from streams.journeys.closed import (
+    NO_CHAIN,
+    ClosedJourney,
+    Closure,
+    decode_closure,
+    encode_closure,
+)
 from streams.journeys.fold import person_journeys
 from streams.journeys.logic import JourneyLogic
 from streams.journeys.outbox import Outbox, Partition
@@ -176,7 +182,8 @@ def test_ended_journeys_leave_the_state_and_the_changelog_once_closed() -> None:
     stage.handle([("A", history)])
     out = stage.flush()
     ((_number, closure),) = out.closures
-    assert closure.journey_ids and len(closure.journey_ids) == 39  # all but the last ended
+    assert len(closure.journeys) == 39  # all but the last ended
+    assert [j.steps for j in closure.journeys] == [1] * 39
     assert decode_steps(closure.steps) == history[:39]
     state = stage.logic.partitions[0].people["A"]
     assert state.decoded() == history[39:]
@@ -209,13 +216,24 @@ def test_a_late_step_reopens_the_closed_journeys_it_reaches_and_no_more() -> Non
     later = step("buy", 8 * 120 + 1, kind=2)
     stage.handle([("A", [*late, later])])
     out = stage.flush()
-    assert stage.logic.counts["closures_reopened"] == 1  # the newest closure (journeys 5-8)
-    assert [key for _, key in out.tombstones] == [stage.closures[1][0]]
-    all_steps = history + late + [later]
+    # One closure read (journeys 4-8), three of its journeys back (4 and 5
+    # stay closed there: the late steps cannot reach them); none superseded.
+    assert stage.logic.counts["closures_reopened"] == 1
+    assert out.tombstones == []
+    ((_, again),) = out.closures
+    assert (again.previous, again.previous_count) == (1, 2)
+    all_steps = [*history, *late, later]
     as_of = max(s.occurred_at_ms for s in all_steps)
     assert stage.stored() == expected({"A": all_steps}, as_of)
     state = stage.logic.partitions[0].people["A"]
     assert state.decoded() == [history[9]]  # closed again
+    # A step before everything reads the whole chain back: each closure is
+    # superseded, tombstoned with the version that no longer needs it.
+    first = step("first", -30)
+    stage.handle([("A", [first])])
+    out = stage.flush()
+    assert sorted(key for _, key in out.tombstones) == sorted(c[0] for c in stage.closures[:3])
+    assert stage.stored() == expected({"A": [*all_steps, first]}, as_of)
 
 
 def test_merges_restarts_evictions_and_late_steps_in_any_order_match_one_fold() -> None:
@@ -231,7 +249,15 @@ def test_merges_restarts_evictions_and_late_steps_in_any_order_match_one_fold() 
             batch: list[tuple[str, list[Step]]] = []
             for _ in range(rng.randrange(1, 4)):
                 key = rng.choice(keys)
-                at = minute - (rng.randrange(60, 600) if rng.random() < 0.15 else 0)  # late
+                late = rng.random()
+                back = (
+                    rng.randrange(60, 600)
+                    if late < 0.15
+                    else rng.randrange(600, 3000)
+                    if late < 0.2
+                    else 0
+                )
+                at = minute - back  # late: into the open journey, or ended ones
                 s = step(f"e{round_}-{len(batch)}-{key}", at, kind=rng.randrange(len(KINDS)))
                 owner = merged.get(key, key)
                 truth.setdefault(owner, []).append(s)
@@ -304,7 +330,8 @@ def test_a_closure_gone_from_the_topic_is_counted_and_the_rest_goes_on() -> None
 
 
 def test_a_closure_record_round_trips() -> None:
-    closure = Closure("K", 3, ("j1", "j2"), b"[]", 7, 99, True)
+    journeys = (ClosedJourney("j1", 5, False, 2), ClosedJourney("j2", 9, True, 1))
+    closure = Closure("K", 3, journeys, b"[]", 7, 2, 99, True)
     key, value, headers = encode_closure(closure)
     assert key == b"K|3"
     assert decode_closure(value, dict(headers)["cx.steps"]) == closure
