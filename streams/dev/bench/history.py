@@ -21,8 +21,9 @@ from typing import Any
 from streams.dev.bench.busy import Window, idle_cores, mark, ratio
 from streams.dev.bench.latency import latency_summary, send_paced, stored_at
 from streams.dev.bench.procfs import status_kb
-from streams.dev.bench.steady import start_worker, uncompressed
+from streams.dev.bench.steady import start_worker
 from streams.dev.bench.topic_growth import appended, end_offsets, worker_topics
+from streams.dev.bench.workers import uncompressed
 from streams.dev.broker import LocalBroker
 from streams.dev.generator import GeneratedRecord
 from streams.dev.generator.timeline import TimelineSpec, in_time_order, timelines

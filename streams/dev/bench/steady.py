@@ -26,14 +26,14 @@ from typing import Any
 from streams.dev.bench.busy import Mark, Window, idle_cores, mark, ratio
 from streams.dev.bench.clickhouse_writes import PartWatch, insert_counts, per_table
 from streams.dev.bench.latency import latency_summary, send_paced, stored_at
-from streams.dev.bench.throughput import ALERT_RULES, EVENTS_PER_PERSON
-from streams.dev.broker import LocalBroker, local_settings
+from streams.dev.bench.throughput import EVENTS_PER_PERSON
+from streams.dev.bench.workers import bench_worker, uncompressed
+from streams.dev.broker import LocalBroker
 from streams.dev.child_worker import ChildWorker
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.generator.traffic import weeks_ago
 from streams.dev.produce import produce_records
 from streams.runtime.kafka import ensure_topics
-from streams.runtime.settings import Settings
 from streams.runtime.topics import topic_configs, topic_plan
 
 RATE = re.compile(r"^(\d+(?:\.\d+)?)(x?)$")
@@ -68,18 +68,13 @@ class SteadyPlan:
     seed: int = 1
 
 
-def uncompressed(settings: Settings) -> Settings:
-    """Settings for sending channel traffic as `cx bench throughput` does."""
-    return settings.model_copy(update={"kafka_compression": "none"})
-
-
 def start_worker(broker: LocalBroker, folder: Path) -> ChildWorker:
     """A worker on `broker` (the embedded ClickHouse in `folder`, the alert
     rules of deploy/alerts.toml), its topics made, started and healthy."""
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = local_settings(broker.url, folder, log_level="WARNING", alert_rules=ALERT_RULES)
+    worker = bench_worker(broker, folder)
+    settings = worker.settings
     asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
-    return ChildWorker(settings, folder / "worker.log").start()
+    return worker.start()
 
 
 def _stored(records: list[GeneratedRecord]) -> tuple[int, int]:

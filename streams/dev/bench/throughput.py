@@ -22,6 +22,7 @@ from streams.dev.bench.faust_peer import run_faust_peer
 from streams.dev.bench.latency import latency_summary, send_paced, stored_at
 from streams.dev.bench.procfs import status_kb
 from streams.dev.bench.topic_batches import held_by_codec
+from streams.dev.bench.workers import bench_worker, uncompressed
 from streams.dev.broker import LocalBroker, local_settings
 from streams.dev.child_worker import ChildWorker
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
@@ -34,8 +35,6 @@ from streams.runtime.topics import Topics, topic_configs, topic_plan
 EVENTS_PER_PERSON = 9.39
 """Records the generator makes per person (measured; duplicates and invalid
 records included)."""
-
-ALERT_RULES = Path(__file__).resolve().parents[3] / "deploy" / "alerts.toml"
 
 
 @dataclass(frozen=True)
@@ -223,14 +222,9 @@ def run_ingest_alone(worker: ChildWorker, records: int, broker: LocalBroker) -> 
         worker.stop()
 
 
-def _uncompressed(settings: Settings) -> Settings:
-    """`settings` for sending the channel traffic (see the module's doc)."""
-    return settings.model_copy(update={"kafka_compression": "none"})
-
-
 def _prepare(settings: Settings, records: list[GeneratedRecord]) -> None:
     asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
-    asyncio.run(produce_records(_uncompressed(settings), records))
+    asyncio.run(produce_records(uncompressed(settings), records))
 
 
 async def topic_bytes(settings: Settings) -> dict[str, dict[str, int]]:
@@ -246,14 +240,6 @@ async def topic_bytes(settings: Settings) -> dict[str, dict[str, int]]:
     return held
 
 
-def _worker(broker: LocalBroker, folder: Path, **overrides: Any) -> ChildWorker:
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = local_settings(
-        broker.url, folder, log_level="WARNING", alert_rules=ALERT_RULES, **overrides
-    )
-    return ChildWorker(settings, folder / "worker.log")
-
-
 def measure(plan: Plan, folder: Path) -> dict[str, Any]:
     people = max(100, round(plan.events / EVENTS_PER_PERSON))
     records = generate_traffic(TrafficSpec(people=people, seed=plan.seed))
@@ -262,7 +248,7 @@ def measure(plan: Plan, folder: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {"records": len(records), "valid": valid, "invalid": invalid}
 
     with LocalBroker(log_path=folder / "tansu-one.log") as broker:
-        one = _worker(broker, folder / "one")
+        one = bench_worker(broker, folder / "one")
         _prepare(one.settings, records)
         figures["ceiling_s"] = round(asyncio.run(ceiling(one.settings, len(records))), 3)
         figures["processor"] = run_workers([one], valid, invalid, broker)
@@ -280,15 +266,15 @@ def measure(plan: Plan, folder: Path) -> dict[str, Any]:
 
     if plan.ingest_alone:
         with LocalBroker(log_path=folder / "tansu-ingest.log") as broker:
-            alone = _worker(broker, folder / "ingest-alone", roles="ingest")
+            alone = bench_worker(broker, folder / "ingest-alone", roles="ingest")
             _prepare(alone.settings, records)
             figures["ingest_alone"] = run_ingest_alone(alone, len(records), broker)
 
     if plan.two_workers:
         with LocalBroker(log_path=folder / "tansu-two.log") as broker:
             pair = [
-                _worker(broker, folder / "two-a"),
-                _worker(broker, folder / "two-b", roles="ingest,journeys"),
+                bench_worker(broker, folder / "two-a"),
+                bench_worker(broker, folder / "two-b", roles="ingest,journeys"),
             ]
             _prepare(pair[0].settings, records)
             figures["two_workers"] = run_workers(pair, valid, invalid, broker)
@@ -304,14 +290,14 @@ def latency_run(folder: Path, rate: float, plan: Plan) -> dict[str, Any]:
     people = max(100, round(rate * plan.latency_seconds / EVENTS_PER_PERSON))
     records = generate_traffic(TrafficSpec(people=people, seed=plan.seed + 1))
     with LocalBroker(log_path=folder.parent / "tansu-latency.log") as broker:
-        worker = _worker(broker, folder)
+        worker = bench_worker(broker, folder)
         settings = worker.settings
         asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
         worker.start()
         try:
             pid, started = _pid(worker), time.perf_counter()
             before = read_cpu(pid)
-            sent_at = asyncio.run(send_paced(_uncompressed(settings), records, rate))
+            sent_at = asyncio.run(send_paced(uncompressed(settings), records, rate))
             sending = spent(pid, before, read_cpu(pid))
             sending_s = time.perf_counter() - started
             worker.wait_stored(
