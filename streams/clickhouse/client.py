@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -102,14 +103,26 @@ _INSERT_SETTINGS: dict[str, Any] = {
     "max_partitions_per_insert_block": 0,
 }
 
+_SYNC = {"async_insert": 0}
+"""The sinks gather their rows themselves (`streams.clickhouse.gather`):
+said explicitly, as ClickHouse 26.3 and later insert asynchronously by
+default (the embedded engine never does)."""
+_ASYNC = {"async_insert": 1, "wait_for_async_insert": 1, "async_insert_deduplicate": 1}
+"""CX_CLICKHOUSE_ASYNC_INSERT: the server gathers the inserts of every
+worker, and an insert returns once its rows are stored (so offsets are
+committed after them); tokens still drop a retried block
+(docs/operations.md)."""
 
-def _insert_settings(token: str | None) -> dict[str, Any]:
+
+def insert_settings(token: str | None, *, async_insert: bool = False) -> dict[str, Any]:
+    """The settings of every insert of the sinks."""
+    settings = {**_INSERT_SETTINGS, **(_ASYNC if async_insert else _SYNC)}
     if not token:
-        return dict(_INSERT_SETTINGS)
+        return settings
     # A retried block is dropped by the table and, with the second setting,
     # by the materialized views it feeds (metrics_minute).
     return {
-        **_INSERT_SETTINGS,
+        **settings,
         "insert_deduplication_token": token,
         "deduplicate_blocks_in_dependent_materialized_views": 1,
     }
@@ -160,11 +173,13 @@ class Store:
         *,
         ca_file: str | None = None,
         password: str | None = None,
+        async_insert: bool = False,
     ) -> None:
         self.url = url
         self.database = database
         self.ca_file = ca_file
         self.password = password
+        self.async_insert = async_insert
         self._client: Client | None = None
 
     @classmethod
@@ -176,6 +191,7 @@ class Store:
             settings.database,
             ca_file=str(settings.clickhouse_ca_file) if settings.clickhouse_ca_file else None,
             password=password.get_secret_value() if password else None,
+            async_insert=settings.clickhouse_async_insert,
         )
 
     @property
@@ -228,7 +244,7 @@ class Store:
     ) -> None:
         """Insert column-oriented data. The same `dedup_token` on a retried
         insert makes ClickHouse store the block once."""
-        settings = _insert_settings(dedup_token)
+        settings = insert_settings(dedup_token, async_insert=self.async_insert)
         self.client.insert(
             table,
             list(columns.values()),
@@ -244,7 +260,10 @@ class Store:
         """Insert JSONCompactEachRow lines (`streams.clickhouse.bundle`) as they
         are: ClickHouse parses them. The same `dedup_token` on a retried
         insert makes ClickHouse store the block once."""
-        settings = {"input_format_json_read_objects_as_strings": 1, **_insert_settings(dedup_token)}
+        settings = {
+            "input_format_json_read_objects_as_strings": 1,
+            **insert_settings(dedup_token, async_insert=self.async_insert),
+        }
         self.client.raw_insert(
             f"{self.database}.{table}",
             list(columns),
@@ -270,6 +289,10 @@ class OffLoopStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="clickhouse")
+        self.inserts: Counter[str] = Counter()
+        """INSERTs ClickHouse accepted, by table (each makes a part per partition)."""
+        self.inserted_rows: Counter[str] = Counter()
+        """The rows of those INSERTs, by table."""
 
     async def _call(self, what: str, fn: Callable[[], T], *, retry: bool = True) -> T:
         loop = asyncio.get_running_loop()
@@ -300,6 +323,7 @@ class OffLoopStore:
             f"insert into {table}",
             lambda: self.store.insert(table, columns, dedup_token=dedup_token),
         )
+        self._count(table, len(next(iter(columns.values()), ())))
 
     async def insert_rows(
         self, table: str, columns: Sequence[str], rows: bytes, *, dedup_token: str | None
@@ -308,6 +332,11 @@ class OffLoopStore:
             f"insert into {table}",
             lambda: self.store.insert_rows(table, columns, rows, dedup_token=dedup_token),
         )
+        self._count(table, rows.count(b"\n") + 1 if rows else 0)
+
+    def _count(self, table: str, rows: int) -> None:
+        self.inserts[table] += 1
+        self.inserted_rows[table] += rows
 
     async def run(self, what: str, fn: Callable[[Store], T]) -> T:
         return await self._call(what, lambda: fn(self.store))

@@ -4,9 +4,9 @@ table, rows, deduplication token), and `ClickHouseSink.insert` inserts them,
 in order, and counts. The decisions stay the sink's own (dedup, lookups); the
 insert, the isolation of refused rows and the counters are written once.
 
-A block is data: a later driver may hold the blocks of many batches and
-insert them on size or time, from the batch consumer's `flush`, before it
-commits. Today each batch's blocks are inserted as one write.
+A block is data: the sinks fed by a batch consumer hold the blocks of many
+batches and insert them as one, on size or time, before the offsets are
+committed (`streams.clickhouse.gather.BatchSink`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from aiokafka.structs import ConsumerRecord
 
 from streams.clickhouse.client import OffLoopStore
 from streams.clickhouse.isolate import Refused, insert_isolating
-from streams.runtime.batch_consumer import Batch, StatelessHandler, Write
+from streams.runtime.batch_consumer import Batch
 from streams.runtime.failures import FailureBudget
 
 In = TypeVar("In")
@@ -86,6 +86,13 @@ class ClickHouseSink(ABC, Generic[In, X]):
     async def after(self, block: Block[X], refused: list[Refused]) -> None:
         """The sink's step after it, with the rows refused on their own."""
 
+    def merged(self, extras: list[X]) -> X:
+        """What the blocks inserted as one carry, from what each carried (a
+        sink whose blocks carry something says how they combine)."""
+        if len(extras) > 1 and any(extra is not None for extra in extras):
+            raise NotImplementedError(f"{type(self).__name__} does not merge its blocks")
+        return extras[0]
+
     async def insert(self, blocks: Sequence[Block[X]]) -> None:
         """Store the blocks, one after the other. Raises `TooManyFailures`
         past the budget of refused rows (nothing after is inserted)."""
@@ -110,15 +117,6 @@ class ClickHouseSink(ABC, Generic[In, X]):
 
     def stats(self) -> dict[str, Any]:
         return {"rows": self.rows, "refused": self.refused}
-
-
-class BatchSink(ClickHouseSink[Batch, X], StatelessHandler):
-    """A sink fed by a batch consumer: `handle` returns the insert of the
-    batch's blocks as its write; offsets are committed once it is done."""
-
-    async def handle(self, batch: Batch) -> Write | None:
-        blocks = await self.write(batch)
-        return self.insert(blocks) if blocks else None
 
 
 def records(batch: Batch) -> Iterator[ConsumerRecord[bytes, bytes]]:

@@ -171,6 +171,19 @@ class StateCollector(Collector):
             [(("store",), duplicates)] if p.touchpoints is not None else [],
         )
         yield from self._consumers()
+        inserted = p.inserted()
+        yield _counter(
+            "cx_clickhouse_inserts",
+            "INSERTs ClickHouse accepted (each writes a part per partition), by table.",
+            ("table",),
+            (((table,), counts["inserts"]) for table, counts in inserted.items()),
+        )
+        yield _counter(
+            "cx_clickhouse_insert_rows",
+            "Rows of those INSERTs, by table.",
+            ("table",),
+            (((table,), counts["rows"]) for table, counts in inserted.items()),
+        )
         journeys = p.journeys.logic.people_in_memory() if p.journeys is not None else 0
         yield _gauge(
             "cx_people_in_memory", "People held by the journey stage.", (), [((), journeys)]

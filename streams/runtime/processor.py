@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 import mode
@@ -15,6 +16,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from streams.alerts.rules import load_rules
 from streams.alerts.stage import AlertEvaluator, AlertSinks
 from streams.clickhouse.client import OffLoopStore, Store
+from streams.clickhouse.gather import InsertLimits
 from streams.clickhouse.migrate import migrate
 from streams.clickhouse.reconcile import reconcile_metrics
 from streams.deadletters.sink import DeadLetterSink
@@ -87,9 +89,10 @@ class Processor(mode.Service):
         self.rules = load_rules(settings.alert_rules) if settings.alert_rules else []
         self.ingest: IngestStage | None = None
         self.journeys: JourneyStage | None = None
-        self.journey_store = JourneySink(self._lane("journeys"))
+        self.insert_limits = InsertLimits(settings.insert_max_rows, settings.insert_max_bytes)
+        self.journey_store = JourneySink(self._lane("journeys"), self.insert_limits)
         self.touchpoints: StoreStage | None = None
-        self.dead_letters = DeadLetterSink(self._lane("deadletters"))
+        self.dead_letters = DeadLetterSink(self._lane("deadletters"), self.insert_limits)
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()
         self.broker_reached: asyncio.Event | None = None
@@ -149,7 +152,9 @@ class Processor(mode.Service):
             settings.identity_rules,
         )
         if settings.stores:
-            self.identity_sink = IdentitySink(self._lane("identity"), self.crash)
+            self.identity_sink = IdentitySink(
+                self._lane("identity"), self.crash, interval_s=settings.insert_interval_ms / 1000
+            )
             self.identity.listeners.append(self.identity_sink)
         await self.add_runtime_dependency(self.identity)
         await self.identity.caught_up.wait()
@@ -191,10 +196,19 @@ class Processor(mode.Service):
                 self.store,
                 KafkaDownstream(await self._producer("store"), self.topics),
                 capacity=settings.dedup_cache_events,
+                limits=self.insert_limits,
             )
-            self._consume("journey-store", [self.topics.journey_rows], self.journey_store)
-            self._consume("store", [self.topics.touchpoints], self.touchpoints)
-            self._consume("deadletter-store", [self.topics.deadletter], self.dead_letters)
+            # A sink's flush inserts what it gathered: its interval is the insert interval.
+            inserts = settings.insert_interval_ms / 1000
+            rows, touchpoints = self.topics.journey_rows, self.topics.touchpoints
+            self._consume("journey-store", [rows], self.journey_store, flush_interval_s=inserts)
+            self._consume("store", [touchpoints], self.touchpoints, flush_interval_s=inserts)
+            self._consume(
+                "deadletter-store",
+                [self.topics.deadletter],
+                self.dead_letters,
+                flush_interval_s=inserts,
+            )
         if settings.stores and self.rules:
             alerts = self._lane("alerts")
             sinks = AlertSinks(
@@ -244,6 +258,15 @@ class Processor(mode.Service):
         sent = {tp: end for tp, end in sent.items() if tp in owned}
         while not done(storing, sent) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+
+    def inserted(self) -> dict[str, dict[str, int]]:
+        """INSERTs ClickHouse accepted and their rows, by table (all lanes)."""
+        inserts: Counter[str] = Counter()
+        rows: Counter[str] = Counter()
+        for lane in self.lanes.values():
+            inserts.update(lane.inserts)
+            rows.update(lane.inserted_rows)
+        return {table: {"inserts": n, "rows": rows[table]} for table, n in sorted(inserts.items())}
 
     def _lane(self, sink: str) -> OffLoopStore:
         lane = self.lanes[sink] = TimedStore(Store.of(self.settings), self.metrics)
@@ -355,6 +378,7 @@ class Processor(mode.Service):
             "roles": self.settings.roles,
             "phase": self.phase,
             "clickhouse": {str(table): int(rows) for table, rows in stored},
+            "clickhouse_inserts": self.inserted(),
             "ingest": self.ingest.stats() if self.ingest else {},
             "identity": self.identity.stats() if self.identity else {},
             "journeys": self.journeys.stats() if self.journeys else {},

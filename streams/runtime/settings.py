@@ -173,8 +173,35 @@ class Settings(BaseSettings):
     commit_interval_ms: int = Field(
         500,
         ge=0,
-        description="how often a stage commits the offsets of what it has written (a "
-        "restart reads up to this much again; the sinks drop what they already hold)",
+        description="how often the ingest stage commits the offsets of what it has written "
+        "(a restart reads up to this much again; the sinks drop what they already hold); "
+        "the ClickHouse sinks commit at each insert interval",
+    )
+    insert_interval_ms: int = Field(
+        1000,
+        ge=0,
+        description="how often each ClickHouse sink inserts the rows it gathered across "
+        "batches (then commits their offsets): ClickHouse asks for about one insert a second "
+        "per table; touchpoints become queryable up to this much later",
+    )
+    insert_max_rows: int = Field(
+        100_000,
+        ge=1,
+        le=1_000_000,
+        description="a sink inserts at once when it holds this many rows (a backlog's "
+        "inserts grow up to it); at most ClickHouse's max_insert_block_size (about a million)",
+    )
+    insert_max_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1,
+        description="...or this many bytes of rows (JSON lines), whichever comes first",
+    )
+    clickhouse_async_insert: bool = Field(
+        False,
+        description="insert with ClickHouse's asynchronous inserts (async_insert=1, "
+        "wait_for_async_insert=1): the server gathers the inserts of many workers. false: "
+        "synchronous inserts, said explicitly (ClickHouse 26.3 and later insert asynchronously "
+        "by default). The embedded engine ignores it",
     )
     journey_flush_ms: int = Field(
         1000,

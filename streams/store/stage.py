@@ -11,11 +11,15 @@ The first delivery stored is the event, whoever a later one names: only its
 step goes on to the journeys, which therefore count what `touchpoints` holds
 (a row ClickHouse then refuses is the exception: its step was sent).
 
-Steps are sent before the rows are inserted: a crash in between re-reads the
-batch, finds the rows not stored and sends the steps again (the journey stage
-keeps each event once). A row ClickHouse refuses on its own is set aside to
-the dead-letter topic (`streams.clickhouse.isolate`); its step is already on its
+The rows of many batches are inserted as one block (`streams.clickhouse.gather`),
+about once per insert interval. The steps of an insert's rows are sent just
+before it: a crash in between re-reads the batches, finds the rows not
+stored and sends the steps again (the journey stage keeps each event once).
+A row ClickHouse refuses on its own is set aside to the dead-letter topic
+(`streams.clickhouse.isolate`) after the insert; its step is already on its
 way. Offsets are committed (by the batch consumer) only after the insert.
+Read again after a crash, with other batch boundaries, rows already stored
+are dropped by event id (memory primed from ClickHouse), not by the token.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from schemas import Channel, Rejection, RejectionError, RejectReason
 from streams.clickhouse.bundle import decode_bundle, split_rows
 from streams.clickhouse.client import OffLoopStore, error_name
+from streams.clickhouse.gather import DEFAULT_LIMITS, BatchSink, InsertLimits
 from streams.clickhouse.isolate import Refused
-from streams.clickhouse.sink import BatchSink, Block, Table, digest, offset_ranges
+from streams.clickhouse.sink import Block, Table, digest, offset_ranges
 from streams.deadletters.letter import DeadLetter, encode_dead_letter
 from streams.journeys.steps import STEPS_HEADERS, KeyedSteps, Step, join_keyed, keyed_chunks
 from streams.runtime.batch_consumer import Batch
@@ -111,8 +116,15 @@ TOUCHPOINTS = Table("touchpoints", TOUCHPOINT_COLUMNS, isolate=True)
 
 
 class StoreStage(BatchSink[_Fresh]):
-    def __init__(self, store: OffLoopStore, downstream: Downstream, *, capacity: int) -> None:
-        super().__init__(store, "store")
+    def __init__(
+        self,
+        store: OffLoopStore,
+        downstream: Downstream,
+        *,
+        capacity: int,
+        limits: InsertLimits = DEFAULT_LIMITS,
+    ) -> None:
+        super().__init__(store, "store", limits)
         self.downstream = downstream
         self.capacity = capacity
         self.seen: dict[int, SeenEvents] = {}
@@ -121,8 +133,8 @@ class StoreStage(BatchSink[_Fresh]):
         """Rows ClickHouse refused, set aside: by channel and reason."""
         self.looked_up = 0
         self._old_in_flight: set[str] = set()
-        """Event ids below a partition's memory whose insert has not returned:
-        the next batch's ClickHouse lookup could miss them."""
+        """Event ids below a partition's memory held or whose insert has not
+        returned: the next batch's ClickHouse lookup could miss them."""
 
     @property
     def stored(self) -> int:
@@ -151,8 +163,8 @@ class StoreStage(BatchSink[_Fresh]):
 
     async def write(self, batch: Batch) -> list[Block[_Fresh]]:
         """The rows of events not stored yet, with their steps. They count as
-        seen at once: the next batch may come before the insert returns (a
-        failed insert crashes the worker, memory and all)."""
+        seen at once: the next batches come before the insert (a failed
+        insert crashes the worker, memory and all)."""
         chunks: list[bytes] = []  # fresh rows, a bundle's body or a part of it
         steps: list[KeyedSteps] = []
         kept: list[str] = []  # their event ids
@@ -180,6 +192,12 @@ class StoreStage(BatchSink[_Fresh]):
         if not chunks:
             return []
         return [Block(TOUCHPOINTS, b"\n".join(chunks), _token(batch, kept), _Fresh(steps, old))]
+
+    def merged(self, extras: list[_Fresh]) -> _Fresh:
+        return _Fresh(
+            [steps for extra in extras for steps in extra.steps],
+            set().union(*(extra.old for extra in extras)),
+        )
 
     async def before(self, block: Block[_Fresh]) -> None:
         """Steps, then rows (see the module doc)."""

@@ -17,6 +17,7 @@ from streams.clickhouse.client import (
     OffLoopStore,
     Store,
 )
+from streams.clickhouse.gather import InsertLimits
 from streams.clickhouse.migrate import MigrationError, migrate
 from streams.clickhouse.reconcile import reconcile_metrics
 from streams.deadletters.letter import DeadLetter, encode_dead_letter
@@ -156,18 +157,25 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 
 def store_batch(handler: StoreStage, batch) -> None:  # type: ignore[no-untyped-def]
-    """Handle a batch and wait for its insert, as the batch consumer does."""
+    """Handle a batch and wait for its insert, as the batch consumer does
+    (its flush, before it commits, inserts what the sink gathered)."""
 
     async def handle_and_write() -> None:
         write = await handler.handle(batch)
         if write is not None:
             await write
+        await handler.flush()
 
     asyncio.run(handle_and_write())
 
 
 def handler(store: Store, **limits: int) -> StoreStage:
-    return StoreStage(OffLoopStore(store), Sent(), capacity=limits.get("capacity", 100_000))
+    return StoreStage(
+        OffLoopStore(store),
+        Sent(),
+        capacity=limits.get("capacity", 100_000),
+        limits=InsertLimits(rows=limits.get("insert_rows", 100_000)),
+    )
 
 
 def test_redelivered_events_are_stored_once(migrated: Store) -> None:
@@ -237,15 +245,22 @@ def test_an_old_event_repeated_while_its_insert_is_in_flight_is_stored_once(
 ) -> None:
     small, items = with_items_below_memory(migrated)
     late = items[0]._replace(event_id="late-and-repeated")
+    held = items[1]._replace(event_id="late-and-held")
 
     async def two_batches_one_write_in_flight() -> None:
+        small.held.limits = InsertLimits(rows=1)  # each batch's rows inserted at once
         first = await small.handle(as_batch([late], first_offset=200))
         second = await small.handle(as_batch([late], first_offset=201))
         assert first is not None and second is None  # the repeat is known before the insert
         await first
+        small.held.limits = InsertLimits()  # gathered until the flush
+        assert await small.handle(as_batch([held], first_offset=202)) is None
+        assert await small.handle(as_batch([held], first_offset=203)) is None
+        await small.flush()
 
     asyncio.run(two_batches_one_write_in_flight())
-    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == 2 * len(items) + 1
+    assert count(migrated, "SELECT count() FROM {db}.touchpoints") == 2 * len(items) + 2
+    assert small.looked_up == 2 and small.duplicates == 2  # each repeat known in memory
 
 
 def test_dead_letters_are_mirrored_once(migrated: Store) -> None:
