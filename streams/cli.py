@@ -509,6 +509,7 @@ def journey(identifier: str, as_json: bool) -> None:
     CX_WEB_HOST:CX_WEB_PORT when one runs, else reads CX_CLICKHOUSE_URL."""
     from streams.clickhouse.client import Store
     from streams.ingest.pseudonym import Pseudonymizer
+    from streams.reports.ask_worker import ask_worker
     from streams.reports.person import BadIdentifier, parse_identifier, person, render_person
     from streams.runtime.web_token import bearer
 
@@ -518,7 +519,13 @@ def journey(identifier: str, as_json: bool) -> None:
         stored = parse_identifier(identifier, Pseudonymizer(secret.encode()) if secret else None)
     except BadIdentifier as exc:
         raise click.UsageError(str(exc)) from exc
-    data = _ask_worker(settings.web_host, settings.web_port, stored, bearer(settings.web_token))
+    data = ask_worker(
+        settings.web_host,
+        settings.web_port,
+        "/journey",
+        {"identifier": stored},
+        bearer(settings.web_token),
+    )
     if data is None:
         store = Store.of(settings)
         try:
@@ -528,31 +535,6 @@ def journey(identifier: str, as_json: bool) -> None:
     click.echo(
         orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() if as_json else render_person(data)
     )
-
-
-def _ask_worker(
-    host: str, port: int, identifier: str, headers: dict[str, str]
-) -> dict[str, Any] | None:
-    """The worker's answer, or None when no worker listens there; `headers`
-    carry the bearer token (`CX_WEB_TOKEN`)."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    from streams.runtime.net import is_listening
-
-    if not is_listening(host, port):
-        return None
-    query = urllib.parse.urlencode({"identifier": identifier})
-    try:
-        asked = urllib.request.Request(f"http://{host}:{port}/journey?{query}", headers=headers)
-        with urllib.request.urlopen(asked, timeout=30) as answer:
-            data: dict[str, Any] = orjson.loads(answer.read())
-            return data
-    except urllib.error.HTTPError as exc:
-        raise click.ClickException(
-            f"the worker answered {exc.code}: {exc.read().decode()}"
-        ) from exc
 
 
 @main.command()
