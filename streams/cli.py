@@ -16,6 +16,7 @@ import click
 import orjson
 
 from schemas import Channel, Rejection, validate_event
+from streams.deadletters.commands import deadletters
 from streams.runtime.settings import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +40,7 @@ class _Group(click.Group):
 
         from streams.alerts.rules import RulesError
         from streams.clickhouse.client import EmbeddedStoreBusy
+        from streams.deadletters.select import SelectionError
         from streams.runtime.settings import ConfigError, problems
 
         try:
@@ -47,7 +49,7 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from exc
         except ValidationError as exc:
             raise UserError("\n".join(problems(exc))) from None
-        except ConfigError as exc:
+        except (ConfigError, SelectionError) as exc:
             raise UserError(str(exc)) from None
         except DatabaseError as exc:
             missing = _no_schema(exc)
@@ -550,6 +552,8 @@ def demo(people: int, seed: int, data_dir: Path) -> None:
 
     run_demo(people, seed, data_dir)
 
+
+main.add_command(deadletters)
 
 if __name__ == "__main__":
     main()
