@@ -34,6 +34,7 @@ from streams.deadletters.select import (
     filters_of,
     mismatch,
     not_replayable,
+    parse_channels,
     parse_id,
     position_of,
 )
@@ -242,7 +243,7 @@ def replay(
     dead letter again."""
     settings = load_settings()
     if fixed is not None:
-        _replay_file(settings, fixed, ids, dry_run, options)
+        _replay_file(settings, fixed, ids, every, dry_run, options)
         return
     filters = _filters(options, ids)
     if not filters.chosen and not every:
@@ -277,8 +278,8 @@ def replay(
     for row, why in skipped:
         click.echo(f"{row['id']} ({row['reason']}) not replayable: {why}", err=True)
     if dry_run:
-        for row, record in zip(chosen, outgoing, strict=True):
-            click.echo(f"{row['id']}  {row['reason']}  {row['event_id'] or '-'}  -> {record.topic}")
+        if chosen:
+            click.echo(present.render_plan(chosen))
         click.echo(present.replay_line([r.topic for r in outgoing], len(skipped), dry_run=True))
     else:
         sent = _send(settings, outgoing)
@@ -335,6 +336,7 @@ def _replay_file(
     settings: Settings,
     fixed: BinaryIO,
     ids: Sequence[str],
+    every: bool,
     dry_run: bool,
     options: dict[str, Any],
 ) -> None:
@@ -344,16 +346,16 @@ def _replay_file(
     from streams.runtime.topics import Topics
 
     given = [name for name in ("reasons", "since", "until", "event_id") if options[name]]
-    if ids or given:
+    if ids or given or every:
         raise SelectionError(
             "--file sends the fixed events of the file; ids and filters choose dead letters "
             "to send as they were: one or the other"
         )
     name = Path(getattr(fixed, "name", "") or "-").name
-    channels = [c for value in options["channels"] for c in value.split(",") if c.strip()]
-    if not channels:
-        channels = [c for c in CHANNEL_NAMES if name.startswith(c)][:1]
-    if len(channels) != 1 or channels[0] not in CHANNEL_NAMES:
+    channels = parse_channels(options["channels"]) or tuple(
+        c for c in CHANNEL_NAMES if name.startswith(c)
+    )
+    if len(channels) != 1:
         raise SelectionError(
             f"say which channel the events of {name} are for: --channel {'|'.join(CHANNEL_NAMES)}"
         )

@@ -29,11 +29,19 @@ def answer(store: Store, ask: Ask) -> dict[str, Any]:
 
 
 def _readable(row: dict[str, Any]) -> dict[str, Any]:
+    """A `deadletters_list` row as JSON, with its id and its errors parsed."""
+    for name in _INTEGERS:
+        row[name] = int(row[name])
     row["id"] = str(position_of(row))
     row["errors"] = orjson.loads(row["errors"])
     row["reasons"] = list(row["reasons"])
-    for name in ("deadletter_partition", "deadletter_offset", "source_partition"):
-        row[name] = int(row[name])
-    row["source_offset"] = int(row["source_offset"])
-    row["payload_bytes"] = int(row["payload_bytes"])
     return row
+
+
+_INTEGERS = (
+    "deadletter_partition",
+    "deadletter_offset",
+    "source_partition",
+    "source_offset",
+    "payload_bytes",
+)
