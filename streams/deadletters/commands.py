@@ -217,6 +217,12 @@ def show(letter_id: str, raw: bool, as_json: bool) -> None:
             raise click.ClickException(f"dead letter {row['id']}: {note}")
         sys.stdout.buffer.write(fetched.letter.value)
         sys.stdout.buffer.flush()
+        if fetched.letter.truncated_from is not None:
+            click.echo(
+                f"only the first {len(fetched.letter.value):,} of the "
+                f"{fetched.letter.truncated_from:,} bytes sent were kept",
+                err=True,
+            )
     elif as_json:
         click.echo(_json(present.letter_json(row, fetched, note)))
     else:

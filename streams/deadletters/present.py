@@ -124,7 +124,10 @@ def render_letter(row: Mapping[str, Any], fetched: Fetched | None, note: str = "
     lines.append("  headers")
     lines += [f"    {name}: {printable(value)}" for name, value in fetched.headers]
     value = letter.value
-    lines.append(f"  value        {len(value):,} bytes, sha256 {row['payload_sha256']}")
+    size = f"{len(value):,} bytes"
+    if letter.truncated_from is not None:
+        size = f"the first {len(value):,} of {letter.truncated_from:,} bytes sent (no more kept)"
+    lines.append(f"  value        {size}, sha256 {row['payload_sha256']}")
     shown = printable(value[:SHOWN_BYTES])
     lines += [f"    {line}" for line in shown.splitlines() or [""]]
     if len(value) > SHOWN_BYTES:

@@ -360,6 +360,14 @@ def test_a_long_value_is_cut_on_screen_only() -> None:
     assert letter_json(row_of(dead), None, "gone")["record"] is None
 
 
+def test_a_value_cut_at_the_bound_says_so() -> None:
+    dead = letter(value=b"x" * KEPT_BYTES, truncated_from=5_000_000)
+    text = render_letter(row_of(dead), Fetched(dead, []))
+    assert (
+        "  value        the first 524,288 of 5,000,000 bytes sent (no more kept), sha256 " in text
+    )
+
+
 def test_a_value_that_is_not_utf8_is_in_base64_only() -> None:
     dead = letter(value=b"caf\xe9")
     data = letter_json(row_of(dead), Fetched(dead, []), "")
