@@ -16,6 +16,7 @@ import click
 import orjson
 
 from schemas import Channel, Rejection, validate_event
+from streams.deadletters.commands import deadletters
 from streams.runtime.settings import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +40,7 @@ class _Group(click.Group):
 
         from streams.alerts.rules import RulesError
         from streams.clickhouse.client import EmbeddedStoreBusy
+        from streams.deadletters.select import SelectionError
         from streams.runtime.settings import ConfigError, problems
 
         try:
@@ -47,7 +49,7 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from exc
         except ValidationError as exc:
             raise UserError("\n".join(problems(exc))) from None
-        except ConfigError as exc:
+        except (ConfigError, SelectionError) as exc:
             raise UserError(str(exc)) from None
         except DatabaseError as exc:
             missing = _no_schema(exc)
@@ -509,6 +511,7 @@ def journey(identifier: str, as_json: bool) -> None:
     CX_WEB_HOST:CX_WEB_PORT when one runs, else reads CX_CLICKHOUSE_URL."""
     from streams.clickhouse.client import Store
     from streams.ingest.pseudonym import Pseudonymizer
+    from streams.reports.ask_worker import ask_worker
     from streams.reports.person import BadIdentifier, parse_identifier, person, render_person
     from streams.runtime.web_token import bearer
 
@@ -518,7 +521,13 @@ def journey(identifier: str, as_json: bool) -> None:
         stored = parse_identifier(identifier, Pseudonymizer(secret.encode()) if secret else None)
     except BadIdentifier as exc:
         raise click.UsageError(str(exc)) from exc
-    data = _ask_worker(settings.web_host, settings.web_port, stored, bearer(settings.web_token))
+    data = ask_worker(
+        settings.web_host,
+        settings.web_port,
+        "/journey",
+        {"identifier": stored},
+        bearer(settings.web_token),
+    )
     if data is None:
         store = Store.of(settings)
         try:
@@ -528,31 +537,6 @@ def journey(identifier: str, as_json: bool) -> None:
     click.echo(
         orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() if as_json else render_person(data)
     )
-
-
-def _ask_worker(
-    host: str, port: int, identifier: str, headers: dict[str, str]
-) -> dict[str, Any] | None:
-    """The worker's answer, or None when no worker listens there; `headers`
-    carry the bearer token (`CX_WEB_TOKEN`)."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    from streams.runtime.net import is_listening
-
-    if not is_listening(host, port):
-        return None
-    query = urllib.parse.urlencode({"identifier": identifier})
-    try:
-        asked = urllib.request.Request(f"http://{host}:{port}/journey?{query}", headers=headers)
-        with urllib.request.urlopen(asked, timeout=30) as answer:
-            data: dict[str, Any] = orjson.loads(answer.read())
-            return data
-    except urllib.error.HTTPError as exc:
-        raise click.ClickException(
-            f"the worker answered {exc.code}: {exc.read().decode()}"
-        ) from exc
 
 
 @main.command()
@@ -568,6 +552,8 @@ def demo(people: int, seed: int, data_dir: Path) -> None:
 
     run_demo(people, seed, data_dir)
 
+
+main.add_command(deadletters)
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from streams.clickhouse.client import Store
-from streams.reports.summary import table
+from streams.reports.tables import table
 
 SURVEYS = ("nps", "csat", "ces")
 

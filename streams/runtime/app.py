@@ -1,8 +1,8 @@
 """The faust app factory: the one place where faust meets the processor.
 
 faust runs the worker's lifecycle (signals, logging, start and stop order),
-the web server (liveness, readiness, metrics, stats, person lookups) and the
-alert timer. Every
+the web server (liveness, readiness, metrics, stats, person and dead-letter
+lookups) and the alert timer. Every
 stream (the hot path and the dead-letter mirror) runs in `Processor`'s batch
 consumers.
 """
@@ -14,6 +14,8 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from faust.web import Request, Response, View
 
 from streams.clickhouse.client import error_name
+from streams.deadletters.lookup import answer
+from streams.deadletters.select import Ask, SelectionError
 from streams.ingest.pseudonym import Pseudonymizer
 from streams.reports.person import BadIdentifier, parse_identifier, person
 from streams.runtime.metrics import CONTENT_TYPE_LATEST
@@ -103,26 +105,34 @@ def create_app(
                 await processor.crash(exc)
                 raise
 
+    def not_now(view: View, request: Request, what: str) -> Response | None:
+        """The answer to a lookup that cannot be made (no token, not ready,
+        no store here), or None: the token guards every lookup of stored data."""
+        refused = refusal(request.headers.get("Authorization"), settings.web_token, what)
+        if refused is not None:
+            status, reason = refused
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return view.json({"error": reason}, status=status, headers=headers)
+        if not processor.ready.is_set():
+            return view.json({"phase": processor.phase}, status=503)
+        if settings.embedded_clickhouse and not settings.stores:
+            return view.json(
+                {
+                    "error": "this worker does not open the embedded ClickHouse; ask the store worker"
+                },
+                status=503,
+            )
+        return None
+
     @app.page("/journey")
     class Journey(View):
         """One person's journeys and touchpoints: ?identifier=customer_id:C1
         (or loyalty_id:, anonymous_id:, email:, phone:, or the hashed forms)."""
 
         async def get(self, request: Request) -> Response:
-            refused = refusal(request.headers.get("Authorization"), settings.web_token)
+            refused = not_now(self, request, "person lookup")
             if refused is not None:
-                status, reason = refused
-                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-                return self.json({"error": reason}, status=status, headers=headers)
-            if not processor.ready.is_set():
-                return self.json({"phase": processor.phase}, status=503)
-            if settings.embedded_clickhouse and not settings.stores:
-                return self.json(
-                    {
-                        "error": "this worker does not open the embedded ClickHouse; ask the store worker"
-                    },
-                    status=503,
-                )
+                return refused
             secret = settings.pii_secret.get_secret_value() if settings.pii_secret else ""
             try:
                 identifier = parse_identifier(
@@ -132,6 +142,22 @@ def create_app(
             except BadIdentifier as exc:
                 return self.json({"error": str(exc)}, status=400)
             data = await processor.reads.run("journey lookup", lambda s: person(s, identifier))
+            return self.json(data)
+
+    @app.page("/deadletters")
+    class DeadLetters(View):
+        """Dead letters in ClickHouse, for `cx deadletters`: counts or a list,
+        ?view=count|list and the filters of `streams.deadletters.select.Ask`."""
+
+        async def get(self, request: Request) -> Response:
+            refused = not_now(self, request, "dead-letter lookup")
+            if refused is not None:
+                return refused
+            try:
+                ask = Ask.from_query(request.query)
+            except SelectionError as exc:
+                return self.json({"error": str(exc)}, status=400)
+            data = await processor.reads.run("dead-letter lookup", lambda s: answer(s, ask))
             return self.json(data)
 
     return app, gate

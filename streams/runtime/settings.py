@@ -139,10 +139,11 @@ class Settings(BaseSettings):
         1, ge=1, description="replication of the topics this project creates"
     )
     deadletter_retention_days: int = Field(
-        30,
+        7,
         ge=1,
         description="how long the dead-letter topic keeps a rejected record (its original "
-        "bytes, personal data included), set when the worker creates the topic",
+        "bytes, personal data included, in clear), set when the worker creates the topic: "
+        "long enough for a producer to fix and replay it, no longer",
     )
     dedup_cache_events: int = Field(
         500_000, ge=1000, description="most event ids kept per partition"

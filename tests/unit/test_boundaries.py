@@ -116,6 +116,8 @@ PURE_MODULES = [
     "streams.store.dedup",
     "streams.deadletters.letter",
     "streams.deadletters.rows",
+    "streams.deadletters.select",
+    "streams.deadletters.present",
     *(f"streams.alerts.{m}" for m in ("rules", "evaluate", "episodes", "slices", "stats")),
     "streams.clickhouse.bundle",
     *(f"streams.runtime.{m}" for m in ("headers", "partitioning", "right_size")),

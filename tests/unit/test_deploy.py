@@ -699,6 +699,15 @@ def test_the_worker_creates_the_dead_letter_topic_with_its_retention() -> None:
     assert "retention.ms" not in configs[Topics(settings.topic_prefix).touchpoints]
 
 
+def test_the_dead_letter_topic_keeps_personal_data_a_week_by_default() -> None:
+    """Its original bytes are personal data in clear, kept for their producer
+    to fix and replay (docs/operations.md): a week, not a month."""
+    settings = Settings(clickhouse_url="http://unused:8123")
+    assert settings.deadletter_retention_days == 7
+    retention = topic_configs(settings)[Topics(settings.topic_prefix).deadletter]["retention.ms"]
+    assert retention == str(7 * 24 * 3600 * 1000)
+
+
 # --- Prometheus and Grafana -------------------------------------------------
 
 

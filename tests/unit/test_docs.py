@@ -181,6 +181,28 @@ def test_the_testing_page_names_every_test_file() -> None:
     assert [name for name in files if f"`{name}`" not in page] == []
 
 
+def test_the_cli_page_names_every_command() -> None:
+    """docs/cli.md has a row for each `cx` command, in its table."""
+    import click
+
+    from streams.cli import main
+
+    def leaves(group: click.Group, path: tuple[str, ...]) -> list[str]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += leaves(command, (*path, name))
+            else:
+                found.append(" ".join(("cx", *path, name)))
+        return found
+
+    rows = _tables((ROOT / "docs" / "cli.md").read_text(), "# The `cx` command")[0]
+    documented = [row[0] for row in rows]
+    commands = leaves(main, ())
+    assert len(commands) > 15
+    assert [c for c in commands if not any(cell.startswith(f"`{c}") for cell in documented)] == []
+
+
 _PATH = re.compile(r"\b(?:streams|schemas|tests|deploy)/[\w./-]*\w")
 _MODULE = re.compile(r"\b(?:streams|schemas)(?:\.[a-z_]+)+")
 

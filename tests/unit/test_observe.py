@@ -181,6 +181,16 @@ def test_the_person_lookup_needs_the_bearer_token() -> None:
     assert bearer(None) == {}
 
 
+def test_the_dead_letter_lookup_needs_the_same_token() -> None:
+    token = SecretStr("tok-123")
+    assert refusal(None, None, "dead-letter lookup") == (
+        403,
+        "dead-letter lookup is off: set CX_WEB_TOKEN and send it as a bearer token",
+    )
+    assert refusal("Bearer tok-12", token, "dead-letter lookup") == (401, WRONG)
+    assert refusal("Bearer tok-123", token, "dead-letter lookup") is None
+
+
 # Every name the Grafana dashboards may query, with its labels: one list,
 # tests/worker_metrics.json (tests/unit/test_dashboards.py holds the panels to it).
 EXPOSED: dict[str, tuple[str, ...]] = {
