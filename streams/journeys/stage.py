@@ -139,6 +139,7 @@ class JourneyStage:
                 high = self.restorer.highwater(tp)
                 if high is not None and await self.restorer.position(tp) >= high:
                     pending.discard(tp)
+        self.restorer.unsubscribe()  # an assigned consumer goes on fetching
         for number, partition in restoring.items():
             self.logic.adopt(number, partition)
             log.info(
@@ -211,6 +212,7 @@ class JourneyStage:
                 if record.offset == offsets[at]:
                     found[record.offset] = record
                     at += 1
+        self.reloader.unsubscribe()  # an assigned consumer goes on fetching
         return found
 
     async def _restore_new(self, numbers: list[int]) -> None:

@@ -45,8 +45,8 @@ Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
 FLUSH_DUTY = 4
-"""Under load a flush waits this many times the last one's length, up to
-this many flush intervals."""
+"""Behind (a backlog) a flush waits this many times the last one's length,
+up to this many flush intervals."""
 
 Write = Awaitable[None]
 """The completion of a batch's write: done once the sink acknowledged it."""
@@ -174,6 +174,8 @@ class BatchConsumer(mode.Service):
         committed yet."""
         self._flushed_at = time.monotonic()
         self._flush_took = 0.0
+        self._behind = False
+        """After the last batch, the broker held more than it (a backlog)."""
         self._stopping = False
         self._abandoned = False
         """Stopped mid-batch: what the handler holds may be half done (a
@@ -262,6 +264,7 @@ class BatchConsumer(mode.Service):
             started = time.monotonic()
             batch = await self._gather()
             self.stats.seconds["gather"] += time.monotonic() - started
+            self._behind = self._is_behind(batch)
             if not batch:
                 if self._pending or self._written:
                     async with self.in_flight:
@@ -293,15 +296,28 @@ class BatchConsumer(mode.Service):
             await self.drain()
 
     def _flush_due(self, *, idle: bool = False) -> bool:
-        # Under load, a flush that took long is not repeated sooner than
-        # FLUSH_DUTY times its length: a stateful stage then flushes less
-        # often, each flush covering more (a person folded once for more
-        # events). With nothing to read, the interval alone decides.
+        # Behind (a backlog: `_is_behind`), a flush that took
+        # long is not repeated sooner than FLUSH_DUTY times its length: a
+        # stateful stage then flushes less often, each flush covering more
+        # (a person folded once for more events, larger inserts). Keeping up
+        # with a steady rate, however high, the interval alone decides: what
+        # waits for the flush is the delay users see.
         since = time.monotonic() - self._flushed_at
-        busy_wait = 0.0 if idle else FLUSH_DUTY * self._flush_took
+        busy_wait = 0.0 if idle or not self._behind else FLUSH_DUTY * self._flush_took
         return since >= max(
             self.flush_interval_s, min(busy_wait, FLUSH_DUTY * self.flush_interval_s)
         )
+
+    def _is_behind(self, batch: Batch) -> bool:
+        """Whether more records wait on the broker than `batch` holds (by the
+        high watermarks of the last fetches): a backlog, not a steady rate."""
+        count = waiting = 0
+        for tp, records in batch.items():
+            count += len(records)
+            high = self.consumer.highwater(tp)
+            if high is not None:
+                waiting += max(0, high - records[-1].offset - 1)
+        return waiting > count
 
     async def _settle(self, *, wait_above: int) -> None:
         """Take in the writes that completed, oldest first, waiting for the

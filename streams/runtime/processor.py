@@ -190,6 +190,7 @@ class Processor(mode.Service):
                 [self.topics.journey_steps],
                 self.journeys,
                 flush_interval_s=settings.journey_flush_ms / 1000,
+                patient=True,
             )
         if settings.stores:
             self.touchpoints = StoreStage(
@@ -201,13 +202,16 @@ class Processor(mode.Service):
             # A sink's flush inserts what it gathered: its interval is the insert interval.
             inserts = settings.insert_interval_ms / 1000
             rows, touchpoints = self.topics.journey_rows, self.topics.touchpoints
-            self._consume("journey-store", [rows], self.journey_store, flush_interval_s=inserts)
+            self._consume(
+                "journey-store", [rows], self.journey_store, flush_interval_s=inserts, patient=True
+            )
             self._consume("store", [touchpoints], self.touchpoints, flush_interval_s=inserts)
             self._consume(
                 "deadletter-store",
                 [self.topics.deadletter],
                 self.dead_letters,
                 flush_interval_s=inserts,
+                patient=True,
             )
         if settings.stores and self.rules:
             alerts = self._lane("alerts")
@@ -315,19 +319,30 @@ class Processor(mode.Service):
         handler: BatchHandler,
         *,
         flush_interval_s: float | None = None,
+        patient: bool = False,
     ) -> None:
-        """A batch consumer for `stage`, in its own consumer group."""
+        """A batch consumer for `stage`, in its own consumer group. A
+        `patient` stage, whose writes wait for its flush interval anyway and
+        whose delay no touchpoint waits for, fills its batches for up to half
+        that interval: at a steady rate it handles a few large batches a
+        second, not one per `CX_BATCH_MAX_WAIT_MS` (a backlog fills them
+        anyway)."""
         settings = self.settings
+        interval_s = (
+            settings.commit_interval_ms / 1000 if flush_interval_s is None else flush_interval_s
+        )
+        max_wait_ms, fetch_wait_ms = settings.batch_max_wait_ms, settings.kafka_fetch_max_wait_ms
+        if patient:  # and its fetches may wait on the broker as long (fewer of them)
+            max_wait_ms = max(max_wait_ms, round(interval_s * 1000 / 2))
+            fetch_wait_ms = max(fetch_wait_ms, max_wait_ms // 2)
         consumer = BatchConsumer(
             stage,
-            consumer_for(settings, f"{settings.app_id}.{stage}"),
+            consumer_for(settings, f"{settings.app_id}.{stage}", fetch_max_wait_ms=fetch_wait_ms),
             topics,
             handler,
             max_records=settings.batch_max_records,
-            max_wait_ms=settings.batch_max_wait_ms,
-            flush_interval_s=(
-                settings.commit_interval_ms / 1000 if flush_interval_s is None else flush_interval_s
-            ),
+            max_wait_ms=max_wait_ms,
+            flush_interval_s=interval_s,
             stop_within_s=STOP_WITHIN_S,
         )
         consumer.observe_batch = self.metrics.batch_seconds.labels(stage).observe
