@@ -353,6 +353,37 @@ def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
     _report(figures, json_path)
 
 
+@bench.command("inserts")
+@click.option("--rate", default=400.0, show_default=True, help="records/s of the steady runs")
+@click.option("--seconds", default=30.0, show_default=True, help="of each run; 0: engine only")
+@click.option(
+    "--intervals",
+    default="0,1000",
+    show_default=True,
+    help="CX_INSERT_INTERVAL_MS of each arm (0: an insert per batch)",
+)
+@click.option("--engine/--no-engine", default=True, show_default=True, help="chdb alone too")
+@click.option("--backlog/--no-backlog", default=True, show_default=True, help="all at once too")
+@_JSON
+@_dev_tooling
+def bench_inserts(
+    rate: float,
+    seconds: float,
+    intervals: str,
+    engine: bool,
+    backlog: bool,
+    json_path: Path | None,
+) -> None:
+    """What the ClickHouse inserts cost: a worker at a steady rate and in a
+    backlog, per insert interval, and an insert into the embedded engine by
+    size and insert settings."""
+    from streams.dev.inserts import measure
+
+    arms = [int(ms) for ms in intervals.split(",")]
+    figures = measure(rate, seconds, arms, engine_alone=engine, backlog=backlog)
+    _report(figures, json_path)
+
+
 @bench.command("throughput")
 @click.option("--events", default=1_000_000, show_default=True, help="generated records (about)")
 @click.option("--seed", default=1, show_default=True)

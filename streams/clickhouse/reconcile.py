@@ -34,9 +34,12 @@ def reconcile_metrics(store: Store) -> list[int]:
             "ALTER TABLE {database:Identifier}.metrics_minute DROP PARTITION {month:UInt32}",
             month=month,
         )
+        # Never taken for a repeat of an earlier block (the table keeps a
+        # deduplication window for retried inserts, migration 011).
         store.command(
             "INSERT INTO {database:Identifier}.metrics_minute "
-            f"SELECT * FROM ({select}) WHERE toYYYYMM(minute) = {{month:UInt32}}",
+            f"SELECT * FROM ({select}) WHERE toYYYYMM(minute) = {{month:UInt32}} "
+            "SETTINGS insert_deduplicate = 0",
             month=month,
         )
         log.warning(

@@ -108,6 +108,7 @@ DEV_COMMANDS = [
     ["generate", "--out", "traffic"],
     ["produce"],
     ["bench", "alerts"],
+    ["bench", "inserts"],
     ["bench", "partitions"],
     ["bench", "throughput"],
     ["bench", "steady"],
