@@ -13,15 +13,15 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaTimeoutError
-from aiokafka.structs import ConsumerRecord
 
 from streams.deadletters.letter import DeadLetter, decode_dead_letter
 from streams.deadletters.select import Fetched, Position
 from streams.runtime.kafka import consumer_for, producer_for, stop_within
+from streams.runtime.read_at import BEYOND, read_at
 from streams.runtime.settings import Settings
 from streams.runtime.topics import Topics
 
@@ -68,11 +68,11 @@ async def read_letters(
         beyond = f"not on {topic}, which ends before it (another broker, or the topic recreated?)"
         for tp in tps:
             offsets = sorted(wanted[tp.partition])
-            for offset, record in (await _read_at(consumer, tp, offsets, deadline)).items():
+            for offset, record in (await read_at(consumer, tp, offsets, deadline=deadline)).items():
                 position = Position(tp.partition, offset)
                 if record is None:
                     missing[position] = gone
-                elif record is _BEYOND:
+                elif record is BEYOND:
                     missing[position] = beyond
                 else:
                     try:
@@ -90,41 +90,6 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     if topic not in await consumer.topics():
         return set()
     return set(consumer.partitions_for_topic(topic) or ())
-
-
-_BEYOND: Any = object()
-"""`_read_at`'s answer for an offset at or past the partition's end."""
-
-
-async def _read_at(
-    consumer: AIOKafkaConsumer, tp: TopicPartition, offsets: list[int], deadline: float
-) -> dict[int, ConsumerRecord[bytes, bytes] | None]:
-    """The records at `offsets` (ascending) of `tp`: None where the log has
-    none any more (a fetch from there starts later), `_BEYOND` past its end.
-    A seek to each offset not read yet, then what one fetch brings. (The
-    broker's high watermark comes with fetches: tansu answers ListOffsets
-    with the start of the last batch, not the end of the log.)"""
-    got: dict[int, ConsumerRecord[bytes, bytes] | None] = {}
-    at = 0
-    while at < len(offsets):
-        consumer.seek(tp, offsets[at])
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        while not records:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {tp.topic} took longer than {READ_WITHIN_S:.0f}s")
-            records = (await consumer.getmany(tp, timeout_ms=500)).get(tp, [])
-            high = consumer.highwater(tp)
-            if not records and high is not None and high <= offsets[at]:
-                got.update(dict.fromkeys(offsets[at:], _BEYOND))
-                return got
-        if records[-1].offset < offsets[at]:  # out of range: read from the start instead
-            got.update(dict.fromkeys(offsets[at:], _BEYOND))
-            return got
-        by_offset = {record.offset: record for record in records}
-        while at < len(offsets) and offsets[at] <= records[-1].offset:
-            got[offsets[at]] = by_offset.get(offsets[at])
-            at += 1
-    return got
 
 
 def replay_of(letter: DeadLetter, position: Position, settings: Settings) -> Outgoing:

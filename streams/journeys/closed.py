@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from streams.runtime.headers import FORMAT_HEADER
+from streams.journeys.steps import with_steps
 
 CLOSURE_FORMAT = b"closed/1"
 """Value of the `cx.format` header on the closed-journeys topic."""
@@ -78,7 +78,7 @@ class Closure:
 
 def encode_closure(closure: Closure) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """The record of a closure: key, value (JSON) and headers (its steps
-    travel in `cx.steps`, as on the changelog)."""
+    travel in a header, as on the changelog)."""
     value = orjson.dumps(
         {
             "customer_key": closure.customer_key,
@@ -90,8 +90,7 @@ def encode_closure(closure: Closure) -> tuple[bytes, bytes, list[tuple[str, byte
             "purchased_before": closure.purchased_before,
         }
     )
-    headers = [(FORMAT_HEADER, CLOSURE_FORMAT), ("cx.steps", closure.steps)]
-    return closure.key, value, headers
+    return closure.key, value, with_steps(CLOSURE_FORMAT, closure.steps)
 
 
 def decode_closure(value: bytes, steps: bytes) -> Closure:

@@ -65,7 +65,5 @@ class Outbox:
     """(partition, key) of the closures superseded: sent last."""
 
     def empty(self) -> bool:
-        return (
-            not (self.closures or self.versions or self.rows or self.forwarded or self.releases)
-            and not self.tombstones
-        )
+        parts = (self.closures, self.versions, self.rows, self.forwarded, self.releases)
+        return not any((*parts, self.tombstones))

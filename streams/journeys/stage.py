@@ -30,10 +30,16 @@ from streams.journeys.closed import decode_closure, encode_closure
 from streams.journeys.logic import JourneyLogic
 from streams.journeys.outbox import Outbox, Partition
 from streams.journeys.state import RECORD_FORMAT, PersonRecord, encode_record
-from streams.journeys.steps import STEPS_HEADERS, decode_keyed_steps, join_keyed, keyed_chunks
+from streams.journeys.steps import (
+    STEPS_HEADERS,
+    decode_keyed_steps,
+    join_keyed,
+    keyed_chunks,
+    steps_in,
+    with_steps,
+)
 from streams.runtime.batch_consumer import Batch
 from streams.runtime.handoff import Handoff
-from streams.runtime.headers import FORMAT_HEADER
 from streams.runtime.kafka import (
     Message,
     is_transient_kafka_error,
@@ -44,6 +50,7 @@ from streams.runtime.kafka import (
     stop_within,
 )
 from streams.runtime.partitioning import group_by_partition, partition_of
+from streams.runtime.read_at import BEYOND, read_at
 from streams.runtime.retry import with_backoff
 from streams.runtime.topics import Topics
 
@@ -51,10 +58,6 @@ __all__ = ["MAX_PENDING_STEPS", "JourneyStage", "Outbox"]
 
 log = logging.getLogger(__name__)
 
-_EMPTY_FETCHES = 10
-"""Fetches in a row (a second each) that bring nothing before an offset
-sought is taken as missing: beyond the partition's end. A compacted one is
-known at once (the fetch starts after it)."""
 _FOLDS_BETWEEN_YIELDS = 50
 """A flush lets the other stages run after this many people: every hop of
 an event through ingest and the store waits for such a slice."""
@@ -67,14 +70,12 @@ Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 def _changelog_message(record: PersonRecord) -> Message:
     value, steps = encode_record(record)
-    headers = [(FORMAT_HEADER, RECORD_FORMAT), ("cx.steps", steps)]
-    return record.customer_key.encode(), value, headers
+    return record.customer_key.encode(), value, with_steps(RECORD_FORMAT, steps)
 
 
 def _steps_of(record: Record) -> bytes:
-    """The encoded steps of a changelog record (its `cx.steps` header)."""
-    steps: bytes = next(value for name, value in record.headers if name == "cx.steps")
-    return steps
+    """The encoded steps of a changelog or closure record."""
+    return steps_in(record.headers)
 
 
 class JourneyStage:
@@ -186,34 +187,15 @@ class JourneyStage:
                     after.append((more, key))
             wanted = sorted(after)
 
-    async def _read_at(self, tp: TopicPartition, offsets: Sequence[int]) -> dict[int, Record]:
-        """The records of `tp` at `offsets` (ascending), read with few
-        fetches; an offset with no record (compacted away) is left out."""
+    async def _read_at(self, tp: TopicPartition, offsets: list[int]) -> dict[int, Record]:
+        """The records of `tp` at `offsets` (ascending) there are; one no
+        longer there (compacted away) is left out."""
         self.reloader.assign([tp])
-        found: dict[int, Record] = {}
-        at, empty = 0, 0
-        while at < len(offsets):
-            sought = offsets[at]
-            self.reloader.seek(tp, sought)
-            fetched = (await self.reloader.getmany(tp, timeout_ms=1000, max_records=1000)).get(
-                tp, []
-            )
-            if not fetched:
-                empty += 1
-                if empty == _EMPTY_FETCHES:  # nothing at or after it
-                    at, empty = at + 1, 0
-                continue
-            empty = 0
-            for record in fetched:
-                while at < len(offsets) and offsets[at] < record.offset:
-                    at += 1  # not there: compacted away
-                if at == len(offsets):
-                    break
-                if record.offset == offsets[at]:
-                    found[record.offset] = record
-                    at += 1
-        self.reloader.unsubscribe()  # an assigned consumer goes on fetching
-        return found
+        try:
+            read = await read_at(self.reloader, tp, offsets)
+        finally:
+            self.reloader.unsubscribe()  # an assigned consumer goes on fetching
+        return {offset: record for offset, record in read.items() if record not in (None, BEYOND)}
 
     async def _restore_new(self, numbers: list[int]) -> None:
         """Restore the partitions not in memory yet, and move the people in

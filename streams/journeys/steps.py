@@ -23,6 +23,20 @@ new touchpoint, many for a person moved to another key."""
 STEPS_HEADERS = format_headers(STEPS_FORMAT)
 """Headers of every journey-steps record."""
 
+STEPS_HEADER = "cx.steps"
+"""The header that carries a person's encoded steps (`encode_steps`) on the
+changelog and the closed-journeys topics, beside the record's JSON value."""
+
+
+def with_steps(value_format: bytes, steps: bytes) -> list[tuple[str, bytes]]:
+    """The headers of a changelog or closure record: its format, its steps."""
+    return [*format_headers(value_format), (STEPS_HEADER, steps)]
+
+
+def steps_in(headers: Iterable[tuple[str, bytes]]) -> bytes:
+    """The encoded steps a changelog or closure record carries."""
+    return next(value for name, value in headers if name == STEPS_HEADER)
+
 
 class Step(NamedTuple):
     event_id: str
