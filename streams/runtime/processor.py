@@ -153,7 +153,9 @@ class Processor(mode.Service):
         )
         if settings.stores:
             self.identity_sink = IdentitySink(
-                self._lane("identity"), self.crash, interval_s=settings.insert_interval_ms / 1000
+                self._lane("identity"),
+                self.crash,
+                interval_s=settings.lookup_insert_interval_ms / 1000,
             )
             self.identity.listeners.append(self.identity_sink)
         await self.add_runtime_dependency(self.identity)
@@ -210,7 +212,7 @@ class Processor(mode.Service):
                 "deadletter-store",
                 [self.topics.deadletter],
                 self.dead_letters,
-                flush_interval_s=inserts,
+                flush_interval_s=settings.lookup_insert_interval_ms / 1000,
                 patient=True,
             )
         if settings.stores and self.rules:

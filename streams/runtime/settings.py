@@ -185,6 +185,13 @@ class Settings(BaseSettings):
         "batches (then commits their offsets): ClickHouse asks for about one insert a second "
         "per table; touchpoints become queryable up to this much later",
     )
+    lookup_insert_interval_ms: int = Field(
+        5000,
+        ge=0,
+        description="the same for the tables people look things up in rather than watch "
+        "(identity links and map, dead letters): fewer, larger inserts and parts; "
+        "they become queryable up to this much later",
+    )
     insert_max_rows: int = Field(
         100_000,
         ge=1,
