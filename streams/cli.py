@@ -17,6 +17,7 @@ import orjson
 
 from schemas import Channel, Rejection, validate_event
 from streams.deadletters.commands import deadletters
+from streams.erasure.command import erase
 from streams.runtime.settings import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -541,15 +542,19 @@ def journey(identifier: str, as_json: bool) -> None:
     phone:NUMBER (a bare email or phone works too). Asks the worker at
     CX_WEB_HOST:CX_WEB_PORT when one runs, else reads CX_CLICKHOUSE_URL."""
     from streams.clickhouse.client import Store
-    from streams.ingest.pseudonym import Pseudonymizer
     from streams.reports.ask_worker import ask_worker
-    from streams.reports.person import BadIdentifier, parse_identifier, person, render_person
+    from streams.reports.person import (
+        BadIdentifier,
+        lookup_pseudonymizer,
+        parse_identifier,
+        person,
+        render_person,
+    )
     from streams.runtime.web_token import bearer
 
     settings = load_settings()
     try:
-        secret = settings.pii_secret.get_secret_value() if settings.pii_secret else ""
-        stored = parse_identifier(identifier, Pseudonymizer(secret.encode()) if secret else None)
+        stored = parse_identifier(identifier, lookup_pseudonymizer(settings))
     except BadIdentifier as exc:
         raise click.UsageError(str(exc)) from exc
     data = ask_worker(
@@ -585,6 +590,7 @@ def demo(people: int, seed: int, data_dir: Path) -> None:
 
 
 main.add_command(deadletters)
+main.add_command(erase)
 
 if __name__ == "__main__":
     main()

@@ -79,11 +79,22 @@ class Move(NamedTuple):
     to_key: str
 
 
+class Erased(NamedTuple):
+    """A person forgotten by an erasure: their key and every identifier they
+    had (just the one asked for when it never linked to anything)."""
+
+    request_id: str
+    key: str
+    members: tuple[str, ...]
+    suppress: bool
+
+
 class Change(NamedTuple):
     links: list[Link]
     moves: list[Move]
     keys: list[tuple[str, str]]
     """(identifier, key) of every identifier whose key is new or changed."""
+    erased: tuple[Erased, ...] = ()
 
 
 def evidence_of(
@@ -112,6 +123,9 @@ class IdentityGraph:
         self._partners: dict[str, dict[str, set[str]]] = {}
         self._shared: set[str] = set()
         self._refused: set[tuple[str, str]] = set()
+        self.suppressed: set[str] = set()
+        """Identifiers of people erased with suppression: their events are
+        dropped from then on (in memory only; the log holds the erasures)."""
 
     # -- reading ------------------------------------------------------------
     def __len__(self) -> int:
@@ -163,10 +177,46 @@ class IdentityGraph:
                 return True
         return False
 
+    def is_suppressed(self, identifiers: Sequence[str]) -> bool:
+        """Whether an event with these identifiers belongs to a person erased
+        with suppression."""
+        suppressed = self.suppressed
+        return bool(suppressed) and any(i in suppressed for i in identifiers)
+
+    # -- erasing ------------------------------------------------------------
+    def erase(self, request_id: str, identifier: str, *, suppress: bool) -> Erased:
+        """Forget the person `identifier` belongs to: every identifier of
+        theirs, and what others' counts and refusals remembered of them.
+        Their identifiers are unknown from then on: a later event makes a new
+        person, unless `suppress`."""
+        if identifier in self._parent:
+            person = self._people.pop(self._root(identifier))
+            key, members = person.key, tuple(person.members)
+        else:
+            key, members = identifier, (identifier,)
+        gone = set(members)
+        parent, partners = self._parent, self._partners
+        for member in members:
+            parent.pop(member, None)
+            partners.pop(member, None)
+            self._shared.discard(member)
+        # Only an identifier refused a link with one of theirs can hold them
+        # among its partners: their own evidence linked the rest to them.
+        others = {x for pair in self._refused if gone.intersection(pair) for x in pair} - gone
+        for other in others:
+            for seen in partners.get(other, {}).values():
+                seen.difference_update(gone)
+        self._refused = {pair for pair in self._refused if not gone.intersection(pair)}
+        if suppress:
+            self.suppressed |= gone
+        return Erased(request_id, key, members, suppress)
+
     # -- applying evidence --------------------------------------------------
     def observe(self, evidence: Evidence) -> Change:
         change = Change([], [], [])
         ids = evidence.identifiers
+        if self.is_suppressed(ids):  # appended before its person was erased
+            return change
         self._count_partners(evidence, change)
         anchor = self.anchor(ids)
         for other in ids:

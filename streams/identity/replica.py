@@ -19,13 +19,16 @@ from typing import Any
 import mode
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.identity.graph import IdentityGraph
-from streams.identity.log import Applied, decode_evidence
+from streams.identity.graph import Change, Erased, IdentityGraph
+from streams.identity.log import Applied, decode_erasure, decode_evidence, is_erasure
 from streams.identity.rules import IdentityRules
 from streams.runtime.kafka import is_transient_kafka_error, stop_within
 from streams.runtime.retry import with_backoff
 
 log = logging.getLogger(__name__)
+
+_ERASED_KEPT = 100
+"""Erasures `IdentityReplica.erased` remembers."""
 
 Listener = Callable[[list[Applied]], Awaitable[None]]
 
@@ -54,6 +57,11 @@ class IdentityReplica(mode.Service):
         applied. They must not wait on anything slow: ingest waits for the
         replica (the recorder and the journey stage queue the work)."""
         self.decisions: Counter[str] = Counter()
+        self.erasures = 0
+        """Erasures applied (replayed ones included)."""
+        self.erased: dict[str, Erased] = {}
+        """The latest erasures applied, by request id, until the eraser
+        takes them (bounded: other workers never do)."""
         self._progress = asyncio.Condition()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -92,12 +100,25 @@ class IdentityReplica(mode.Service):
         if records:
             applied: list[Applied] = []
             for record in records:
-                assert record.value is not None
+                if record.value is None:
+                    continue  # a tombstone
+                if is_erasure(record.headers):
+                    erasure = decode_erasure(record.value)
+                    erased = self.graph.erase(
+                        erasure.request_id, erasure.identifier, suppress=erasure.suppress
+                    )
+                    change = Change([], [], [], (erased,))
+                    applied.append((record.offset, erasure.as_evidence(), change))
+                    self.erasures += 1
+                    self.erased[erasure.request_id] = erased
+                    if len(self.erased) > _ERASED_KEPT:
+                        del self.erased[next(iter(self.erased))]
+                    continue
                 evidence = decode_evidence(record.value)
                 change = self.graph.observe(evidence)
                 applied.append((record.offset, evidence, change))
                 self.decisions.update(f"{x.decision}:{x.reason}" for x in change.links)
-            for listener in self.listeners:
+            for listener in self.listeners if applied else ():
                 await listener(applied)
             async with self._progress:
                 self.applied = records[-1].offset
@@ -118,4 +139,6 @@ class IdentityReplica(mode.Service):
             "caught_up": self.caught_up.is_set(),
             "identifiers": len(self.graph),
             "decisions": dict(self.decisions),
+            "erasures_applied": self.erasures,
+            "identifiers_suppressed": len(self.graph.suppressed),
         }

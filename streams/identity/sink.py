@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from streams.clickhouse.client import OffLoopStore
 from streams.clickhouse.isolate import Refused
 from streams.clickhouse.sink import Block, ClickHouseSink, Columns, Table
+from streams.erasure.store import IDENTITY_TABLES, ErasedPerson, erase_rows
 from streams.identity.log import Applied
 from streams.identity.rows import identity_link_columns, identity_map_columns
 from streams.runtime.handoff import Handoff
 
+_DETAIL_TERMS = re.compile(" vs |; ")
+"""How a strong conflict's detail names both sides ("a vs b; c vs d")."""
 LINKS, MAP, POSITIONS = Table("identity_links"), Table("identity_map"), Table("sink_positions")
 
 
@@ -49,7 +53,14 @@ class IdentitySink(ClickHouseSink[list[Applied], int | None]):
         await self.handoff.stop()
 
     async def record(self, applied: list[Applied]) -> None:
-        await self.insert(await self.write(applied))
+        """Erasures first: the rows already recorded of people erased in
+        this batch go (after a crash the log is recorded again from the
+        last position, their evidence with it); then the batch's own rows,
+        without what the erasures after them forget."""
+        for erased in (e for _, _, change in applied for e in change.erased):
+            person = ErasedPerson(erased.request_id, erased.key, erased.members)
+            await erase_rows(self.store, person, tables=IDENTITY_TABLES)
+        await self.insert(await self.write(forgotten(applied)))
 
     async def write(self, batch: list[Applied]) -> list[Block[int | None]]:
         """Blocks of the decisions past `through`; the last one, the position,
@@ -75,3 +86,26 @@ class IdentitySink(ClickHouseSink[list[Applied], int | None]):
     async def after(self, block: Block[int | None], refused: list[Refused]) -> None:
         if block.extra is not None:
             self.through = block.extra
+
+
+def forgotten(applied: list[Applied]) -> list[Applied]:
+    """`applied` without the links and keys of identifiers an erasure later
+    in it forgets (a new person of the same identifiers after it stays)."""
+    gone: set[str] = set()
+    kept: list[Applied] = []
+    for offset, evidence, change in reversed(applied):
+        for erased in change.erased:
+            gone.update(erased.members)
+        if gone and (change.links or change.keys):
+            links = [
+                link
+                for link in change.links
+                if not gone.intersection(
+                    (link.identifier, link.anchor, link.from_key, link.to_key,
+                     *_DETAIL_TERMS.split(link.detail))
+                )
+            ]
+            keys = [(i, k) for i, k in change.keys if i not in gone and k not in gone]
+            change = change._replace(links=links, keys=keys)
+        kept.append((offset, evidence, change))
+    return kept[::-1]

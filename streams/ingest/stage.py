@@ -81,6 +81,8 @@ class IngestStage(StatelessHandler):
         """Touchpoints sent on to the store, by channel."""
         self.rejections: Counter[tuple[str, str]] = Counter()
         """Dead letters, by channel and reason."""
+        self.suppressed = 0
+        """Events of people erased with suppression, dropped."""
         self.budget = FailureBudget("ingest")
 
     async def handle(self, batch: Batch) -> Write:
@@ -107,11 +109,23 @@ class IngestStage(StatelessHandler):
             len(records), [(at, _position(records[at]), exc) for at, exc in result.failed]
         )
         identifiers = [identifiers_of(tp.identifiers) for tp in result.touchpoints]
+        if self.identity.graph.suppressed:
+            self._suppress(result, identifiers)
         self._append_news(result.touchpoints, identifiers)
         self._spent("validate", clock)
         for tp, read in batch.items():
             self.received_by_channel[self.channels[tp.topic].value] += len(read)
         return self._key_and_send(result, identifiers, self._last_append, records)
+
+    def _suppress(self, result: IngestResult, identifiers: list[tuple[str, ...]]) -> None:
+        """Drop (and count) the touchpoints of people erased with suppression."""
+        is_suppressed = self.identity.graph.is_suppressed
+        kept = [i for i, ids in enumerate(identifiers) if not is_suppressed(ids)]
+        if len(kept) == len(identifiers):
+            return
+        self.suppressed += len(identifiers) - len(kept)
+        result.touchpoints[:] = [result.touchpoints[i] for i in kept]
+        identifiers[:] = [identifiers[i] for i in kept]
 
     def _append_news(
         self, touchpoints: list[Touchpoint], identifiers: list[tuple[str, ...]]
@@ -247,6 +261,7 @@ class IngestStage(StatelessHandler):
             "received": self.received,
             "accepted": sum(self.accepted.values()),
             "rejected": sum(rejected.values()),
+            "suppressed": self.suppressed,
             "accepted_by_channel": dict(self.accepted),
             "rejected_by_reason": dict(rejected),
         }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import replace
 from typing import Any
 
@@ -56,6 +56,7 @@ class JourneyLogic:
         lateness_ms: int,
         evict_idle_s: float,
         clock: Callable[[], float] = time.monotonic,
+        suppressed_ids: Set[str] = frozenset(),
     ) -> None:
         self.key_of = key_of
         """A person's current key (the identity graph's `key_of`)."""
@@ -71,6 +72,11 @@ class JourneyLogic:
         self.pending_steps = 0
         """Steps gathered since the last flush."""
         self.counts: Counter[str] = Counter()
+        self.suppressed_ids = suppressed_ids
+        """Identifiers of people erased with suppression (the identity
+        graph's, live): steps already on their way for them are dropped."""
+        self.suppressed = 0
+        """Steps dropped so."""
 
     # -- restore ----------------------------------------------------------------
     @staticmethod
@@ -129,7 +135,7 @@ class JourneyLogic:
         """The evicted people the steps are for (reload them before `gather`);
         not the ones merged into others, whose steps are forwarded."""
         evicted = self.partitions[number].evicted
-        back = {key for key, _ in items} & evicted.keys()
+        back = {key for key, _ in items} & evicted.keys() - self.suppressed_ids
         return [key for key in back if self.key_of(key) == key]
 
     def gather(self, number: int, items: Sequence[KeyedSteps]) -> None:
@@ -139,7 +145,11 @@ class JourneyLogic:
         partition = self.partitions[number]
         pending, people, reaching = partition.pending, partition.people, partition.reaching
         watermark = partition.watermark
+        suppressed = self.suppressed_ids
         for key, steps in items:
+            if suppressed and key in suppressed:  # erased after it was keyed
+                self.suppressed += len(steps)
+                continue
             current = key_of(key)
             if current != key:  # merged into another person since it was keyed
                 self.forwarded.append((current, steps))
@@ -387,6 +397,18 @@ class JourneyLogic:
         out.releases.append(record)
         out.tombstones += [(number, superseded) for superseded in state.superseded]
         self.counts["people_moved"] += 1
+
+    def forget(self, number: int, key: str) -> None:
+        """An erased person out of memory, with what was pending for them.
+        Their changelog record and closures are tombstoned by the eraser
+        (`streams.erasure`), which holds off until this is done."""
+        partition = self.partitions[number]
+        known = partition.people.pop(key, None) is not None
+        known |= partition.evicted.pop(key, None) is not None
+        known |= partition.pending.pop(key, None) is not None
+        partition.reaching.pop(key, None)
+        if known:
+            self.counts["people_erased"] += 1
 
     # -- after sending ------------------------------------------------------------
     def sent(self, out: Outbox, offsets: list[int]) -> None:

@@ -24,7 +24,7 @@ from aiokafka.structs import ConsumerRecord
 
 from streams.clickhouse.bundle import HEADERS as ROWS_HEADERS
 from streams.clickhouse.bundle import bundle_size, encode_bundle, encode_row
-from streams.identity.graph import Move
+from streams.identity.graph import Erased, Move
 from streams.identity.log import Applied
 from streams.journeys.closed import decode_closure, encode_closure
 from streams.journeys.logic import JourneyLogic
@@ -98,7 +98,7 @@ class JourneyStage:
         """Reads a few records of a partition (evicted people, closures), with
         small fetches."""
         self.topics = topics
-        self.mover: Handoff[Move] = Handoff("journey-mover", self._apply_moves, crash)
+        self.mover: Handoff[Move | Erased] = Handoff("journey-mover", self._apply_identity, crash)
         self.rows_end: dict[int, int] = {}
         """Per journey-rows partition, the offset after the last rows sent."""
         self.lock = asyncio.Lock()
@@ -247,22 +247,31 @@ class JourneyStage:
 
     # -- identity ---------------------------------------------------------------
     async def on_identity(self, applied: list[Applied]) -> None:
-        """Identity listener: queue the moves of people merged into others
-        (the replica, and ingest behind it, must not wait for them). Moves
-        lost in a crash are made when the partition is restored."""
-        self.mover.put(move for _, _, change in applied for move in change.moves)
+        """Identity listener: queue the moves of people merged into others,
+        and the people erased (the replica, and ingest behind it, must not
+        wait for them). Moves lost in a crash are made when the partition is
+        restored; an erased person's records are tombstoned by the eraser."""
+        self.mover.put(
+            item for _, _, change in applied for item in (*change.moves, *change.erased)
+        )
 
-    async def _apply_moves(self, moves: list[Move]) -> None:
+    async def _apply_identity(self, items: list[Move | Erased]) -> None:
         async with self.lock:
             partitions = await partition_count(self.producer, self.topics.journey_steps)
             out = Outbox()
-            for move in moves:
-                number = partition_of(move.from_key.encode(), partitions)
+            for item in items:
+                if isinstance(item, Erased):
+                    for key in item.members:
+                        number = partition_of(key.encode(), partitions)
+                        if number in self.logic.partitions:
+                            self.logic.forget(number, key)
+                    continue
+                number = partition_of(item.from_key.encode(), partitions)
                 if number not in self.logic.partitions:
                     continue  # not ours, or not restored yet (checked on restore)
-                await self._reload(number, [move.from_key])
-                await self._reopen(number, [move.from_key])
-                self.logic.move(number, move.from_key, out)
+                await self._reload(number, [item.from_key])
+                await self._reopen(number, [item.from_key])
+                self.logic.move(number, item.from_key, out)
             await self._send(out)
 
     async def _send(self, out: Outbox) -> None:

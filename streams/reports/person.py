@@ -13,12 +13,20 @@ from schemas.identity import Identity
 from streams.clickhouse.client import Store
 from streams.identity.rules import KINDS
 from streams.ingest.pseudonym import Pseudonymizer
+from streams.runtime.settings import Settings
 
 _PLAIN = ("customer_id", "loyalty_id", "anonymous_id")
 
 
 class BadIdentifier(ValueError):
     pass
+
+
+def lookup_pseudonymizer(settings: Settings) -> Pseudonymizer | None:
+    """What hashes an email or phone looked up as ingest did (None without
+    `CX_PII_SECRET`: such lookups are refused)."""
+    secret = settings.pii_secret.get_secret_value() if settings.pii_secret else ""
+    return Pseudonymizer(secret.encode()) if secret else None
 
 
 def parse_identifier(text: str, pseudonymizer: Pseudonymizer | None) -> str:

@@ -16,8 +16,8 @@ from faust.web import Request, Response, View
 from streams.clickhouse.client import error_name
 from streams.deadletters.lookup import answer
 from streams.deadletters.select import Ask, SelectionError
-from streams.ingest.pseudonym import Pseudonymizer
-from streams.reports.person import BadIdentifier, parse_identifier, person
+from streams.erasure.store import erasure_status
+from streams.reports.person import BadIdentifier, lookup_pseudonymizer, parse_identifier, person
 from streams.runtime.metrics import CONTENT_TYPE_LATEST
 from streams.runtime.preflight import BrokerGate, install_gate
 from streams.runtime.processor import Processor
@@ -133,11 +133,9 @@ def create_app(
             refused = not_now(self, request, "person lookup")
             if refused is not None:
                 return refused
-            secret = settings.pii_secret.get_secret_value() if settings.pii_secret else ""
             try:
                 identifier = parse_identifier(
-                    request.query.get("identifier", ""),
-                    Pseudonymizer(secret.encode()) if secret else None,
+                    request.query.get("identifier", ""), lookup_pseudonymizer(settings)
                 )
             except BadIdentifier as exc:
                 return self.json({"error": str(exc)}, status=400)
@@ -159,5 +157,20 @@ def create_app(
                 return self.json({"error": str(exc)}, status=400)
             data = await processor.reads.run("dead-letter lookup", lambda s: answer(s, ask))
             return self.json(data)
+
+    @app.page("/erasures")
+    class Erasures(View):
+        """How an erasure request went, for `cx erase`: ?request_id=ID, its
+        audit record (never the identifier); status "pending" until read."""
+
+        async def get(self, request: Request) -> Response:
+            refused = not_now(self, request, "erasure status")
+            if refused is not None:
+                return refused
+            request_id = request.query.get("request_id", "")
+            audit = await erasure_status(processor.reads, request_id)
+            if audit is None:
+                return self.json({"request_id": request_id, "status": "pending"})
+            return self.json(audit.as_dict())
 
     return app, gate

@@ -159,6 +159,22 @@ class StateCollector(Collector):
             ("channel", "reason"),
             rejected.items(),
         )
+        suppressed = {
+            stage: n
+            for stage, n in (
+                ("ingest", p.ingest.suppressed if p.ingest is not None else None),
+                ("journeys", p.journeys.logic.suppressed if p.journeys is not None else None),
+                ("store", p.touchpoints.suppressed if p.touchpoints is not None else None),
+            )
+            if n is not None
+        }
+        yield _counter(
+            "cx_records_suppressed",
+            "Events of people erased with suppression, dropped: by stage (ingest; journeys "
+            "and store for the events already on their way when the erasure came).",
+            ("stage",),
+            (((stage,), n) for stage, n in suppressed.items()),
+        )
         stored = p.touchpoints.stored if p.touchpoints is not None else 0
         yield _counter(
             "cx_touchpoints_stored", "Touchpoints stored in ClickHouse.", (), [((), stored)]

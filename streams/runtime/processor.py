@@ -20,6 +20,8 @@ from streams.clickhouse.gather import InsertLimits
 from streams.clickhouse.migrate import migrate
 from streams.clickhouse.reconcile import reconcile_metrics
 from streams.deadletters.sink import DeadLetterSink
+from streams.erasure.eraser import Eraser, settle_seconds
+from streams.erasure.stage import EraseStage
 from streams.identity.replica import IdentityReplica
 from streams.identity.sink import IdentitySink
 from streams.ingest.pseudonym import Pseudonymizer
@@ -28,6 +30,7 @@ from streams.journeys.logic import JourneyLogic
 from streams.journeys.rules import JourneyRules
 from streams.journeys.sink import JourneySink
 from streams.journeys.stage import JourneyStage
+from streams.reports.person import lookup_pseudonymizer
 from streams.runtime import gc_watch
 from streams.runtime.batch_consumer import BatchConsumer, BatchHandler
 from streams.runtime.broker_watch import BrokerWatch
@@ -93,6 +96,7 @@ class Processor(mode.Service):
         self.journey_store = JourneySink(self._lane("journeys"), self.insert_limits)
         self.touchpoints: StoreStage | None = None
         self.dead_letters = DeadLetterSink(self._lane("deadletters"), self.insert_limits)
+        self.erasures: EraseStage | None = None
         self.consumers: list[BatchConsumer] = []
         self.ready = asyncio.Event()
         self.broker_reached: asyncio.Event | None = None
@@ -176,6 +180,7 @@ class Processor(mode.Service):
                 JourneyRules(inactivity_gap_ms=settings.journey_gap_minutes * 60_000),
                 lateness_ms=settings.journey_lateness_minutes * 60_000,
                 evict_idle_s=settings.journey_evict_idle_seconds,
+                suppressed_ids=self.identity.graph.suppressed,
             )
             self.journeys = JourneyStage(
                 logic,
@@ -200,6 +205,7 @@ class Processor(mode.Service):
                 KafkaDownstream(await self._producer("store"), self.topics),
                 capacity=settings.dedup_cache_events,
                 limits=self.insert_limits,
+                suppressed_ids=self.identity.graph.suppressed,
             )
             # A sink's flush inserts what it gathered: its interval is the insert interval.
             inserts = settings.insert_interval_ms / 1000
@@ -215,6 +221,20 @@ class Processor(mode.Service):
                 flush_interval_s=settings.lookup_insert_interval_ms / 1000,
                 patient=True,
             )
+        if settings.stores:
+            self.erasures = EraseStage(
+                Eraser(
+                    self._lane("erasures"),
+                    await self._producer("erasures"),
+                    self.topics,
+                    self.pseudonymizer or lookup_pseudonymizer(settings),
+                    settings.erasure_suppress,
+                    settle_s=settle_seconds(settings),
+                    replica=self.identity,
+                    forget_events=self.touchpoints.forget if self.touchpoints else None,
+                )
+            )
+            self._consume("erasures", [self.topics.erasures], self.erasures)
         if settings.stores and self.rules:
             alerts = self._lane("alerts")
             sinks = AlertSinks(
@@ -415,6 +435,7 @@ class Processor(mode.Service):
             },
             "gc": self.gc.as_dict(),
             "deadletters": self.dead_letters.stats(),
+            "erasures": self.erasures.stats() if self.erasures else {},
             "consumers": {c.name: c.stats.as_dict(c.consumer) for c in self.consumers},
             "waiting": [wait.as_dict() for wait in WAITING.longer_than(0)],
         }

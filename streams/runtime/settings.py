@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         "bytes, personal data included, in clear), set when the worker creates the topic: "
         "long enough for a producer to fix and replay it, no longer",
     )
+    erasure_suppress: bool = Field(
+        False,
+        description="what happens to the events of an erased person that arrive later, when "
+        "the request does not say: true, dropped and counted (cx_records_suppressed_total); "
+        "false, taken as a new person",
+    )
     dedup_cache_events: int = Field(
         500_000, ge=1000, description="most event ids kept per partition"
     )

@@ -62,9 +62,19 @@ class Topics:
         return f"{self.prefix}journeys-closed"
 
     @property
+    def erasures(self) -> str:
+        """Erasure requests (`streams.erasure.request`), from `cx erase` or
+        any other system; one partition, carried out in order."""
+        return f"{self.prefix}erasures"
+
+    @property
     def journey_rows(self) -> str:
         """Internal: `journeys` rows in bundles, from the journey stage to the store."""
         return f"{self.prefix}journey-rows"
+
+
+ERASURE_REQUEST_RETENTION_MS = 7 * 86_400_000
+"""A week: a request waits for a worker that is down for a while, no longer."""
 
 
 def topic_plan(settings: Settings) -> dict[str, int]:
@@ -76,6 +86,7 @@ def topic_plan(settings: Settings) -> dict[str, int]:
         topics.touchpoints: settings.internal_partitions,
         topics.identity: 1,
         topics.alerts: 1,
+        topics.erasures: 1,
         topics.journey_steps: settings.internal_partitions,
         topics.journeys: settings.internal_partitions,
         topics.closed_journeys: settings.internal_partitions,
@@ -105,4 +116,6 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
         topics.journeys: {"cleanup.policy": "compact", **large},
         topics.closed_journeys: {"cleanup.policy": "compact", **large},
         topics.identity: {"retention.ms": "-1"},
+        # A request names the person in clear: kept no longer than it takes.
+        topics.erasures: {"retention.ms": str(ERASURE_REQUEST_RETENTION_MS)},
     }

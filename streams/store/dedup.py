@@ -56,6 +56,11 @@ class SeenEvents:
         if len(ids) > self.capacity:
             self._evict()
 
+    def forget(self, event_ids: set[str]) -> None:
+        """Event ids no longer stored (erased). Their minutes' lists keep
+        them until evicted: removing an id twice is harmless."""
+        self._ids.difference_update(event_ids)
+
     def _evict(self) -> None:
         for oldest in sorted(self._buckets):
             if len(self._ids) <= self.capacity:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -123,8 +123,13 @@ class StoreStage(BatchSink[_Fresh]):
         *,
         capacity: int,
         limits: InsertLimits = DEFAULT_LIMITS,
+        suppressed_ids: Set[str] = frozenset(),
     ) -> None:
         super().__init__(store, "store", limits)
+        self.suppressed_ids = suppressed_ids
+        """Identifiers of people erased with suppression (the identity
+        graph's, live): their touchpoints already on their way are dropped."""
+        self.suppressed = 0
         self.downstream = downstream
         self.capacity = capacity
         self.seen: dict[int, SeenEvents] = {}
@@ -173,6 +178,8 @@ class StoreStage(BatchSink[_Fresh]):
             bundles = [decode_bundle(record.value) for record in records]
             entries = [entry for index, _ in bundles for entry in index]
             keep = await self._unseen(tp.partition, entries, old)
+            if self.suppressed_ids:
+                self._suppress(entries, keep)
             fresh = [entry for entry, kept in zip(entries, keep, strict=True) if kept]
             self.seen[tp.partition].add_all((entry[0], entry[1]) for entry in fresh)
             kept += [entry[0] for entry in fresh]
@@ -192,6 +199,20 @@ class StoreStage(BatchSink[_Fresh]):
         if not chunks:
             return []
         return [Block(TOUCHPOINTS, b"\n".join(chunks), _token(batch, kept), _Fresh(steps, old))]
+
+    def _suppress(self, entries: list[list[Any]], keep: list[bool]) -> None:
+        """Unkeep (and count) the entries keyed to a suppressed person."""
+        suppressed = self.suppressed_ids
+        for at, entry in enumerate(entries):
+            if keep[at] and len(entry) > 2 and entry[2] in suppressed:
+                keep[at] = False
+                self.suppressed += 1
+
+    def forget(self, event_ids: Iterable[str]) -> None:
+        """Erased events out of the deduplication memory (`streams.erasure`)."""
+        ids = set(event_ids)
+        for seen in self.seen.values():
+            seen.forget(ids)
 
     def merged(self, extras: list[_Fresh]) -> _Fresh:
         return _Fresh(
@@ -265,6 +286,7 @@ class StoreStage(BatchSink[_Fresh]):
         return {
             "stored": self.stored,
             "duplicates": self.duplicates,
+            "suppressed": self.suppressed,
             "refused": self.refused,
             "looked_up_in_clickhouse": self.looked_up,
             "ids_in_memory": {p: len(s) for p, s in sorted(self.seen.items())},
