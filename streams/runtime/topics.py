@@ -95,6 +95,11 @@ or by a tombstone (a person erased), is compacted away within this long
 (plus the cleaner's run); Kafka's default is never, as long as the dirty
 ratio stays below half. It also rolls the active segment, which is never
 compacted, at this age."""
+SEGMENT_MS = DAY_MS
+"""Kafka deletes whole segments, once their newest record is past the
+retention, and rolls a segment after `segment.ms` (a week by default): on a
+quiet topic a record would outlive its retention by up to a week. A day
+bounds that on the topics that hold personal data."""
 TOMBSTONE_RETENTION_MS = DAY_MS
 """How long a tombstone itself stays readable after compaction (Kafka's
 default, said here): long enough for a restore of the journey state, which
@@ -117,8 +122,13 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     (a person's whole history, a dead letter of a large record)."""
     topics = Topics(settings.topic_prefix)
     large = {"max.message.bytes": str(INTERNAL_TOPIC_MAX_BYTES)}
-    channel = {"retention.ms": str(settings.channel_retention_days * DAY_MS)}
-    transit = {"retention.ms": str(settings.internal_retention_days * DAY_MS), **large}
+    rolled = {"segment.ms": str(SEGMENT_MS)}
+    channel = {"retention.ms": str(settings.channel_retention_days * DAY_MS), **rolled}
+    transit = {
+        "retention.ms": str(settings.internal_retention_days * DAY_MS),
+        **rolled,
+        **large,
+    }
     compacted = {
         "cleanup.policy": "compact",
         "max.compaction.lag.ms": str(COMPACTION_MAX_LAG_MS),
@@ -132,6 +142,7 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
         topics.journey_rows: transit,
         topics.deadletter: {
             "retention.ms": str(settings.deadletter_retention_days * DAY_MS),
+            **rolled,
             **large,
         },
         topics.alerts: {"retention.ms": str(ALERTS_RETENTION_MS)},
