@@ -11,21 +11,34 @@ differ from the touchpoints, with the view's own SELECT.
 
 Only where this worker is the only writer (the embedded engine): on a server,
 another worker's inserts could land between the drop and the rebuild.
+
+Never a month a touchpoints TTL may have reached (up to its horizon,
+`streams.clickhouse.retention`): there the metrics count more events than
+the rows left, as they should, and a rebuild would lose the counts of the
+rows that expired.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from streams.clickhouse.client import Store
+from streams.clickhouse.retention import retention_horizon_ms
 
 log = logging.getLogger(__name__)
 
 
 def reconcile_metrics(store: Store) -> list[int]:
     """Rebuild every month of metrics_minute that does not count its month's
-    touchpoints; returns those months (YYYYMM)."""
-    months = [int(month) for (month,) in store.query("metrics_off_months")]
+    touchpoints, after the months a TTL may have reached; returns those
+    months (YYYYMM)."""
+    horizon_ms = retention_horizon_ms(store, "touchpoints")
+    reached = 0
+    if horizon_ms:
+        at = time.gmtime(horizon_ms / 1000)
+        reached = at.tm_year * 100 + at.tm_mon
+    months = [int(month) for (month,) in store.query("metrics_off_months") if month > reached]
     if not months:
         return []
     ((select,),) = store.query("metrics_view_select")

@@ -19,6 +19,7 @@ from streams.clickhouse.client import OffLoopStore, Store
 from streams.clickhouse.gather import InsertLimits
 from streams.clickhouse.migrate import migrate
 from streams.clickhouse.reconcile import reconcile_metrics
+from streams.clickhouse.retention import apply_retention
 from streams.deadletters.sink import DeadLetterSink
 from streams.erasure.eraser import Eraser, settle_seconds
 from streams.erasure.stage import EraseStage
@@ -136,6 +137,8 @@ class Processor(mode.Service):
             )
             applied = await self.store.run("migrate", migrate)
             log.info("schema up to date (%d migrations applied now)", len(applied))
+            self.phase = "applying the retention of the ClickHouse tables"
+            await self.store.run("apply retention", lambda store: apply_retention(store, settings))
             if settings.embedded_clickhouse:
                 self.phase = "checking the metrics against the touchpoints"
                 self.metrics_rebuilt = await self.store.run("reconcile metrics", reconcile_metrics)

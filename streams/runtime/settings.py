@@ -145,6 +145,41 @@ class Settings(BaseSettings):
         "bytes, personal data included, in clear), set when the worker creates the topic: "
         "long enough for a producer to fix and replay it, no longer",
     )
+    touchpoint_retention_days: int = Field(
+        0,
+        ge=0,
+        description="ClickHouse keeps a touchpoint this many days after its event time "
+        "(occurred_at), then drops it at a merge; metrics_minute keeps its counts. "
+        "0: forever. Applied by the store worker at start",
+    )
+    journey_retention_days: int = Field(
+        0,
+        ge=0,
+        description="ClickHouse keeps a journey this many days after its last touch "
+        "(last_at), then drops it at a merge. 0: forever. Applied by the store worker at start",
+    )
+    deadletter_store_retention_days: int = Field(
+        30,
+        ge=0,
+        description="ClickHouse keeps a dead letter's row (reasons, positions, a hash of the "
+        "bytes) this many days after it was read (received_at): a month of rejection counts "
+        "for producers, past the topic's bytes. 0: forever; otherwise at least "
+        "deadletter_retention_days. Applied by the store worker at start",
+    )
+    channel_retention_days: int = Field(
+        7,
+        ge=1,
+        description="how long the channel topics keep producers' records (personal data in "
+        "clear), set when the worker creates them: ingest reads them within seconds; a week "
+        "lets a stopped ingest catch up and a stage be replayed",
+    )
+    internal_retention_days: int = Field(
+        3,
+        ge=1,
+        description="how long the internal transit topics (touchpoints, journey-steps, "
+        "journey-rows) keep a record, set when the worker creates them: read within seconds; "
+        "a stage stopped longer than this loses what it had not read",
+    )
     erasure_suppress: bool = Field(
         False,
         description="what happens to the events of an erased person that arrive later, when "
@@ -347,6 +382,20 @@ class Settings(BaseSettings):
         if self.clickhouse_ca_file and not self.clickhouse_url.startswith("https://"):
             found.append("CX_CLICKHOUSE_CA_FILE is set but CX_CLICKHOUSE_URL is not https://")
         return found
+
+    @model_validator(mode="after")
+    def _retentions(self) -> Settings:
+        """A dead letter's row must outlive its bytes on the topic: `cx
+        deadletters show/replay` find the bytes through the row, and the
+        mirror drops a re-read dead letter by the rows it holds."""
+        kept, topic = self.deadletter_store_retention_days, self.deadletter_retention_days
+        if 0 < kept < topic:
+            raise ValueError(
+                f"CX_DEADLETTER_STORE_RETENTION_DAYS ({kept}) is shorter than "
+                f"CX_DEADLETTER_RETENTION_DAYS ({topic}): the rows must outlive the bytes "
+                "on the topic (0 keeps them forever)"
+            )
+        return self
 
     @field_validator("identity_strong")
     @classmethod

@@ -94,27 +94,71 @@ def topic_plan(settings: Settings) -> dict[str, int]:
     }
 
 
+DAY_MS = 86_400_000
+ALERTS_RETENTION_MS = 7 * DAY_MS
+"""Alert notices are aggregates (a rule, a slice, a value), no personal data;
+whoever follows the topic reads them as they come, and the ClickHouse table
+`alerts` keeps their history. A week outlasts a notifier stopped over a
+long weekend."""
+COMPACTION_MAX_LAG_MS = 7 * DAY_MS
+"""On the compacted topics, a record superseded by a later one for its key,
+or by a tombstone (a person erased), is compacted away within this long
+(plus the cleaner's run); Kafka's default is never, as long as the dirty
+ratio stays below half. It also rolls the active segment, which is never
+compacted, at this age."""
+SEGMENT_MS = DAY_MS
+"""Kafka deletes whole segments, once their newest record is past the
+retention, and rolls a segment after `segment.ms` (a week by default): on a
+quiet topic a record would outlive its retention by up to a week. A day
+bounds that on the topics that hold personal data."""
+TOMBSTONE_RETENTION_MS = DAY_MS
+"""How long a tombstone itself stays readable after compaction (Kafka's
+default, said here): long enough for a restore of the journey state, which
+takes minutes, to see it."""
+
+
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
-    """Topic settings the processor relies on: the journey changelog keeps
-    the last record per person, the closed journeys every closure until it
-    is superseded; the identity log is kept forever (every
-    worker replays it to rebuild the identity graph); the dead-letter topic
-    keeps a record `deadletter_retention_days` (it holds original bytes,
-    personal data included); the topics only the processor writes take
-    records as large as it makes (a person's whole history, a dead letter of
-    a large record)."""
+    """The settings of every topic the processor creates (a test holds each
+    topic of `topic_plan` to a retention or a compaction decision here;
+    docs/operations.md#retention lists them). Records are personal data
+    where they carry identifiers, so every deleting topic keeps them as long
+    as its readers need, no longer: the channel topics
+    `channel_retention_days`; the internal transit topics
+    `internal_retention_days` (read within seconds); the dead-letter topic
+    `deadletter_retention_days` (original bytes, personal data in clear);
+    alerts a week. The journey state and closed journeys are compacted: the
+    last record per key stays until a tombstone deletes it. The identity log
+    is kept forever (every worker replays it to rebuild the identity graph).
+    The topics only the processor writes take records as large as it makes
+    (a person's whole history, a dead letter of a large record)."""
     topics = Topics(settings.topic_prefix)
     large = {"max.message.bytes": str(INTERNAL_TOPIC_MAX_BYTES)}
+    rolled = {"segment.ms": str(SEGMENT_MS)}
+    channel = {"retention.ms": str(settings.channel_retention_days * DAY_MS), **rolled}
+    transit = {
+        "retention.ms": str(settings.internal_retention_days * DAY_MS),
+        **rolled,
+        **large,
+    }
+    compacted = {
+        "cleanup.policy": "compact",
+        "max.compaction.lag.ms": str(COMPACTION_MAX_LAG_MS),
+        "delete.retention.ms": str(TOMBSTONE_RETENTION_MS),
+        **large,
+    }
     return {
-        topics.touchpoints: large,
-        topics.journey_steps: large,
-        topics.journey_rows: large,
+        **dict.fromkeys(topics.channels, channel),
+        topics.touchpoints: transit,
+        topics.journey_steps: transit,
+        topics.journey_rows: transit,
         topics.deadletter: {
-            "retention.ms": str(settings.deadletter_retention_days * 86_400_000),
+            "retention.ms": str(settings.deadletter_retention_days * DAY_MS),
+            **rolled,
             **large,
         },
-        topics.journeys: {"cleanup.policy": "compact", **large},
-        topics.closed_journeys: {"cleanup.policy": "compact", **large},
+        topics.alerts: {"retention.ms": str(ALERTS_RETENTION_MS)},
+        topics.journeys: compacted,
+        topics.closed_journeys: compacted,
         topics.identity: {"retention.ms": "-1"},
         # A request names the person in clear: kept no longer than it takes.
         topics.erasures: {"retention.ms": str(ERASURE_REQUEST_RETENTION_MS)},
