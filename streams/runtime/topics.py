@@ -161,5 +161,5 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
         topics.closed_journeys: compacted,
         topics.identity: {"retention.ms": "-1"},
         # A request names the person in clear: kept no longer than it takes.
-        topics.erasures: {"retention.ms": str(ERASURE_REQUEST_RETENTION_MS)},
+        topics.erasures: {"retention.ms": str(ERASURE_REQUEST_RETENTION_MS), **rolled},
     }

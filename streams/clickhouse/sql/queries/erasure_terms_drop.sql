@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS {database:Identifier}.{terms:Identifier} SYNC

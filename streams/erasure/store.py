@@ -1,0 +1,211 @@
+"""The ClickHouse side of erasing one person (GDPR art. 17).
+
+`erase_rows` removes every row that holds any of the person's identifiers or
+keys, from every table that holds them:
+
+- touchpoints: person_key, customer_key, or an identifier column
+  (customer_id, loyalty_id, phone_hash, email_hash, anonymous_id);
+- journeys: customer_key (every version);
+- identity_map: identifier or customer_key;
+- identity_links: identifier, anchor, from_key, to_key, or named in detail;
+- deadletters: they hold no identifier (the original record stays on the
+  dead-letter topic); those whose event is also one of the person's stored
+  touchpoints are matched by event id, the rest only by their position on
+  the topic once the Kafka side has read them there (`erase_dead_letters`).
+
+Nothing else holds a person. alerts keep rule, slice (channel, store,
+stage, dimension) and a context of pain-point counts by channel, store and
+event type (alert_context.sql); metrics_minute, the materialized view's
+target, counts events by minute, channel, store, event type, stage, survey,
+dimension and currency: anonymous aggregates, which stay. people_daily,
+customer_touchpoints, current_journeys, churn_risk and the other views read
+the tables above and follow the deletes. schema_migrations, sink_positions
+and erasures hold no person.
+
+Deletes are lightweight (`DELETE FROM`, which ClickHouse 26 runs as a
+mutation of the hidden `_row_exists` column, waited for): the rows are
+invisible to every query as soon as `erase_rows` returns, and still in the
+parts on disk until those are merged or rewritten; `purge` rewrites them now.
+The identifiers are put in a memory table named in the statements, not
+written into them: ClickHouse keeps the text of every mutation (beside the
+parts, and in system.mutations), which would keep the identifiers on disk.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from streams.clickhouse import sql
+from streams.clickhouse.client import OffLoopStore, Store
+from streams.identity.rules import KINDS
+
+ERASED_TABLES: tuple[str, ...] = (
+    "deadletters",
+    "journeys",
+    "identity_links",
+    "identity_map",
+    "touchpoints",
+)
+"""The tables `erase_rows` deletes from, in its order: dead letters are
+matched through the touchpoints, which go last."""
+
+
+@dataclass(frozen=True, slots=True)
+class ErasedPerson:
+    """The person to erase: `key` their key (strongest identifier), and
+    `identifiers` every identifier linked to them (person_identifiers.sql),
+    each as stored, `kind:value` (email and phone as their keyed hashes)."""
+
+    request_id: str
+    key: str
+    identifiers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureAudit:
+    """One recorded state of an erasure request: when, whether the person's
+    new events are suppressed, rows removed per table, and how it stands.
+    Never who: `reason` is an error name or a note, not data."""
+
+    request_id: str
+    requested_at_ms: int
+    completed_at_ms: int | None
+    suppressed: bool
+    removed: dict[str, int]
+    status: str
+    reason: str = ""
+
+
+def erasure_terms(person: ErasedPerson) -> dict[str, list[str]]:
+    """The columns of the terms table (erasure_terms_create.sql): the key and
+    every identifier, once each, by kind, value (as the touchpoints' columns
+    hold it) and term (`kind:value`, as keys and the identity tables do).
+    Refuses an identifier of unknown kind or without a value, and a request
+    id that holds one (the audit would keep it)."""
+    terms = sorted({person.key, *person.identifiers})
+    columns: dict[str, list[str]] = {"kind": [], "value": [], "term": []}
+    for term in terms:
+        kind, _, value = term.partition(":")
+        if kind not in KINDS or not value:
+            raise ValueError(
+                f"erasure {person.request_id!r}: an identifier is not kind:value "
+                f"with a kind of {', '.join(KINDS)}"
+            )
+        if value in person.request_id:
+            raise ValueError(
+                f"erasure {person.request_id!r}: the request id holds one of the person's "
+                "identifiers; name the request otherwise"
+            )
+        columns["kind"].append(kind)
+        columns["value"].append(value)
+        columns["term"].append(term)
+    return columns
+
+
+def _count_and_delete(name: str) -> tuple[str, str]:
+    """The two statements of queries/NAME.sql: a count and a delete, with the
+    same condition."""
+    count, delete = sql.statements(sql.query(name))
+    return count, delete
+
+
+def _count(store: Store, statement: str, **params: Any) -> int:
+    rows = store.client.query(statement, parameters={"database": store.database, **params})
+    return int(rows.result_rows[0][0])
+
+
+def _remove(store: Store, name: str, **params: Any) -> int:
+    """Count the rows of queries/NAME.sql's condition, then delete them
+    (no mutation when there are none)."""
+    count, delete = _count_and_delete(name)
+    found = _count(store, count, **params)
+    if found:
+        store.command(delete, **params)
+    return found
+
+
+def _erase(store: Store, person: ErasedPerson) -> dict[str, int]:
+    columns = erasure_terms(person)
+    terms = f"erasing_{uuid.uuid4().hex}"  # never derived from the person
+    store.command(sql.query("erasure_terms_create"), terms=terms)
+    try:
+        store.insert(terms, columns)
+        return {table: _remove(store, f"erase_{table}", terms=terms) for table in ERASED_TABLES}
+    finally:
+        store.command(sql.query("erasure_terms_drop"), terms=terms)
+
+
+async def erase_rows(store: OffLoopStore, person: ErasedPerson) -> dict[str, int]:
+    """Delete every row holding any of the person's identifiers or key from
+    every table that holds them (`ERASED_TABLES`); returns the rows removed
+    per table, counted just before each delete with its condition. The rows
+    are invisible once it returns; `purge` removes them from disk. Safe to
+    run again (a retry counts what was still left); rows inserted for the
+    person while it runs are not erased, so suppress new events first."""
+    return await store.run("erase a person", lambda s: _erase(s, person))
+
+
+async def erase_dead_letters(store: OffLoopStore, positions: Sequence[tuple[int, int]]) -> int:
+    """Delete the dead letters at these (partition, offset) positions of the
+    dead-letter topic: those the Kafka side found to be the person's by
+    reading the original records. Returns how many there were."""
+    if not positions:
+        return 0
+    wanted = [(int(p), int(o)) for p, o in positions]
+    return await store.run(
+        "erase dead letters", lambda s: _remove(s, "erase_dead_letters_at", positions=wanted)
+    )
+
+
+async def purge(store: OffLoopStore, tables: Iterable[str]) -> None:
+    """Rewrite the parts of `tables` that hold deleted rows without them
+    (APPLY DELETED MASK, waited for), so the rows leave the active parts
+    now instead of at the next merge. The parts replaced are removed from
+    disk by ClickHouse old_parts_lifetime later (0 s embedded, 480 s on a
+    server by default), within a cleanup period (30 s)."""
+    statement = sql.query("erasure_purge")
+
+    def rewrite(table: str) -> Callable[[Store], None]:
+        return lambda s: s.command(statement, table=table)
+
+    for table in tables:
+        await store.run(f"purge {table}", rewrite(table))
+
+
+def _at(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+async def record_erasure(store: OffLoopStore, audit: ErasureAudit) -> None:
+    """Record a state of the request in `erasures`; the latest recorded wins."""
+    columns: dict[str, list[Any]] = {
+        "request_id": [audit.request_id],
+        "requested_at": [_at(audit.requested_at_ms)],
+        "completed_at": [_at(audit.completed_at_ms)],
+        "suppressed": [audit.suppressed],
+        "removed": [dict(audit.removed)],
+        "status": [audit.status],
+        "reason": [audit.reason],
+    }
+    await store.insert("erasures", columns, dedup_token=None)
+
+
+async def erasure_status(store: OffLoopStore, request_id: str) -> ErasureAudit | None:
+    """The latest recorded state of the request, or None if none was."""
+    rows = await store.query("erasure_status", request_id=request_id)
+    if not rows:
+        return None
+    request, requested, completed, suppressed, removed, status, reason = rows[0]
+    return ErasureAudit(
+        request_id=request,
+        requested_at_ms=int(requested),
+        completed_at_ms=None if completed is None else int(completed),
+        suppressed=bool(suppressed),
+        removed={str(table): int(n) for table, n in removed.items()},
+        status=str(status),
+        reason=str(reason),
+    )
