@@ -55,6 +55,11 @@ def reconcile_metrics(store: Store) -> list[int]:
             "SETTINGS insert_deduplicate = 0",
             month=month,
         )
+        # Rebuilt from the touchpoints there are: the erased ones count no more.
+        store.command(
+            "DELETE FROM {database:Identifier}.erased_touchpoints WHERE month = {month:UInt32}",
+            month=month,
+        )
         log.warning(
             "metrics of %d did not add up to its touchpoints (a crash mid-insert): rebuilt", month
         )

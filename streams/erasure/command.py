@@ -30,7 +30,9 @@ POLL_S = 0.5
 )
 @click.option("--wait", "wait_s", default=300.0, show_default=True, help="seconds to wait")
 @click.option("--json", "as_json", is_flag=True, help="print the audit records as JSON")
-def erase(identifiers: tuple[str, ...], suppress: bool | None, wait_s: float, as_json: bool) -> None:
+def erase(
+    identifiers: tuple[str, ...], suppress: bool | None, wait_s: float, as_json: bool
+) -> None:
     """Erase the person each IDENTIFIER belongs to (TYPE:VALUE as `cx
     journey` takes it; give every identifier you know of one person) from
     ClickHouse, the journey state, the identity graph and the deduplication
@@ -67,9 +69,7 @@ def describe(audit: dict[str, Any]) -> str:
     return f"erased: request {audit['request_id']} in {took:.1f} s; rows removed: {rows}"
 
 
-async def _erase(
-    settings: Settings, requests: list[Any], wait_s: float
-) -> list[dict[str, Any]]:
+async def _erase(settings: Settings, requests: list[Any], wait_s: float) -> list[dict[str, Any]]:
     from streams.erasure.request import HEADERS, encode_request
     from streams.reports.ask_worker import ask_worker
     from streams.runtime.kafka import producer_for, stop_within

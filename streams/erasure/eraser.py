@@ -30,8 +30,13 @@ from aiokafka import AIOKafkaProducer
 
 from streams.clickhouse.client import OffLoopStore
 from streams.erasure.request import ErasureRequest
-from streams.erasure.store import ErasedPerson, ErasureAudit, erase_rows, erasure_status
-from streams.erasure.store import record_erasure
+from streams.erasure.store import (
+    ErasedPerson,
+    ErasureAudit,
+    erase_rows,
+    erasure_status,
+    record_erasure,
+)
 from streams.erasure.tombstones import changelog_tombstones, closure_tombstones
 from streams.identity import log as identity_log
 from streams.identity.log import Erasure
@@ -184,9 +189,7 @@ class Eraser:
             journeys = await partition_count(producer, topics.journeys)
             steps = await partition_count(producer, topics.journey_steps)
             await produce_to(producer, topics.journeys, changelog_tombstones(keys, journeys))
-            await produce_to(
-                producer, topics.closed_journeys, closure_tombstones(versions, steps)
-            )
+            await produce_to(producer, topics.closed_journeys, closure_tombstones(versions, steps))
 
         await with_backoff(
             send, is_transient=is_transient_kafka_error, what="kafka: tombstone journey state"

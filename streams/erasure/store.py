@@ -52,6 +52,8 @@ ERASED_TABLES: tuple[str, ...] = (
 )
 """The tables `erase_rows` deletes from, in its order: dead letters are
 matched through the touchpoints, which go last."""
+IDENTITY_TABLES: tuple[str, ...] = ("identity_links", "identity_map")
+"""What the identity recorder erases when the log it records says so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,18 @@ class ErasureAudit:
     removed: dict[str, int]
     status: str
     reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """As `GET /erasures` and `cx erase --json` show it."""
+        return {
+            "request_id": self.request_id,
+            "requested_at_ms": self.requested_at_ms,
+            "completed_at_ms": self.completed_at_ms,
+            "suppressed": self.suppressed,
+            "removed": dict(self.removed),
+            "status": self.status,
+            "reason": self.reason,
+        }
 
 
 def erasure_terms(person: ErasedPerson) -> dict[str, list[str]]:
@@ -113,40 +127,52 @@ def _count_and_delete(name: str) -> tuple[str, str]:
     return count, delete
 
 
-def _count(store: Store, statement: str, **params: Any) -> int:
+def _counts(store: Store, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+    """The count statement's rows: (count) or (group, count)."""
     rows = store.client.query(statement, parameters={"database": store.database, **params})
-    return int(rows.result_rows[0][0])
+    return [tuple(row) for row in rows.result_rows]
 
 
-def _remove(store: Store, name: str, **params: Any) -> int:
+def _remove(store: Store, name: str, request_id: str = "", **params: Any) -> int:
     """Count the rows of queries/NAME.sql's condition, then delete them
-    (no mutation when there are none)."""
+    (no mutation when there are none). Touchpoints are counted by month,
+    and those counts kept (`erased_touchpoints`)."""
     count, delete = _count_and_delete(name)
-    found = _count(store, count, **params)
+    counted = _counts(store, count, **params)
+    found = sum(int(row[-1]) for row in counted)
+    if found and name == "erase_touchpoints":
+        months = {"month": [int(m) for m, _ in counted], "rows": [int(n) for _, n in counted]}
+        # A retry after a failed delete counts them again: the token drops it.
+        store.insert("erased_touchpoints", months, dedup_token=f"erased:{request_id}")
     if found:
         store.command(delete, **params)
     return found
 
 
-def _erase(store: Store, person: ErasedPerson) -> dict[str, int]:
+def _erase(store: Store, person: ErasedPerson, tables: Sequence[str]) -> dict[str, int]:
     columns = erasure_terms(person)
     terms = f"erasing_{uuid.uuid4().hex}"  # never derived from the person
     store.command(sql.query("erasure_terms_create"), terms=terms)
     try:
         store.insert(terms, columns)
-        return {table: _remove(store, f"erase_{table}", terms=terms) for table in ERASED_TABLES}
+        return {
+            table: _remove(store, f"erase_{table}", person.request_id, terms=terms)
+            for table in tables
+        }
     finally:
         store.command(sql.query("erasure_terms_drop"), terms=terms)
 
 
-async def erase_rows(store: OffLoopStore, person: ErasedPerson) -> dict[str, int]:
+async def erase_rows(
+    store: OffLoopStore, person: ErasedPerson, *, tables: Sequence[str] = ERASED_TABLES
+) -> dict[str, int]:
     """Delete every row holding any of the person's identifiers or key from
     every table that holds them (`ERASED_TABLES`); returns the rows removed
     per table, counted just before each delete with its condition. The rows
     are invisible once it returns; `purge` removes them from disk. Safe to
     run again (a retry counts what was still left); rows inserted for the
     person while it runs are not erased, so suppress new events first."""
-    return await store.run("erase a person", lambda s: _erase(s, person))
+    return await store.run("erase a person", lambda s: _erase(s, person, tables))
 
 
 async def erase_dead_letters(store: OffLoopStore, positions: Sequence[tuple[int, int]]) -> int:

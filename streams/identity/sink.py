@@ -101,8 +101,13 @@ def forgotten(applied: list[Applied]) -> list[Applied]:
                 link
                 for link in change.links
                 if not gone.intersection(
-                    (link.identifier, link.anchor, link.from_key, link.to_key,
-                     *_DETAIL_TERMS.split(link.detail))
+                    (
+                        link.identifier,
+                        link.anchor,
+                        link.from_key,
+                        link.to_key,
+                        *_DETAIL_TERMS.split(link.detail),
+                    )
                 )
             ]
             keys = [(i, k) for i, k in change.keys if i not in gone and k not in gone]

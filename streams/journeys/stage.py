@@ -251,9 +251,11 @@ class JourneyStage:
         and the people erased (the replica, and ingest behind it, must not
         wait for them). Moves lost in a crash are made when the partition is
         restored; an erased person's records are tombstoned by the eraser."""
-        self.mover.put(
-            item for _, _, change in applied for item in (*change.moves, *change.erased)
-        )
+        items: list[Move | Erased] = []
+        for _, _, change in applied:
+            items += change.moves
+            items += change.erased
+        self.mover.put(items)
 
     async def _apply_identity(self, items: list[Move | Erased]) -> None:
         async with self.lock:

@@ -56,7 +56,9 @@ def victims(events: list[oracle.Seen], rng: random.Random) -> tuple[list[str], l
     ]
     cut = sorted(e.at for e in events)[len(events) // 2]
     before = [k for k in alone if max(e.at for e in grouped[k]) < cut]
-    across = [k for k in alone if min(e.at for e in grouped[k]) < cut < max(e.at for e in grouped[k])]
+    across = [
+        k for k in alone if min(e.at for e in grouped[k]) < cut < max(e.at for e in grouped[k])
+    ]
     return rng.sample(before, 2), rng.sample(across, 2)
 
 

@@ -163,7 +163,10 @@ def test_requests_are_read_strictly_with_one_line_reasons() -> None:
         (orjson.dumps({"request_id": "r 1", "identifier": "customer_id:C1"}), "request_id"),
         (orjson.dumps({"request_id": "r1"}), "identifier"),
         (orjson.dumps({"request_id": "r1", "identifier": "customer_id:C1", "x": 1}), "x"),
-        (orjson.dumps({"request_id": "r1", "identifier": "customer_id:C1", "suppress": "y"}), "suppress"),
+        (
+            orjson.dumps({"request_id": "r1", "identifier": "customer_id:C1", "suppress": "y"}),
+            "suppress",
+        ),
     ]:
         with pytest.raises(BadRequest, match=says):
             decode_request(raw)
@@ -183,14 +186,18 @@ def test_the_journey_core_forgets_an_erased_person_and_drops_their_late_steps() 
         suppressed_ids=suppressed,
     )
     logic.partitions[0] = Partition()
-    logic.gather(0, [("customer_id:A", [_step(1_000, "a1")]), ("customer_id:B", [_step(1_000, "b1")])])
+    logic.gather(
+        0, [("customer_id:A", [_step(1_000, "a1")]), ("customer_id:B", [_step(1_000, "b1")])]
+    )
     out = Outbox()
     list(logic.flush(out))
     assert {key for key, _ in out.rows} == {"customer_id:A", "customer_id:B"}
     logic.forget(0, "customer_id:A")
     suppressed.add("customer_id:A")
     assert "customer_id:A" not in logic.partitions[0].people
-    logic.gather(0, [("customer_id:A", [_step(2_000, "a2")]), ("customer_id:B", [_step(2_000, "b2")])])
+    logic.gather(
+        0, [("customer_id:A", [_step(2_000, "a2")]), ("customer_id:B", [_step(2_000, "b2")])]
+    )
     out = Outbox()
     list(logic.flush(out))
     assert {key for key, _ in out.rows} == {"customer_id:B"}

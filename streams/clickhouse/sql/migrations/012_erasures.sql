@@ -16,3 +16,15 @@ CREATE TABLE IF NOT EXISTS {database:Identifier}.erasures
 )
 ENGINE = ReplacingMergeTree(recorded_at)
 ORDER BY request_id;
+
+-- Touchpoints erased, by month of event time: metrics_minute keeps their
+-- counts (anonymous aggregates stay), and the metrics check at start adds
+-- these to the touchpoints it compares them with (metrics_off_months.sql).
+CREATE TABLE IF NOT EXISTS {database:Identifier}.erased_touchpoints
+(
+    month UInt32 COMMENT 'YYYYMM of the erased touchpoints'' event time',
+    rows  UInt64
+)
+ENGINE = SummingMergeTree
+ORDER BY month
+SETTINGS non_replicated_deduplication_window = 1000;
