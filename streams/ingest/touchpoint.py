@@ -2,7 +2,8 @@
 
 Every later stage (store, journeys, metrics) reads touchpoints, never raw
 events. A touchpoint holds no personal data in clear: email and phone are
-replaced by keyed hashes, in the identifiers and anywhere in the properties.
+replaced by keyed hashes, in the identifiers and, spelled in any of the ways
+`streams.ingest.scrub` knows, anywhere in the properties and the context.
 Touchpoints are immutable tuples with times in epoch milliseconds (UTC): they
 are built tens of thousands of times a second.
 """
@@ -14,6 +15,7 @@ from typing import Any, NamedTuple
 from schemas import PURCHASE_TYPES, SCORED_TYPES, AcceptedEvent, Channel, Stage, epoch_ms, stage_of
 from streams.identity.rules import KINDS
 from streams.ingest.pseudonym import Pseudonymizer
+from streams.ingest.scrub import Secrets, scrub
 
 __all__ = [
     "Identifiers",
@@ -130,19 +132,6 @@ def person_key_of(ids: Identifiers) -> str:
     raise ValueError("a touchpoint needs at least one identifier")
 
 
-def _scrub(value: Any, secrets: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        for clear, token in secrets.items():
-            if clear in value:
-                value = value.replace(clear, token)
-        return value
-    if isinstance(value, dict):
-        return {key: _scrub(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_scrub(item, secrets) for item in value]
-    return value
-
-
 def to_touchpoint(
     event: AcceptedEvent,
     channel: Channel,
@@ -153,18 +142,18 @@ def to_touchpoint(
     """Pseudonymise an accepted event into a touchpoint (pure). `source` is
     the (topic, partition, offset) it was read at."""
     identity = event["identity"]
-    properties = event["properties"]
+    properties, context = event["properties"], event["context"]
     email, phone = identity.get("email"), identity.get("phone")
     email_hash = phone_hash = None
     if email is not None or phone is not None:
-        secrets: dict[str, str] = {}
         if email is not None:
             email_hash = pseudonymizer.hash("email", email)
-            secrets[email] = f"email:{email_hash}"
         if phone is not None:
             phone_hash = pseudonymizer.hash("phone", phone)
-            secrets[phone] = f"phone:{phone_hash}"
-        properties = _scrub(properties, secrets)
+        secrets = Secrets(email, f"email:{email_hash}", phone, f"phone:{phone_hash}")
+        properties = scrub(properties, secrets)
+        if context:
+            context = scrub(context, secrets)
     ids = Identifiers(
         identity.get("customer_id"),
         identity.get("anonymous_id"),
@@ -183,7 +172,7 @@ def to_touchpoint(
         event["schema_version"],
         person_key_of(ids),
         ids,
-        event["context"],
+        context,
         properties,
         *source,
     )
