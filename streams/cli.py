@@ -354,6 +354,22 @@ def bench_partitions(rows: int, rounds: int, json_path: Path | None) -> None:
     _report(figures, json_path)
 
 
+@bench.command("erasure")
+@click.option("--touchpoints", default=1_000_000, show_default=True, help="in the store")
+@_JSON
+@_dev_tooling
+def bench_erasure(touchpoints: int, json_path: Path | None) -> None:
+    """What erasing one person costs in ClickHouse on a store of N
+    touchpoints (embedded): the deletes, then forcing them off disk."""
+    import tempfile
+
+    from streams.dev.bench.erasure import measure
+
+    with tempfile.TemporaryDirectory(prefix="cx-bench-erasure-") as folder:
+        figures = measure(touchpoints, Path(folder))
+    _report_nested(figures, json_path)
+
+
 @bench.command("inserts")
 @click.option("--rate", default=400.0, show_default=True, help="records/s of the steady runs")
 @click.option("--seconds", default=30.0, show_default=True, help="of each run; 0: engine only")

@@ -36,6 +36,9 @@ def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) ->
         "internal_partitions": 4,
         "batch_max_records": 1000,
         "batch_max_wait_ms": 100,
+        # Dead letters and identity rows queryable within a second, not five:
+        # tests wait for them (test_inserts checks the default).
+        "lookup_insert_interval_ms": 1000,
         "kafka_session_timeout_ms": 6000,
         "kafka_heartbeat_interval_ms": 1000,
         "kafka_rebalance_timeout_ms": 6000,

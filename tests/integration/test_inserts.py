@@ -13,6 +13,7 @@ from streams.dev.bench.latency import send_paced
 from streams.dev.broker import LocalBroker
 from streams.dev.child_worker import ChildWorker
 from streams.dev.generator import TrafficSpec, generate_traffic
+from streams.runtime.settings import Settings
 from tests import oracle
 from tests.integration.harness import isolated_settings
 
@@ -33,7 +34,7 @@ def parts_written(store: Store, table: str) -> int:
 def test_a_steady_rate_is_inserted_about_once_a_second_per_table(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
-    settings = isolated_settings(broker, tmp_path)
+    settings = isolated_settings(broker, tmp_path, lookup_insert_interval_ms=5000)
     assert settings.insert_interval_ms == 1000  # the default
     records = generate_traffic(TrafficSpec(people=330, seed=23))
     valid, invalid = oracle.valid(records), oracle.invalid(records)
@@ -58,7 +59,7 @@ def test_a_steady_rate_is_inserted_about_once_a_second_per_table(
     assert touchpoints["rows"] / touchpoints["inserts"] >= 3 * unique / batches
     # About once a second per table (and a last one when the traffic ends);
     # the tables people look things up in every five seconds.
-    assert settings.lookup_insert_interval_ms == 5000  # the default
+    assert Settings.model_fields["lookup_insert_interval_ms"].default == 5000
     for table in ("touchpoints", "journeys"):
         assert inserted[table]["inserts"] <= 1.5 * sending_s + 4, (table, inserted[table])
     for table in ("deadletters", "identity_links", "identity_map"):

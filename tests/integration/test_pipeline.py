@@ -283,7 +283,7 @@ def test_metrics_count_what_was_sent(run) -> None:  # type: ignore[no-untyped-de
     duplicates = sum(r.truth.kind == "duplicate" for r in records)
     assert samples["cx_duplicates_total"] == {(("stage", "store"),): duplicates}
     assert samples["cx_up"] == {(): 1.0}
-    stages = {"ingest", "journeys", "store", "journey-store", "deadletter-store"}
+    stages = {"ingest", "journeys", "store", "journey-store", "deadletter-store", "erasures"}
     assert {dict(k)["stage"] for k in samples["cx_batch_seconds_count"]} == stages
     inserted = {dict(k)["table"] for k in samples["cx_clickhouse_insert_seconds_count"]}
     assert inserted >= {"touchpoints", "deadletters"}

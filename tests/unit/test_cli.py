@@ -109,6 +109,7 @@ DEV_COMMANDS = [
     ["produce"],
     ["bench", "alerts"],
     ["bench", "inserts"],
+    ["bench", "erasure"],
     ["bench", "partitions"],
     ["bench", "throughput"],
     ["bench", "steady"],
@@ -164,3 +165,23 @@ def test_every_dev_command_is_covered() -> None:
     assert sorted(leaves(main, ())) == sorted(
         tuple(a for a in args if not a.startswith("-") and a != "traffic") for args in DEV_COMMANDS
     )
+
+
+@pytest.mark.parametrize(
+    ("identifier", "says"),
+    [
+        ("12345", "say which identifier"),
+        ("customer_id:", "the identifier is empty"),
+        ("email:not-an-address", "email"),
+    ],
+)
+def test_cx_erase_refuses_an_unreadable_identifier_in_one_line_before_sending(
+    identifier: str, says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CX_PII_SECRET", "a-secret")
+    monkeypatch.setenv("CX_BROKER_URL", "kafka://127.0.0.1:1")  # never reached
+    result = CliRunner().invoke(main, ["erase", identifier], prog_name="cx")
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and says in errors[0], result.stderr
+    assert "Traceback" not in result.output

@@ -1,5 +1,5 @@
 """What erasing one person costs on a store of N touchpoints (default a
-million): `python -m streams.dev.bench.erasure [touchpoints]`.
+million): `cx bench erasure [--touchpoints N]`.
 
 The store is filled by ClickHouse itself (INSERT ... SELECT FROM numbers):
 N / 10 people of ten touchpoints each over three months, three identifiers,
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -107,15 +105,3 @@ def measure(touchpoints: int, folder: Path) -> dict[str, Any]:
         "erase_s_median": round(statistics.median(r["erase_s"] for r in runs), 3),
         "purge_s_median": round(statistics.median(r["purge_s"] for r in runs), 3),
     }
-
-
-if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    with tempfile.TemporaryDirectory(prefix="cx-bench-erasure-") as folder:
-        figures = measure(count, Path(folder))
-    for run in figures.pop("runs"):
-        print(
-            f"erase {run['erase_s']:.3f} s, purge {run['purge_s']:.3f} s, removed {run['removed']}"
-        )
-    for name, value in figures.items():
-        print(f"{name}: {value}")
