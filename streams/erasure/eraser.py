@@ -31,10 +31,13 @@ from aiokafka import AIOKafkaProducer
 from streams.clickhouse.client import OffLoopStore
 from streams.erasure.request import ErasureRequest
 from streams.erasure.store import (
+    IDENTITY_TABLES,
     ErasedPerson,
     ErasureAudit,
+    count_rows,
     erase_rows,
     erasure_status,
+    erasure_terms,
     record_erasure,
 )
 from streams.erasure.tombstones import changelog_tombstones, closure_tombstones
@@ -57,6 +60,9 @@ _UNREADABLE = (
 )
 
 
+_NAMES_PERSON = "the request id holds one of the person's identifiers: name the request otherwise"
+
+
 def settle_seconds(settings: Settings) -> float:
     """How long rows already on their way for an erased person may take to
     land: two of the longest insert interval and a journey flush, and a
@@ -77,6 +83,8 @@ class _Started:
     """As stored."""
     members: set[str]
     """The person's identifiers found so far."""
+    identity_rows: dict[str, int]
+    """Their identity rows when the request came."""
 
 
 @dataclass
@@ -132,9 +140,20 @@ class Eraser:
             )
             await record_erasure(self.store, refused)
             return refused
+        members = await self._linked(identifier)
+        found = ErasedPerson(request.request_id, min(members, key=key_order), tuple(members))
+        try:
+            erasure_terms(found)
+        except ValueError:  # the request id names the person: never recorded
+            log.warning("erasures: a request id holds an identifier of its person: refused")
+            return ErasureAudit(
+                request.request_id, asked_ms, _now_ms(), suppress, {}, "refused", _NAMES_PERSON
+            )
         running = ErasureAudit(request.request_id, asked_ms, None, suppress, {}, "running")
         await record_erasure(self.store, running)
-        members = await self._linked(identifier)
+        # The identity recorder drops the person's identity rows as soon as
+        # it records the erasure: count them now, for the audit.
+        identity_rows = await count_rows(self.store, found, tables=IDENTITY_TABLES)
         erasure = Erasure(request.request_id, identifier, asked_ms, suppress)
         offset = await with_backoff(
             lambda: append_all(
@@ -151,7 +170,7 @@ class Eraser:
             erased = self.replica.erased.pop(request.request_id, None)
             if erased is not None:
                 members.update(erased.members)
-        return _Started(request, running, identifier, members)
+        return _Started(request, running, identifier, members, identity_rows)
 
     async def _finish(self, begun: _Started) -> ErasureAudit:
         """Steps 3 and 4."""
@@ -162,6 +181,8 @@ class Eraser:
         versions = {k: int(v) for k, v in await self.store.query("erasure_versions", keys=keys)}
         events = [row[0] for row in await self.store.query("erasure_event_ids", keys=keys)]
         removed = await erase_rows(self.store, person)
+        for table, before in begun.identity_rows.items():  # what the recorder removed
+            removed[table] = max(removed.get(table, 0), before)
         await self._tombstone(keys, versions)
         if self.forget_events is not None:
             self.forget_events(events)

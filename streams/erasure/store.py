@@ -149,18 +149,43 @@ def _remove(store: Store, name: str, request_id: str = "", **params: Any) -> int
     return found
 
 
-def _erase(store: Store, person: ErasedPerson, tables: Sequence[str]) -> dict[str, int]:
-    columns = erasure_terms(person)
-    terms = f"erasing_{uuid.uuid4().hex}"  # never derived from the person
+def _per_table(
+    store: Store,
+    person: ErasedPerson,
+    tables: Sequence[str],
+    each: Callable[[str, str], int],
+) -> dict[str, int]:
+    """`each(table, terms)` for every table, with the person's terms in a
+    memory table named `terms` meanwhile (never derived from the person)."""
+    terms = f"erasing_{uuid.uuid4().hex}"
     store.command(sql.query("erasure_terms_create"), terms=terms)
     try:
-        store.insert(terms, columns)
-        return {
-            table: _remove(store, f"erase_{table}", person.request_id, terms=terms)
-            for table in tables
-        }
+        store.insert(terms, erasure_terms(person))
+        return {table: each(table, terms) for table in tables}
     finally:
         store.command(sql.query("erasure_terms_drop"), terms=terms)
+
+
+def _erase(store: Store, person: ErasedPerson, tables: Sequence[str]) -> dict[str, int]:
+    def remove(table: str, terms: str) -> int:
+        return _remove(store, f"erase_{table}", person.request_id, terms=terms)
+
+    return _per_table(store, person, tables, remove)
+
+
+def _count_all(store: Store, person: ErasedPerson, tables: Sequence[str]) -> dict[str, int]:
+    def count(table: str, terms: str) -> int:
+        statement = _count_and_delete(f"erase_{table}")[0]
+        return sum(int(row[-1]) for row in _counts(store, statement, terms=terms))
+
+    return _per_table(store, person, tables, count)
+
+
+async def count_rows(
+    store: OffLoopStore, person: ErasedPerson, *, tables: Sequence[str] = ERASED_TABLES
+) -> dict[str, int]:
+    """The rows `erase_rows` would remove now, per table, removing none."""
+    return await store.run("count a person's rows", lambda s: _count_all(s, person, tables))
 
 
 async def erase_rows(
