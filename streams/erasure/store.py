@@ -10,8 +10,7 @@ keys, from every table that holds them:
 - identity_links: identifier, anchor, from_key, to_key, or named in detail;
 - deadletters: they hold no identifier (the original record stays on the
   dead-letter topic); those whose event is also one of the person's stored
-  touchpoints are matched by event id, the rest only by their position on
-  the topic once the Kafka side has read them there (`erase_dead_letters`).
+  touchpoints are matched by event id.
 
 Nothing else holds a person. alerts keep rule, slice (channel, store,
 stage, dimension) and a context of pain-point counts by channel, store and
@@ -120,32 +119,59 @@ def erasure_terms(person: ErasedPerson) -> dict[str, list[str]]:
     return columns
 
 
-def _count_and_delete(name: str) -> tuple[str, str]:
-    """The two statements of queries/NAME.sql: a count and a delete, with the
-    same condition."""
-    count, delete = sql.statements(sql.query(name))
-    return count, delete
+def condition(table: str) -> str:
+    """The WHERE condition of the person's rows in `table`
+    (queries/erase_TABLE.sql, comments dropped); dead letters go through
+    the touchpoints'."""
+    text = sql.statements(sql.query(f"erase_{table}"))[0]
+    if table == "deadletters":
+        text = text.replace("{touchpoints}", f"({condition('touchpoints')})")
+    return text
 
 
-def _counts(store: Store, statement: str, **params: Any) -> list[tuple[Any, ...]]:
-    """The count statement's rows: (count) or (group, count)."""
-    rows = store.client.query(statement, parameters={"database": store.database, **params})
-    return [tuple(row) for row in rows.result_rows]
+def counting(table: str) -> str:
+    """The count of the person's rows in `table` (touchpoints by month)."""
+    where = condition(table)
+    if table == "touchpoints":
+        return (
+            "SELECT toYYYYMM(occurred_at) AS month, count() FROM {database:Identifier}.touchpoints "
+            f"WHERE {where} GROUP BY month"
+        )
+    return f"SELECT count() FROM {{database:Identifier}}.{table} WHERE {where}"
 
 
-def _remove(store: Store, name: str, request_id: str = "", **params: Any) -> int:
-    """Count the rows of queries/NAME.sql's condition, then delete them
-    (no mutation when there are none). Touchpoints are counted by month,
-    and those counts kept (`erased_touchpoints`)."""
-    count, delete = _count_and_delete(name)
-    counted = _counts(store, count, **params)
+def deleting(table: str) -> str:
+    """The lightweight delete of the person's rows in `table`, waited for."""
+    return (
+        f"DELETE FROM {{database:Identifier}}.{table} WHERE {condition(table)} "
+        "SETTINGS lightweight_deletes_sync = 2"
+    )
+
+
+def _counts(store: Store, table: str, terms: str) -> list[tuple[Any, ...]]:
+    """The count's rows: (count), or (month, count) for touchpoints."""
+    params = {"database": store.database, "terms": terms}
+    return [
+        tuple(row) for row in store.client.query(counting(table), parameters=params).result_rows
+    ]
+
+
+def _count(store: Store, table: str, terms: str) -> int:
+    return sum(int(row[-1]) for row in _counts(store, table, terms))
+
+
+def _remove(store: Store, table: str, terms: str, request_id: str) -> int:
+    """Count the person's rows in `table`, then delete them (no mutation
+    when there are none). Touchpoints are counted by month, and those counts
+    kept (`erased_touchpoints`)."""
+    counted = _counts(store, table, terms)
     found = sum(int(row[-1]) for row in counted)
-    if found and name == "erase_touchpoints":
+    if found and table == "touchpoints":
         months = {"month": [int(m) for m, _ in counted], "rows": [int(n) for _, n in counted]}
         # A retry after a failed delete counts them again: the token drops it.
         store.insert("erased_touchpoints", months, dedup_token=f"erased:{request_id}")
     if found:
-        store.command(delete, **params)
+        store.command(deleting(table), terms=terms)
     return found
 
 
@@ -167,18 +193,13 @@ def _per_table(
 
 
 def _erase(store: Store, person: ErasedPerson, tables: Sequence[str]) -> dict[str, int]:
-    def remove(table: str, terms: str) -> int:
-        return _remove(store, f"erase_{table}", person.request_id, terms=terms)
-
-    return _per_table(store, person, tables, remove)
+    return _per_table(
+        store, person, tables, lambda table, terms: _remove(store, table, terms, person.request_id)
+    )
 
 
 def _count_all(store: Store, person: ErasedPerson, tables: Sequence[str]) -> dict[str, int]:
-    def count(table: str, terms: str) -> int:
-        statement = _count_and_delete(f"erase_{table}")[0]
-        return sum(int(row[-1]) for row in _counts(store, statement, terms=terms))
-
-    return _per_table(store, person, tables, count)
+    return _per_table(store, person, tables, lambda table, terms: _count(store, table, terms))
 
 
 async def count_rows(
@@ -198,18 +219,6 @@ async def erase_rows(
     run again (a retry counts what was still left); rows inserted for the
     person while it runs are not erased, so suppress new events first."""
     return await store.run("erase a person", lambda s: _erase(s, person, tables))
-
-
-async def erase_dead_letters(store: OffLoopStore, positions: Sequence[tuple[int, int]]) -> int:
-    """Delete the dead letters at these (partition, offset) positions of the
-    dead-letter topic: those the Kafka side found to be the person's by
-    reading the original records. Returns how many there were."""
-    if not positions:
-        return 0
-    wanted = [(int(p), int(o)) for p, o in positions]
-    return await store.run(
-        "erase dead letters", lambda s: _remove(s, "erase_dead_letters_at", positions=wanted)
-    )
 
 
 async def purge(store: OffLoopStore, tables: Iterable[str]) -> None:

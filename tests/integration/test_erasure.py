@@ -34,7 +34,13 @@ from streams.runtime.settings import Settings
 from streams.runtime.topics import Topics
 from tests import journey_oracle as oracle
 from tests.integration.harness import TEST_SECRET, isolated_settings, read_from_start
-from tests.integration.test_stitching import MINUTE, clock, read_store, settled
+from tests.integration.test_stitching import (
+    MINUTE,
+    clock,
+    journeys_by_person,
+    read_store,
+    settled,
+)
 
 SPEC = TrafficSpec(people=80, seed=31)
 
@@ -244,21 +250,7 @@ def check_others(settings: Settings, others: list[oracle.Seen]) -> None:
     assert {e.event_id: current.get(e.event_id) for e in others} == {
         e.event_id: keys[e.identifiers[0]] for e in others
     }
-    journeys: dict[str, list[oracle.ExpectedJourney]] = {}
-    for row in stored["journeys"]:
-        journeys.setdefault(row["customer_key"], []).append(
-            oracle.ExpectedJourney(
-                row["started"],
-                row["touchpoints"],
-                tuple(sorted(row["stages"])),
-                tuple(row["channels"]),
-                row["channel_switches"],
-                row["purchases"],
-                tuple(sorted(row["pain_kinds"])),
-            )
-        )
-    for listed in journeys.values():
-        listed.sort(key=lambda j: j.started_at)
+    journeys = journeys_by_person(stored["journeys"])
     expected = {key: oracle.journeys(group) for key, group in grouped.items()}
     assert {k: journeys.get(k) for k in expected} == expected
 

@@ -120,6 +120,26 @@ def read_store(settings: Settings) -> dict[str, list[dict[str, Any]]]:
         store.close()
 
 
+def journeys_by_person(rows: list[dict[str, Any]]) -> dict[str, list[oracle.ExpectedJourney]]:
+    """`read_store`'s journeys as the oracle writes them, by person, in order."""
+    found: dict[str, list[oracle.ExpectedJourney]] = {}
+    for row in rows:
+        found.setdefault(row["customer_key"], []).append(
+            oracle.ExpectedJourney(
+                row["started"],
+                row["touchpoints"],
+                tuple(sorted(row["stages"])),
+                tuple(row["channels"]),
+                row["channel_switches"],
+                row["purchases"],
+                tuple(sorted(row["pain_kinds"])),
+            )
+        )
+    for journeys in found.values():
+        journeys.sort(key=lambda j: j.started_at)
+    return found
+
+
 def check_against_oracle(
     stored: dict[str, list[dict[str, Any]]],
     traffic: list[GeneratedRecord],
@@ -149,21 +169,7 @@ def check_against_oracle(
     assert sum(written[e] != current[e] for e in current) > 0
 
     # Journeys: stages, channels, switches, purchases and pain points.
-    stored_journeys: dict[str, list[oracle.ExpectedJourney]] = {}
-    for row in stored["journeys"]:
-        stored_journeys.setdefault(row["customer_key"], []).append(
-            oracle.ExpectedJourney(
-                row["started"],
-                row["touchpoints"],
-                tuple(sorted(row["stages"])),
-                tuple(row["channels"]),
-                row["channel_switches"],
-                row["purchases"],
-                tuple(sorted(row["pain_kinds"])),
-            )
-        )
-    for journeys in stored_journeys.values():
-        journeys.sort(key=lambda j: j.started_at)
+    stored_journeys = journeys_by_person(stored["journeys"])
     expected_journeys = {key: oracle.journeys(g) for key, g in grouped.items()}
     assert {k: stored_journeys.get(k) for k in expected_journeys} == expected_journeys
     pains = Counter(p for js in expected_journeys.values() for j in js for p in j.pains)

@@ -1,14 +1,18 @@
 """The pure parts of erasing a person: the terms the statements read, and
-the statements themselves (each table's count and delete share a condition)."""
+the statements themselves (each table's count and delete share one condition)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from streams.clickhouse import sql
-from streams.erasure.store import ERASED_TABLES, ErasedPerson, erasure_terms
+from streams.erasure.store import (
+    ERASED_TABLES,
+    ErasedPerson,
+    condition,
+    counting,
+    deleting,
+    erasure_terms,
+)
 
 
 def test_the_terms_are_the_key_and_identifiers_once_each_by_kind_and_value() -> None:
@@ -38,24 +42,22 @@ def test_a_request_id_that_names_the_person_is_refused() -> None:
     assert "customer_id:C12345" not in str(refused.value)
 
 
-@pytest.mark.parametrize("name", [f"erase_{t}" for t in ERASED_TABLES] + ["erase_dead_letters_at"])
-def test_each_count_has_the_condition_of_its_delete(name: str) -> None:
-    count, delete = sql.statements(sql.query(name))
-    counted = re.fullmatch(
-        r"SELECT (?:toYYYYMM\(occurred_at\) AS month, )?count\(\) FROM (\S+)\s+WHERE (.*?)"
-        r"(?:\s+GROUP BY month)?",
-        count,
-        re.S,
-    )
-    deleted = re.fullmatch(
-        r"DELETE FROM (\S+)\s+WHERE (.*)\s+SETTINGS lightweight_deletes_sync = 2", delete, re.S
-    )
-    assert counted and deleted
-    assert counted.groups() == deleted.groups()
+@pytest.mark.parametrize("table", ERASED_TABLES)
+def test_each_table_is_counted_and_deleted_with_one_condition(table: str) -> None:
+    """One condition per table, in its file; the count and the delete are
+    built around it (dead letters through the touchpoints' condition)."""
+    where = condition(table)
+    assert where and "--" not in where and ";\n" not in where
+    assert f"WHERE {where}" in counting(table) and f"WHERE {where}" in deleting(table)
+    assert f"FROM {{database:Identifier}}.{table} " in counting(table)
+    assert deleting(table).startswith(f"DELETE FROM {{database:Identifier}}.{table} ")
+    assert deleting(table).endswith("SETTINGS lightweight_deletes_sync = 2")
+    if table == "deadletters":
+        assert condition("touchpoints") in where
 
 
 def test_the_statements_never_carry_identifiers_only_the_terms_table() -> None:
     for table in ERASED_TABLES:
-        text = sql.query(f"erase_{table}")
+        text = condition(table)
         assert "{terms:Identifier}" in text
         assert "Array(String)" not in text  # values in the statement would stay in the mutation log
