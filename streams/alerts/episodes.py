@@ -28,6 +28,8 @@ class AlertEvent(NamedTuple):
     baseline: float | None
     n: int
     reason: str
+    baseline_n: int | None = None
+    bound: float | None = None
 
 
 def advance(
@@ -69,4 +71,6 @@ def _event(
         verdict.baseline,
         verdict.n,
         verdict.reason,
+        verdict.baseline_n,
+        verdict.bound,
     )

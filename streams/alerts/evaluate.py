@@ -35,6 +35,17 @@ class Verdict(NamedTuple):
     baseline: float | None
     n: int
     reason: str
+    baseline_n: int | None = None
+    """Answers (or events) behind the baseline, when the rule has one."""
+    bound: float | None = None
+    """The end of the 95% interval that a threshold compared with its line."""
+
+    @property
+    def change(self) -> float | None:
+        """Now minus the baseline: negative when the metric fell."""
+        if self.value is None or self.baseline is None:
+            return None
+        return self.value - self.baseline
 
 
 def estimate(metric: str, counts: Counts) -> Estimate | None:
@@ -85,25 +96,27 @@ def evaluate(rule: Rule, current: Counts, baseline: Counts | None = None) -> Ver
     before = estimate(rule.metric, baseline or Counts())
     if before is None or before.n < rule.min_responses:
         return Verdict("unknown", now.value, None, now.n, "too few answers in the baseline")
-    dropped = before.value - now.value
-    firing = dropped >= condition.points and stats.significantly_below(now, before)
+    change = now.value - before.value
+    firing = -change >= condition.points and stats.significantly_below(now, before)
     reason = (
         f"{rule.metric} {now.value:.1f} vs {before.value:.1f} over {condition.baseline} "
-        f"({dropped:+.1f} points; n={now.n} vs {before.n})"
+        f"({change:+.1f} points; n={now.n} vs {before.n})"
     )
-    return Verdict("firing" if firing else "clear", now.value, before.value, now.n, reason)
+    state: State = "firing" if firing else "clear"
+    return Verdict(state, now.value, before.value, now.n, reason, before.n)
 
 
 def _threshold(rule: Rule, condition: Threshold, counts: Counts, now: Estimate) -> Verdict:
     low, high = _interval(rule.metric, counts, now)
     if condition.below is not None:
-        firing = high < condition.below
+        firing, bound = high < condition.below, high
         reason = f"{rule.metric} {now.value:.1f} below {condition.below:g} (95% up to {high:.1f}; n={now.n})"
     else:
         assert condition.above is not None
-        firing = low > condition.above
+        firing, bound = low > condition.above, low
         reason = f"{rule.metric} {now.value:.1f} above {condition.above:g} (95% from {low:.1f}; n={now.n})"
-    return Verdict("firing" if firing else "clear", now.value, None, now.n, reason)
+    state: State = "firing" if firing else "clear"
+    return Verdict(state, now.value, None, now.n, reason, bound=bound)
 
 
 def _volume(rule: Rule, condition: Volume | Silence, current: Counts, baseline: Counts) -> Verdict:
@@ -117,6 +130,7 @@ def _volume(rule: Rule, condition: Volume | Silence, current: Counts, baseline: 
                 expected,
                 observed,
                 f"{expected:.1f} events due, too few to tell",
+                baseline.events,
             )
         state: State = "firing" if observed == 0 else "clear"
         return Verdict(
@@ -127,6 +141,7 @@ def _volume(rule: Rule, condition: Volume | Silence, current: Counts, baseline: 
             f"data stopped: 0 events, {expected:.0f} due"
             if observed == 0
             else f"{observed} events, {expected:.0f} due",
+            baseline.events,
         )
     firing = observed < condition.below_share * expected and stats.poisson_low(expected, observed)
     return Verdict(
@@ -135,4 +150,5 @@ def _volume(rule: Rule, condition: Volume | Silence, current: Counts, baseline: 
         expected,
         observed,
         f"{observed} events, {expected:.0f} due",
+        baseline.events,
     )

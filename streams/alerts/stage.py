@@ -1,9 +1,11 @@
 """Alerting glue: every few seconds, evaluate the rules on the counts in
 ClickHouse (the numbers BI sees), and deliver what fires or resolves to the
-log, the `alerts` table, the alerts topic and the webhooks.
+log, the `alerts` table, the alerts topic and the targets (generic webhooks,
+Slack, Teams, PagerDuty, Alertmanager: streams/alerts/formats.py).
 
-Webhooks are posted in the background, retried with backoff, and never hold
-up the evaluation or the stream. Open episodes are read back from the table
+Targets are posted to in the background, each in order and on its own,
+retried with backoff (a 4xx other than 429 is not), and never hold up the
+evaluation or the stream. Open episodes are read back from the table
 when the evaluator starts, so a restart does not page again."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,10 +24,12 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from streams.alerts import formats
 from streams.alerts.episodes import AlertEvent, Episode, advance
 from streams.alerts.evaluate import Counts, evaluate
 from streams.alerts.rules import TIME_METRICS, Rule, minutes
 from streams.alerts.slices import metric_counts, time_counts
+from streams.alerts.targets import Destination
 from streams.clickhouse.client import OffLoopStore
 from streams.runtime.handoff import Handoff
 from streams.runtime.kafka import is_transient_kafka_error, produce_all
@@ -35,46 +40,44 @@ _MINUTE_MS = 60_000
 
 
 class WebhookUnavailable(Exception):
-    """A webhook answered 5xx or could not be reached: retried."""
+    """A target answered 429 or 5xx, or could not be reached: retried."""
 
 
 def _webhook_transient(exc: BaseException) -> bool:
     return isinstance(exc, (WebhookUnavailable, aiohttp.ClientError, asyncio.TimeoutError))
 
 
-def webhook_host(url: str) -> str:
-    """What the log and /health may say of a webhook: its host. Its path,
-    query and credentials often hold a secret (Slack's, for one)."""
-    try:
-        return urlsplit(url).hostname or "webhook"
-    except ValueError:
-        return "webhook"
-
-
-def payload(event: AlertEvent, context: list[dict[str, Any]]) -> dict[str, Any]:
-    """What every sink carries: what moved, by how much, the sample size,
-    the baseline, and the pain points behind it."""
-    return {
-        **event._asdict(),
-        "at": datetime.fromtimestamp(event.at_ms / 1000, tz=UTC).isoformat(),
-        "context": context,
-    }
+def _scrubbed(text: str, destination: Destination) -> str:
+    """A target's answer, without its URL, path, query or key should it
+    quote them."""
+    parts = urlsplit(destination.url)
+    for secret in (destination.url, destination.routing_key, parts.path, parts.query):
+        if secret and len(secret) > 1:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
 class AlertSinks:
+    """Delivers notices: log, table, topic, then each target in the
+    background. Each target has its own queue, so one that is down (and
+    retried) holds up neither the others nor the evaluation."""
+
     def __init__(
         self,
         store: OffLoopStore,
         producer: AIOKafkaProducer,
         topic: str,
-        webhooks: list[str],
+        destinations: list[Destination],
         crash: Callable[[BaseException], Awaitable[None]],
     ) -> None:
         self.store = store
         self.producer = producer
         self.topic = topic
-        self.webhooks = webhooks
-        self.posts: Handoff[bytes] = Handoff("alert-webhooks", self._post_all, crash)
+        self.destinations = destinations
+        self.posts: list[Handoff[dict[str, Any]]] = [
+            Handoff(f"alert-target-{i}-{d.format}", partial(self._post_all, d), crash)
+            for i, d in enumerate(destinations, 1)
+        ]
         self.counts: Counter[str] = Counter()
         self.notices: Counter[str] = Counter()
         """Alerts delivered, by status (firing, resolved)."""
@@ -117,48 +120,53 @@ class AlertSinks:
         )
         self.counts["delivered"] += len(alerts)
         self.notices.update(str(a["status"]) for a in alerts)
-        if self.webhooks:
-            self.posts.put(bodies)
+        for destination, posts in zip(self.destinations, self.posts, strict=True):
+            wanted = [a for a in alerts if destination.wants(a)]
+            if wanted:
+                posts.put(wanted)
 
-    async def _post_all(self, bodies: list[bytes]) -> None:
+    async def _post_all(self, destination: Destination, alerts: list[dict[str, Any]]) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        for body in bodies:
-            for url in self.webhooks:
-                await with_backoff(
-                    lambda url=url, body=body: self._post(url, body),  # type: ignore[misc]
-                    is_transient=_webhook_transient,
-                    what=f"webhook: post an alert to {webhook_host(url)}",
-                    max_delay=60,
-                )
+        for alert in alerts:
+            body = formats.body(destination, alert)
+            await with_backoff(
+                lambda body=body: self._post(destination, body),  # type: ignore[misc]
+                is_transient=_webhook_transient,
+                what=f"webhook: post an alert to the {destination.label}",
+                max_delay=60,
+            )
 
-    async def _post(self, url: str, body: bytes) -> None:
+    async def _post(self, destination: Destination, body: bytes) -> None:
         try:
-            await self._post_once(url, body)
+            await self._post_once(destination, body)
         except Exception:
             self.counts["webhook_failed"] += 1
             raise
 
-    async def _post_once(self, url: str, body: bytes) -> None:
+    async def _post_once(self, destination: Destination, body: bytes) -> None:
         assert self._session is not None
         headers = {"Content-Type": "application/json"}
-        async with self._session.post(url, data=body, headers=headers) as answer:
-            if answer.status >= 500:
-                raise WebhookUnavailable(f"{webhook_host(url)} answered {answer.status}")
-            if answer.status >= 400:  # the webhook refuses it: retrying cannot help
+        async with self._session.post(
+            destination.url, data=body, headers=headers, allow_redirects=False
+        ) as answer:
+            if answer.status >= 500 or answer.status == 429:
+                raise WebhookUnavailable(f"the {destination.label} answered {answer.status}")
+            if answer.status >= 300:  # refused (or moved): retrying cannot help
                 self.counts["webhook_refused"] += 1
                 self.counts["webhook_failed"] += 1
                 log.error(
-                    "webhook at %s refused an alert: %s %s",
-                    webhook_host(url),
+                    "the %s refused an alert: %s %s",
+                    destination.label,
                     answer.status,
-                    (await answer.text())[:200],
+                    _scrubbed((await answer.text(errors="replace"))[:200], destination),
                 )
                 return
             self.counts["webhook_posted"] += 1
 
     async def stop(self) -> None:
-        await self.posts.stop()
+        for posts in self.posts:
+            await posts.stop()
         if self._session is not None:
             await self._session.close()
 
@@ -173,6 +181,7 @@ class AlertEvaluator:
         settle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.rules = rules
+        self.by_name = {rule.name: rule for rule in rules}
         self.store = store
         self.sinks = sinks
         self.clock = clock
@@ -212,7 +221,7 @@ class AlertEvaluator:
         context = await self.store.query(
             "alert_context", since_ms=until - 24 * 60 * _MINUTE_MS, until_ms=until
         )
-        alerts = [payload(e, _context(e, context)) for e in events]
+        alerts = [formats.payload(e, self.by_name[e.rule], _context(e, context)) for e in events]
         await self.sinks.deliver(alerts)
         return alerts
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import Counter
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 import mode
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from streams.alerts.rules import load_rules
+from streams.alerts.rules import load_alerts
 from streams.alerts.stage import AlertEvaluator, AlertSinks
+from streams.alerts.targets import destinations
 from streams.clickhouse.client import OffLoopStore, Store
 from streams.clickhouse.gather import InsertLimits
 from streams.clickhouse.migrate import migrate
@@ -90,7 +92,17 @@ class Processor(mode.Service):
         self.identity: IdentityReplica | None = None
         self.identity_sink: IdentitySink | None = None
         self.alerts: AlertEvaluator | None = None
-        self.rules = load_rules(settings.alert_rules) if settings.alert_rules else []
+        alerting = load_alerts(settings.alert_rules) if settings.alert_rules else None
+        self.rules = alerting.rules if alerting else []
+        self.alert_targets = (
+            destinations(
+                alerting.targets, settings.webhook_urls, os.environ, str(settings.alert_rules)
+            )
+            if alerting
+            else []
+        )
+        """Where notices go; a secret named in the rules file but missing
+        from the environment stops the worker at start, not at the first alert."""
         self.ingest: IngestStage | None = None
         self.journeys: JourneyStage | None = None
         self.insert_limits = InsertLimits(settings.insert_max_rows, settings.insert_max_bytes)
@@ -244,12 +256,15 @@ class Processor(mode.Service):
                 alerts,
                 await self._producer("alerts"),
                 self.topics.alerts,
-                settings.webhook_urls,
+                self.alert_targets,
                 self.crash,
             )
             self.alerts = AlertEvaluator(self.rules, alerts, sinks, settle=self.journeys_stored)
             log.info(
-                "alerting: %d rules, every %ss", len(self.rules), settings.alert_interval_seconds
+                "alerting: %d rules, every %ss; targets: %s",
+                len(self.rules),
+                settings.alert_interval_seconds,
+                ", ".join(d.label for d in self.alert_targets) or "none",
             )
         self.phase = "starting consumers"
         # Together: each waits for its group join (seconds on a fresh group).

@@ -272,7 +272,9 @@ class Settings(BaseSettings):
         2, gt=0, description="how often the store worker evaluates the alert rules"
     )
     alert_webhooks: str = Field(
-        "", description="comma-separated URLs that get every alert as a JSON POST"
+        "",
+        description="comma-separated URLs that get every alert as a JSON POST (generic "
+        "webhooks); other formats are [[target]] tables of the rules file",
     )
     gc_tuned: bool = Field(
         True,

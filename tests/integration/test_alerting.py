@@ -1,14 +1,19 @@
 """Alerts end to end, dated around now: a store's NPS drops, the app's CES
 collapses, the SMS channel goes silent. Exactly those alerts fire, reach a
 real webhook receiver on loopback, and resolve when the traffic recovers; a
-dip in a handful of app CSAT answers does not fire."""
+dip in a handful of app CSAT answers does not fire. The same run posts to
+Slack, Teams, PagerDuty and Alertmanager receivers on loopback: each body
+in its service's documented schema, resolves that match their triggers,
+and no URL path, query or key in the worker's log."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,6 +26,7 @@ from streams.dev.child_worker import ChildWorker
 from streams.dev.generator import GeneratedRecord
 from streams.dev.generator.live import answers, event
 from streams.dev.produce import produce_records
+from tests.alert_schemas import problems
 from tests.integration.harness import isolated_settings
 
 MINUTE = 60_000
@@ -54,6 +60,29 @@ by = ["channel"]
 window = "15m"
 severity = "critical"
 condition = { kind = "silence", baseline = "1d", min_expected = 5 }
+"""
+SECRET = "s3cr3t"
+ROUTING_KEY = f"{SECRET}R0UT1NGKEY0123456789abcdef"
+TARGETS = """
+[[target]]
+format = "slack"
+name = "cx-team"
+url_env = "CX_TEST_SLACK_URL"
+
+[[target]]
+format = "teams"
+url = "{teams}/webhookb2/s3cr3t-teams?sig=s3cr3t-sig"
+
+[[target]]
+format = "pagerduty"
+url = "{pagerduty}/v2/enqueue"
+routing_key_env = "CX_TEST_PAGERDUTY_KEY"
+severities = ["critical"]
+
+[[target]]
+format = "alertmanager"
+url = "{alertmanager}"
+link = "https://grafana.example.com/d/cx"
 """
 
 
@@ -106,6 +135,14 @@ def webhook() -> Iterator[WebhookReceiver]:
         yield receiver
 
 
+@pytest.fixture
+def services() -> Iterator[dict[str, WebhookReceiver]]:
+    """A receiver per format, answering as the service does."""
+    statuses = {"slack": 200, "teams": 202, "pagerduty": 202, "alertmanager": 200}
+    with ExitStack() as stack:
+        yield {f: stack.enter_context(WebhookReceiver(s)) for f, s in statuses.items()}
+
+
 def wait_for(
     webhook: WebhookReceiver, count: int, worker: ChildWorker, timeout: float = 90
 ) -> None:
@@ -117,10 +154,18 @@ def wait_for(
 
 
 def test_exactly_the_injected_problems_alert_and_resolve(
-    broker: LocalBroker, tmp_path: Path, webhook: WebhookReceiver
+    broker: LocalBroker,
+    tmp_path: Path,
+    webhook: WebhookReceiver,
+    services: dict[str, WebhookReceiver],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rules = tmp_path / "alerts.toml"
-    rules.write_text(RULES)
+    rules.write_text(RULES + TARGETS.format(**{f: r.base for f, r in services.items()}))
+    monkeypatch.setenv(
+        "CX_TEST_SLACK_URL", f"{services['slack'].base}/services/T0/B0/{SECRET}-slack"
+    )
+    monkeypatch.setenv("CX_TEST_PAGERDUTY_KEY", ROUTING_KEY)
     settings = isolated_settings(
         broker, tmp_path, alert_rules=rules, alert_interval_seconds=1, alert_webhooks=webhook.url
     )
@@ -139,6 +184,8 @@ def test_exactly_the_injected_problems_alert_and_resolve(
         assert len(webhook.received) == 3
         asyncio.run(produce_records(settings, recovery(int(time.time() * 1000))))
         wait_for(webhook, 6, worker)
+        for format_, count in (("slack", 6), ("teams", 6), ("alertmanager", 6), ("pagerduty", 4)):
+            wait_for(services[format_], count, worker, timeout=20)
         time.sleep(3)
         metrics = {
             (sample.name, tuple(sample.labels.values())): sample.value
@@ -176,3 +223,47 @@ def test_exactly_the_injected_problems_alert_and_resolve(
     finally:
         store.close()
     assert sorted(stored) == sorted((a["rule"], a["slice"], a["status"]) for a in received)
+    check_services(received, services)
+    log = (tmp_path / "worker.log").read_text()
+    assert "slack target cx-team at 127.0.0.1" in log  # targets are named by host
+    for secret in (SECRET, "/services/", "/webhookb2", "/v2/enqueue", "sig="):
+        assert secret not in log, secret
+
+
+def check_services(received: list[Any], services: dict[str, WebhookReceiver]) -> None:
+    """Every body as its service documents it; each resolve matches its
+    trigger; the same summary a person reads everywhere."""
+    for format_, receiver in services.items():
+        for body in receiver.bodies:
+            assert problems(format_, body) == [], (format_, body)
+    drop = next(a for a in received if a["rule"] == "store-nps-drop")
+    assert drop["change"] == pytest.approx(drop["value"] - drop["baseline"], abs=1e-3)
+    assert drop["change"] < -10 and " fell to " in drop["summary"]
+    assert f"({drop['change']:+.1f} points" in drop["summary"]
+    summaries = {a["summary"] for a in received}
+    assert {
+        b["blocks"][0]["text"]["text"].split("\n", 1)[1] for b in services["slack"].bodies
+    } == summaries
+    teams = {b["attachments"][0]["content"]["body"][1]["text"] for b in services["teams"].bodies}
+    assert teams == summaries
+    assert sum("resolved after" in s for s in summaries) == 3
+
+    events = services["pagerduty"].bodies  # critical only: the NPS drop and the silence
+    triggers = [e for e in events if e["event_action"] == "trigger"]
+    resolves = [e for e in events if e["event_action"] == "resolve"]
+    assert {e["payload"]["group"] for e in triggers} == {"store-nps-drop", "channel-silent"}
+    assert sorted(e["dedup_key"] for e in triggers) == sorted(e["dedup_key"] for e in resolves)
+    assert {e["routing_key"] for e in events} == {ROUTING_KEY}
+    assert services["pagerduty"].paths == ["/v2/enqueue"] * 4
+
+    alertmanager = services["alertmanager"]
+    assert alertmanager.paths == ["/api/v2/alerts"] * 6
+    posted = [alert for body in alertmanager.bodies for alert in body]
+    resolved_at = {(a["rule"], a["slice"]): a["at"] for a in received if a["status"] == "resolved"}
+    for labels in {tuple(sorted(a["labels"].items())) for a in posted}:
+        firing, ended = (a for a in posted if tuple(sorted(a["labels"].items())) == labels)
+        rule = dict(labels)["alertname"]
+        slice_key = next(s for r, s in resolved_at if r == rule)
+        assert ended["endsAt"] == resolved_at[(rule, slice_key)] < firing["endsAt"]
+        assert firing["startsAt"] == ended["startsAt"]
+        assert firing["generatorURL"] == "https://grafana.example.com/d/cx"

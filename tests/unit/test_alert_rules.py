@@ -94,6 +94,8 @@ def test_a_real_drop_fires() -> None:
     verdict = evaluate(rule, nps_counts(200, 60, 40), nps_counts(2000, 1000, 200))
     assert verdict.state == "firing"
     assert (verdict.value, verdict.baseline) == (pytest.approx(10.0), pytest.approx(40.0))
+    assert verdict.change == pytest.approx(-30.0)  # now - baseline: a fall is negative
+    assert "(-30.0 points; n=200 vs 2000)" in verdict.reason
     small_drop = evaluate(rule, nps_counts(200, 92, 24), nps_counts(2000, 1000, 200))
     assert small_drop.state == "clear"  # 6 points: under the rule's 10
 

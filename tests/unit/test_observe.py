@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from streams.alerts.stage import AlertSinks
+from streams.alerts.targets import Destination
 from streams.runtime.gc_watch import PAUSE_BUCKETS, GcWatch
 from streams.runtime.liveness import TICK_S, Liveness, StageProgress
 from streams.runtime.logs import STAGE, JsonFormatter
@@ -90,7 +91,8 @@ async def test_webhook_urls_never_reach_a_log_line(
     if status is None:
         await runner.cleanup()  # nothing listens there any more
     url = f"http://hook-user:hook-password@127.0.0.1:{port}{SECRET_PATH}?key=s3cr3t-key"
-    sinks = AlertSinks(cast(Any, None), cast(Any, None), "cx.alerts", [url], _crash)
+    target = Destination("webhook", url)
+    sinks = AlertSinks(cast(Any, None), cast(Any, None), "cx.alerts", [target], _crash)
     caplog.set_level(logging.DEBUG)
     shown: list[str] = []
 
@@ -101,7 +103,7 @@ async def test_webhook_urls_never_reach_a_log_line(
 
     watching = asyncio.create_task(watch())
     try:
-        await asyncio.wait_for(sinks._post_all([b'{"rule": "nps"}']), 1.0)
+        await asyncio.wait_for(sinks._post_all(target, [{"rule": "nps"}]), 1.0)
     except TimeoutError:
         assert status != 403  # refused: not retried
     finally:
