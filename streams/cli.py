@@ -307,6 +307,47 @@ def metrics(window: str, days: int) -> None:
         store.close()
 
 
+@main.command("accounts")
+@click.option(
+    "--top",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="how many accounts, those with the most people first",
+)
+@click.option("--account", default="", help="one account (its context.b2b_account_id)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
+def accounts_command(top: int, account: str, as_json: bool) -> None:
+    """Print B2B accounts: people, purchases and revenue, NPS, CSAT and CES
+    with sample sizes and 95% intervals, support contacts, churn risk. Asks
+    the worker at CX_WEB_HOST:CX_WEB_PORT when one runs, else reads
+    CX_CLICKHOUSE_URL."""
+    from streams.clickhouse.client import Store
+    from streams.reports.accounts import accounts, render_accounts
+    from streams.reports.ask_worker import ask_worker
+    from streams.runtime.web_token import bearer
+
+    settings = load_settings()
+    data = ask_worker(
+        settings.web_host,
+        settings.web_port,
+        "/accounts",
+        {"top": str(top), "account": account},
+        bearer(settings.web_token),
+    )
+    if data is None:
+        store = Store.of(settings)
+        try:
+            data = accounts(store, top, account)
+        finally:
+            store.close()
+    click.echo(
+        orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+        if as_json
+        else render_accounts(data)
+    )
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks: print figures and write JSON."""

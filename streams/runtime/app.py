@@ -1,8 +1,8 @@
 """The faust app factory: the one place where faust meets the processor.
 
 faust runs the worker's lifecycle (signals, logging, start and stop order),
-the web server (liveness, readiness, metrics, stats, person and dead-letter
-lookups) and the alert timer. Every
+the web server (liveness, readiness, metrics, stats, person, account and
+dead-letter lookups) and the alert timer. Every
 stream (the hot path and the dead-letter mirror) runs in `Processor`'s batch
 consumers.
 """
@@ -17,6 +17,7 @@ from streams.clickhouse.client import error_name
 from streams.deadletters.lookup import answer
 from streams.deadletters.select import Ask, SelectionError
 from streams.erasure.store import erasure_status
+from streams.reports.accounts import MAX_TOP, accounts
 from streams.reports.person import BadIdentifier, lookup_pseudonymizer, parse_identifier, person
 from streams.runtime.metrics import CONTENT_TYPE_LATEST
 from streams.runtime.preflight import BrokerGate, install_gate
@@ -140,6 +141,24 @@ def create_app(
             except BadIdentifier as exc:
                 return self.json({"error": str(exc)}, status=400)
             data = await processor.reads.run("journey lookup", lambda s: person(s, identifier))
+            return self.json(data)
+
+    @app.page("/accounts")
+    class Accounts(View):
+        """B2B accounts for `cx accounts`: ?top=N (1 to 10,000) and
+        ?account=ID (one account; empty: the top N)."""
+
+        async def get(self, request: Request) -> Response:
+            refused = not_now(self, request, "account lookup")
+            if refused is not None:
+                return refused
+            top = request.query.get("top", "20")
+            if not top.isdigit() or not 1 <= int(top) <= MAX_TOP:
+                return self.json({"error": f"top must be 1 to {MAX_TOP:,}"}, status=400)
+            account = request.query.get("account", "")
+            data = await processor.reads.run(
+                "account lookup", lambda s: accounts(s, int(top), account)
+            )
             return self.json(data)
 
     @app.page("/deadletters")

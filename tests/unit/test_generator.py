@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import timedelta
@@ -10,7 +11,7 @@ from statistics import mean
 import orjson
 
 from schemas import EVENT_TYPES, SHARED_EVENT_TYPES, Channel, Rejection, validate_event
-from streams.dev.generator import TrafficSpec, generate_traffic
+from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.generator.journeys import DAY as DAY_MS
 from streams.dev.generator.timeline import MIN_GAP_DAYS, TimelineSpec, in_time_order, timelines
 from streams.dev.generator.traffic import population
@@ -158,3 +159,58 @@ def test_histories_of_any_length_are_followed_by_the_same_events() -> None:
     assert all(r.truth.occurred_at_ms > last[r.truth.person] for r in live)
     # The people are the traffic generator's of the same seed.
     assert population(TrafficSpec(people=40, seed=4))[7].index == 7
+
+
+def test_a_share_of_people_act_for_business_accounts() -> None:
+    people = population(SPEC)
+    with_accounts = [p for p in people if p.b2b_accounts]
+    assert 0.1 < len(with_accounts) / len(people) < 0.2
+    assert 0.2 < sum(len(p.b2b_accounts) == 2 for p in with_accounts) / len(with_accounts) < 0.4
+    per_account = Counter(a for p in with_accounts for a in p.b2b_accounts)
+    assert len(per_account) == round(SPEC.people * 0.15 / 6) and min(per_account.values()) >= 2
+    assert all(len(set(p.b2b_accounts)) == len(p.b2b_accounts) for p in with_accounts)
+
+
+def test_events_carry_the_account_their_person_acts_for() -> None:
+    accounts = {p.index: p.b2b_accounts for p in population(SPEC)}
+    carried: dict[int, set[str]] = defaultdict(set)
+    for r in RECORDS:
+        if r.truth.kind != "valid":
+            continue
+        context = orjson.loads(r.value).get("context", {})
+        account = context.get("b2b_account_id")
+        assert r.truth.person is not None
+        if account is None:
+            own = r.channel is Channel.SMS and not r.truth.event_type.startswith("support_")
+            assert (own and r.truth.event_type != "survey_response") or not accounts[r.truth.person]
+            continue
+        assert account in accounts[r.truth.person]
+        carried[r.truth.person].add(account)
+    assert {p for p, a in accounts.items() if a} == set(carried)
+    assert sum(len(a) == 2 for a in carried.values()) >= 10  # both accounts of a person
+
+
+def test_accounts_leave_every_other_field_of_the_traffic_as_it_was() -> None:
+    """The same records with the account taken out, as without accounts (the
+    population's accounts emptied)."""
+    import streams.dev.generator.traffic as traffic
+
+    spec = TrafficSpec(people=200, seed=9)
+
+    def without_accounts(records: list[GeneratedRecord]) -> list[bytes]:
+        """The bytes with the account taken out (the last key of the
+        context: alone, or after others), invalid records included."""
+        alone = re.compile(rb',?"context":\{"b2b_account_id":"acct-\d{4}"\}')
+        after = re.compile(rb',"b2b_account_id":"acct-\d{4}"')
+        return [after.sub(b"", alone.sub(b"", r.value)) for r in records]
+
+    with_accounts = generate_traffic(spec)
+    plain = population(spec)
+    original = traffic.population
+    traffic.population = lambda s: [replace(p, b2b_accounts=()) for p in plain]  # type: ignore[assignment]
+    try:
+        none = generate_traffic(spec)
+    finally:
+        traffic.population = original
+    assert [r.value for r in none] == without_accounts(with_accounts)
+    assert [r.truth for r in none] == [r.truth for r in with_accounts]

@@ -115,9 +115,22 @@ class JourneyPlanner:
             Channel.SMS: identity.get("phone"),
             Channel.STORE: None,
         }[channel]
-        event = Planned(channel, event_type, self.t, identity, context or {}, properties or {}, key)
+        context = {**(context or {}), **self.account(channel, event_type)}
+        event = Planned(channel, event_type, self.t, identity, context, properties or {}, key)
         self.events.append(event)
         return event
+
+    def account(self, channel: Channel, event_type: str) -> dict[str, str]:
+        """The business account an event carries: a person with two
+        accounts acts for each in turn, four events at a time. On SMS only
+        survey answers and support contacts carry one (their producers know
+        the account); messages, replies and opt-outs are the person's own.
+        No draw from `rng`: the rest of the traffic stays as it was."""
+        accounts = self.p.b2b_accounts
+        sms_own = event_type != "survey_response" and not event_type.startswith("support_")
+        if not accounts or (channel is Channel.SMS and sms_own):
+            return {}
+        return {"b2b_account_id": accounts[len(self.events) // 4 % len(accounts)]}
 
     def minutes(self, mean: float) -> float:
         return self.rng.expovariate(1 / mean) * MINUTE

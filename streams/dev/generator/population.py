@@ -60,6 +60,9 @@ class Person:
     home_store: str
     mood: float
     """How this person tends to rate experiences: about N(0, 1)."""
+    b2b_accounts: tuple[str, ...] = ()
+    """The business accounts they act for (`context.b2b_account_id`): none
+    for most people; see `draw_accounts`."""
 
     def identifiers(self) -> dict[str, set[str]]:
         """Every identifier value of this person, by kind (for the truth)."""
@@ -99,6 +102,27 @@ def make_person(rng: random.Random, index: int) -> Person:
         home_store=rng.choice(STORES),
         mood=rng.gauss(0.0, 1.0),
     )
+
+
+B2B_SHARE = 0.15
+"""Share of people who act for a business account."""
+PEOPLE_PER_ACCOUNT = 6
+"""About how many people act for each account."""
+
+
+def draw_accounts(rng: random.Random, people: int) -> tuple[str, ...]:
+    """The accounts one person of a population of `people` acts for: none
+    for most, one for `B2B_SHARE` of them, two for about a third of those
+    (a person may buy for two companies). Drawn from an rng of their own,
+    so every other field of the traffic stays as it was without accounts."""
+    accounts = max(1, round(people * B2B_SHARE / PEOPLE_PER_ACCOUNT))
+    if rng.random() >= B2B_SHARE:
+        return ()
+    first = rng.randrange(accounts)
+    if accounts > 1 and rng.random() < 0.3:
+        second = (first + 1 + rng.randrange(accounts - 1)) % accounts
+        return (f"acct-{first:04d}", f"acct-{second:04d}")
+    return (f"acct-{first:04d}",)
 
 
 def store_quality(store: str) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal, NamedTuple
 
@@ -14,7 +14,7 @@ import orjson
 from schemas import Channel
 from streams.dev.generator.corrupt import corrupt
 from streams.dev.generator.journeys import DAY, HOUR, JourneyPlanner, Planned
-from streams.dev.generator.population import Person, make_person
+from streams.dev.generator.population import Person, draw_accounts, make_person
 from streams.runtime.right_size import right_sized
 
 Kind = Literal["valid", "invalid", "duplicate"]
@@ -97,8 +97,11 @@ def _wire(rng: random.Random, plan: Planned, event_id: str) -> dict[str, Any]:
 
 def population(spec: TrafficSpec) -> list[Person]:
     first = spec.first_person
-    rng = random.Random(f"{spec.seed}-people" + (f"-from-{first}" if first else ""))
-    return [make_person(rng, index) for index in range(first, first + spec.people)]
+    suffix = f"-from-{first}" if first else ""
+    rng = random.Random(f"{spec.seed}-people" + suffix)
+    people = [make_person(rng, index) for index in range(first, first + spec.people)]
+    accounts = random.Random(f"{spec.seed}-accounts" + suffix)  # draws of their own
+    return [replace(p, b2b_accounts=draw_accounts(accounts, spec.people)) for p in people]
 
 
 def generate_traffic(spec: TrafficSpec) -> list[GeneratedRecord]:
