@@ -123,12 +123,8 @@ def erasure_terms(person: ErasedPerson) -> dict[str, list[str]]:
 
 def condition(table: str) -> str:
     """The WHERE condition of the person's rows in `table`
-    (queries/erase_TABLE.sql, comments dropped); dead letters go through
-    the touchpoints'."""
-    text = sql.statements(sql.query(f"erase_{table}"))[0]
-    if table == "deadletters":
-        text = text.replace("{touchpoints}", f"({condition('touchpoints')})")
-    return text
+    (queries/erase_TABLE.sql, comments dropped)."""
+    return sql.statements(sql.query(f"erase_{table}"))[0]
 
 
 def counting(table: str) -> str:
