@@ -296,15 +296,18 @@ class BatchConsumer(mode.Service):
             await self.drain()
 
     def _flush_due(self, *, idle: bool = False) -> bool:
+        return time.monotonic() >= self._flush_due_at(idle=idle)
+
+    def _flush_due_at(self, *, idle: bool = False) -> float:
+        """When the next flush is due (monotonic clock)."""
         # Behind (a backlog: `_is_behind`), a flush that took
         # long is not repeated sooner than FLUSH_DUTY times its length: a
         # stateful stage then flushes less often, each flush covering more
         # (a person folded once for more events, larger inserts). Keeping up
         # with a steady rate, however high, the interval alone decides: what
         # waits for the flush is the delay users see.
-        since = time.monotonic() - self._flushed_at
         busy_wait = 0.0 if idle or not self._behind else FLUSH_DUTY * self._flush_took
-        return since >= max(
+        return self._flushed_at + max(
             self.flush_interval_s, min(busy_wait, FLUSH_DUTY * self.flush_interval_s)
         )
 
@@ -371,16 +374,23 @@ class BatchConsumer(mode.Service):
         self.stats.batches_dropped += 1
 
     async def _gather(self) -> Batch:
-        """Up to max_records, waiting at most max_wait after the first record."""
+        """Up to max_records, waiting at most max_wait after the first record,
+        and never past the moment a flush of what was written falls due: a
+        stage whose writes wait for its flush can fill its batches up to it
+        (few batches a second at a steady rate) and still flush on time."""
         batch: Batch = {}
         count = 0
         deadline: float | None = None
         while count < self.max_records and not self._stopping:
-            remaining = self.max_wait if deadline is None else deadline - time.monotonic()
+            now = time.monotonic()
+            end = now + self.max_wait if deadline is None else deadline
+            if self.flush_interval_s > 0 and (count or self._pending or self._written):
+                end = min(end, self._flush_due_at(idle=not count))
+            remaining = end - now
             if remaining <= 0:
                 break
             fetched = await self.consumer.getmany(
-                timeout_ms=int(remaining * 1000), max_records=self.max_records - count
+                timeout_ms=max(1, int(remaining * 1000)), max_records=self.max_records - count
             )
             for tp, records in fetched.items():
                 batch.setdefault(tp, []).extend(records)

@@ -229,7 +229,13 @@ class Processor(mode.Service):
             self._consume(
                 "journey-store", [rows], self.journey_store, flush_interval_s=inserts, patient=True
             )
-            self._consume("store", [touchpoints], self.touchpoints, flush_interval_s=inserts)
+            self._consume(
+                "store",
+                [touchpoints],
+                self.touchpoints,
+                flush_interval_s=inserts,
+                fill_to_flush=True,
+            )
             self._consume(
                 "deadletter-store",
                 [self.topics.deadletter],
@@ -361,13 +367,16 @@ class Processor(mode.Service):
         *,
         flush_interval_s: float | None = None,
         patient: bool = False,
+        fill_to_flush: bool = False,
     ) -> None:
         """A batch consumer for `stage`, in its own consumer group. A
         `patient` stage, whose writes wait for its flush interval anyway and
         whose delay no touchpoint waits for, fills its batches for up to half
         that interval: at a steady rate it handles a few large batches a
         second, not one per `CX_BATCH_MAX_WAIT_MS` (a backlog fills them
-        anyway)."""
+        anyway). A stage that `fill_to_flush`es, whose writes wait for its
+        flush too but whose delay users see, fills its batches until its next
+        flush is due (never later) and fetches as often as any."""
         settings = self.settings
         interval_s = (
             settings.commit_interval_ms / 1000 if flush_interval_s is None else flush_interval_s
@@ -376,6 +385,8 @@ class Processor(mode.Service):
         if patient:  # and its fetches may wait on the broker as long (fewer of them)
             max_wait_ms = max(max_wait_ms, round(interval_s * 1000 / 2))
             fetch_wait_ms = max(fetch_wait_ms, max_wait_ms // 2)
+        if fill_to_flush:
+            max_wait_ms = max(max_wait_ms, round(interval_s * 1000))
         consumer = BatchConsumer(
             stage,
             consumer_for(settings, f"{settings.app_id}.{stage}", fetch_max_wait_ms=fetch_wait_ms),
