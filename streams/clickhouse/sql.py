@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
@@ -10,10 +11,17 @@ def _read(path: str) -> str:
     return resources.files(__package__).joinpath("sql", path).read_text(encoding="utf-8")
 
 
+_INCLUDE = re.compile(r"\{\{include ([a-z0-9_]+)\}\}")
+"""`{{include NAME}}` in a query: queries/NAME.sql's code (comments
+dropped), in parentheses. A condition two queries share is written once."""
+
+
 @cache
 def query(name: str) -> str:
-    """The text of queries/NAME.sql."""
-    return _read(f"queries/{name}.sql")
+    """The text of queries/NAME.sql, its includes filled in."""
+    return _INCLUDE.sub(
+        lambda found: f"({statements(query(found.group(1)))[0]})", _read(f"queries/{name}.sql")
+    )
 
 
 def statements(sql: str) -> list[str]:

@@ -31,10 +31,8 @@ from aiokafka import AIOKafkaProducer
 from streams.clickhouse.client import OffLoopStore
 from streams.erasure.request import ErasureRequest
 from streams.erasure.store import (
-    IDENTITY_TABLES,
     ErasedPerson,
     ErasureAudit,
-    count_rows,
     erase_rows,
     erasure_status,
     erasure_terms,
@@ -83,8 +81,6 @@ class _Started:
     """As stored."""
     members: set[str]
     """The person's identifiers found so far."""
-    identity_rows: dict[str, int]
-    """Their identity rows when the request came."""
 
 
 @dataclass
@@ -151,9 +147,6 @@ class Eraser:
             )
         running = ErasureAudit(request.request_id, asked_ms, None, suppress, {}, "running")
         await record_erasure(self.store, running)
-        # The identity recorder drops the person's identity rows as soon as
-        # it records the erasure: count them now, for the audit.
-        identity_rows = await count_rows(self.store, found, tables=IDENTITY_TABLES)
         erasure = Erasure(request.request_id, identifier, asked_ms, suppress)
         offset = await with_backoff(
             lambda: append_all(
@@ -170,7 +163,7 @@ class Eraser:
             erased = self.replica.erased.pop(request.request_id, None)
             if erased is not None:
                 members.update(erased.members)
-        return _Started(request, running, identifier, members, identity_rows)
+        return _Started(request, running, identifier, members)
 
     async def _finish(self, begun: _Started) -> ErasureAudit:
         """Steps 3 and 4."""
@@ -181,8 +174,6 @@ class Eraser:
         versions = {k: int(v) for k, v in await self.store.query("erasure_versions", keys=keys)}
         events = [row[0] for row in await self.store.query("erasure_event_ids", keys=keys)]
         removed = await erase_rows(self.store, person)
-        for table, before in begun.identity_rows.items():  # what the recorder removed
-            removed[table] = max(removed.get(table, 0), before)
         await self._tombstone(keys, versions)
         if self.forget_events is not None:
             self.forget_events(events)

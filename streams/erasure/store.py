@@ -45,12 +45,14 @@ from streams.identity.rules import KINDS
 ERASED_TABLES: tuple[str, ...] = (
     "deadletters",
     "journeys",
+    "touchpoints",
     "identity_links",
     "identity_map",
-    "touchpoints",
 )
 """The tables `erase_rows` deletes from, in its order: dead letters are
-matched through the touchpoints, which go last."""
+matched through the touchpoints, which go after them; the identity tables
+go last, so that a request carried out again after a crash still finds
+every identifier of the person through them."""
 IDENTITY_TABLES: tuple[str, ...] = ("identity_links", "identity_map")
 """What the identity recorder erases when the log it records says so."""
 
@@ -121,12 +123,8 @@ def erasure_terms(person: ErasedPerson) -> dict[str, list[str]]:
 
 def condition(table: str) -> str:
     """The WHERE condition of the person's rows in `table`
-    (queries/erase_TABLE.sql, comments dropped); dead letters go through
-    the touchpoints'."""
-    text = sql.statements(sql.query(f"erase_{table}"))[0]
-    if table == "deadletters":
-        text = text.replace("{touchpoints}", f"({condition('touchpoints')})")
-    return text
+    (queries/erase_TABLE.sql, comments dropped)."""
+    return sql.statements(sql.query(f"erase_{table}"))[0]
 
 
 def counting(table: str) -> str:
@@ -154,10 +152,6 @@ def _counts(store: Store, table: str, terms: str) -> list[tuple[Any, ...]]:
     return [
         tuple(row) for row in store.client.query(counting(table), parameters=params).result_rows
     ]
-
-
-def _count(store: Store, table: str, terms: str) -> int:
-    return sum(int(row[-1]) for row in _counts(store, table, terms))
 
 
 def _remove(store: Store, table: str, terms: str, request_id: str) -> int:
@@ -196,17 +190,6 @@ def _erase(store: Store, person: ErasedPerson, tables: Sequence[str]) -> dict[st
     return _per_table(
         store, person, tables, lambda table, terms: _remove(store, table, terms, person.request_id)
     )
-
-
-def _count_all(store: Store, person: ErasedPerson, tables: Sequence[str]) -> dict[str, int]:
-    return _per_table(store, person, tables, lambda table, terms: _count(store, table, terms))
-
-
-async def count_rows(
-    store: OffLoopStore, person: ErasedPerson, *, tables: Sequence[str] = ERASED_TABLES
-) -> dict[str, int]:
-    """The rows `erase_rows` would remove now, per table, removing none."""
-    return await store.run("count a person's rows", lambda s: _count_all(s, person, tables))
 
 
 async def erase_rows(

@@ -51,6 +51,9 @@ class IdentityReplica(mode.Service):
         self.applied = -1
         """Offset of the last evidence applied."""
         self.caught_up = asyncio.Event()
+        self.replayed_until: int | None = None
+        """The last offset applied replaying the log found at start (set
+        once caught up)."""
         """Set once the replica reached the end of the log it found."""
         self.listeners: list[Listener] = []
         """Called with each applied batch, in order, before it counts as
@@ -126,7 +129,13 @@ class IdentityReplica(mode.Service):
         high = self.consumer.highwater(self.partition)
         if high is not None and self.applied + 1 >= high and not self.caught_up.is_set():
             log.info("identity replica caught up: %d evidence records", self.applied + 1)
+            self.replayed_until = self.applied
             self.caught_up.set()
+
+    def replayed(self, offset: int) -> bool:
+        """Whether the record at `offset` was applied replaying the log this
+        worker found at start (not as it came)."""
+        return self.replayed_until is None or offset <= self.replayed_until
 
     async def wait_applied(self, offset: int) -> None:
         """Return once the evidence at `offset` has been applied."""

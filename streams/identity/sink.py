@@ -38,8 +38,12 @@ class IdentitySink(ClickHouseSink[list[Applied], int | None]):
         crash: Callable[[BaseException], Awaitable[None]],
         *,
         interval_s: float = 0.0,
+        replayed: Callable[[int], bool] = lambda offset: True,
     ) -> None:
         super().__init__(store, "identity-recorder")
+        self.replayed = replayed
+        """Whether the log record at an offset was applied replaying the
+        log at start (`IdentityReplica.replayed`)."""
         self.through: int | None = None
         self.handoff: Handoff[Applied] = Handoff(
             "identity-recorder", self.record, crash, interval_s=interval_s
@@ -53,13 +57,15 @@ class IdentitySink(ClickHouseSink[list[Applied], int | None]):
         await self.handoff.stop()
 
     async def record(self, applied: list[Applied]) -> None:
-        """Erasures first: the rows already recorded of people erased in
-        this batch go (after a crash the log is recorded again from the
-        last position, their evidence with it); then the batch's own rows,
-        without what the erasures after them forget."""
-        for erased in (e for _, _, change in applied for e in change.erased):
-            person = ErasedPerson(erased.request_id, erased.key, erased.members)
-            await erase_rows(self.store, person, tables=IDENTITY_TABLES)
+        """The batch's rows, without what the erasures after them forget.
+        An erasure replayed at start (the log is recorded again from the
+        last position after a crash, the person's evidence with it) also
+        removes their rows recorded before it; one that comes as it is
+        made leaves that to the eraser, which finds the person by them."""
+        for offset, _, change in applied:
+            for erased in change.erased if self.replayed(offset) else ():
+                person = ErasedPerson(erased.request_id, erased.key, erased.members)
+                await erase_rows(self.store, person, tables=IDENTITY_TABLES)
         await self.insert(await self.write(forgotten(applied)))
 
     async def write(self, batch: list[Applied]) -> list[Block[int | None]]:

@@ -9,22 +9,27 @@ consumers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
 import faust
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from faust.web import Request, Response, View
 
 from streams.clickhouse.client import error_name
 from streams.deadletters.lookup import answer
-from streams.deadletters.select import Ask, SelectionError
+from streams.deadletters.select import Ask
 from streams.erasure.store import erasure_status
 from streams.reports.accounts import MAX_TOP, accounts
-from streams.reports.person import BadIdentifier, lookup_pseudonymizer, parse_identifier, person
+from streams.reports.person import lookup_pseudonymizer, parse_identifier, person
 from streams.runtime.metrics import CONTENT_TYPE_LATEST
 from streams.runtime.preflight import BrokerGate, install_gate
 from streams.runtime.processor import Processor
 from streams.runtime.security import faust_credentials
 from streams.runtime.settings import Settings
 from streams.runtime.web_token import refusal
+
+T = TypeVar("T")
 
 
 def create_app(
@@ -125,71 +130,68 @@ def create_app(
             )
         return None
 
-    @app.page("/journey")
-    class Journey(View):
-        """One person's journeys and touchpoints: ?identifier=customer_id:C1
-        (or loyalty_id:, anonymous_id:, email:, phone:, or the hashed forms)."""
+    def lookup(
+        path: str,
+        what: str,
+        parse: Callable[[Mapping[str, str]], T],
+        read: Callable[[T], Awaitable[Any]],
+    ) -> None:
+        """GET `path`: `read`'s answer to the query `parse` makes of it,
+        behind `not_now`; a query `parse` refuses (ValueError) is a 400 with
+        its one line."""
 
-        async def get(self, request: Request) -> Response:
-            refused = not_now(self, request, "person lookup")
-            if refused is not None:
-                return refused
-            try:
-                identifier = parse_identifier(
-                    request.query.get("identifier", ""), lookup_pseudonymizer(settings)
-                )
-            except BadIdentifier as exc:
-                return self.json({"error": str(exc)}, status=400)
-            data = await processor.reads.run("journey lookup", lambda s: person(s, identifier))
-            return self.json(data)
+        class Lookup(View):
+            async def get(self, request: Request) -> Response:
+                refused = not_now(self, request, what)
+                if refused is not None:
+                    return refused
+                try:
+                    asked = parse(request.query)
+                except ValueError as exc:
+                    return self.json({"error": str(exc)}, status=400)
+                return self.json(await read(asked))
 
-    @app.page("/accounts")
-    class Accounts(View):
-        """B2B accounts for `cx accounts`: ?top=N (1 to 10,000) and
-        ?account=ID (one account; empty: the top N)."""
+        app.page(path, name=path.strip("/"))(Lookup)
 
-        async def get(self, request: Request) -> Response:
-            refused = not_now(self, request, "account lookup")
-            if refused is not None:
-                return refused
-            top = request.query.get("top", "20")
-            if not top.isdigit() or not 1 <= int(top) <= MAX_TOP:
-                return self.json({"error": f"top must be 1 to {MAX_TOP:,}"}, status=400)
-            account = request.query.get("account", "")
-            data = await processor.reads.run(
-                "account lookup", lambda s: accounts(s, int(top), account)
-            )
-            return self.json(data)
+    # One person's journeys and touchpoints: ?identifier=customer_id:C1 (or
+    # loyalty_id:, anonymous_id:, email:, phone:, or the hashed forms).
+    lookup(
+        "/journey",
+        "person lookup",
+        lambda q: parse_identifier(q.get("identifier", ""), lookup_pseudonymizer(settings)),
+        lambda identifier: processor.reads.run("journey lookup", lambda s: person(s, identifier)),
+    )
 
-    @app.page("/deadletters")
-    class DeadLetters(View):
-        """Dead letters in ClickHouse, for `cx deadletters`: counts or a list,
-        ?view=count|list and the filters of `streams.deadletters.select.Ask`."""
+    # B2B accounts for `cx accounts`: ?top=N (1 to 10,000) and ?account=ID
+    # (one account; empty: the top N).
+    def top_and_account(query: Mapping[str, str]) -> tuple[int, str]:
+        top = query.get("top", "20")
+        if not top.isdigit() or not 1 <= int(top) <= MAX_TOP:
+            raise ValueError(f"top must be 1 to {MAX_TOP:,}")
+        return int(top), query.get("account", "")
 
-        async def get(self, request: Request) -> Response:
-            refused = not_now(self, request, "dead-letter lookup")
-            if refused is not None:
-                return refused
-            try:
-                ask = Ask.from_query(request.query)
-            except SelectionError as exc:
-                return self.json({"error": str(exc)}, status=400)
-            data = await processor.reads.run("dead-letter lookup", lambda s: answer(s, ask))
-            return self.json(data)
+    lookup(
+        "/accounts",
+        "account lookup",
+        top_and_account,
+        lambda asked: processor.reads.run("account lookup", lambda s: accounts(s, *asked)),
+    )
 
-    @app.page("/erasures")
-    class Erasures(View):
-        """How an erasure request went, for `cx erase`: ?request_id=ID, its
-        audit record (never the identifier); status "pending" until read."""
+    # Dead letters in ClickHouse, for `cx deadletters`: counts or a list,
+    # ?view=count|list and the filters of `streams.deadletters.select.Ask`.
+    lookup(
+        "/deadletters",
+        "dead-letter lookup",
+        Ask.from_query,
+        lambda ask: processor.reads.run("dead-letter lookup", lambda s: answer(s, ask)),
+    )
 
-        async def get(self, request: Request) -> Response:
-            refused = not_now(self, request, "erasure status")
-            if refused is not None:
-                return refused
-            request_id = request.query.get("request_id", "")
-            audit = await erasure_status(processor.reads, request_id)
-            if audit is None:
-                return self.json({"request_id": request_id, "status": "pending"})
-            return self.json(audit.as_dict())
+    # How an erasure request went, for `cx erase`: ?request_id=ID, its audit
+    # record (never the identifier); status "pending" until read.
+    async def erasure(request_id: str) -> dict[str, Any]:
+        audit = await erasure_status(processor.reads, request_id)
+        return {"request_id": request_id, "status": "pending"} if audit is None else audit.as_dict()
+
+    lookup("/erasures", "erasure status", lambda q: q.get("request_id", ""), erasure)
 
     return app, gate

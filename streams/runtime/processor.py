@@ -175,6 +175,7 @@ class Processor(mode.Service):
                 self._lane("identity"),
                 self.crash,
                 interval_s=settings.lookup_insert_interval_ms / 1000,
+                replayed=self.identity.replayed,
             )
             self.identity.listeners.append(self.identity_sink)
         await self.add_runtime_dependency(self.identity)

@@ -211,3 +211,28 @@ def test_evidence_appended_before_the_erasure_but_applied_after_is_ignored() -> 
     graph.erase("r1", "customer_id:A", suppress=True)
     change = graph.observe(ev("customer_id:A", "anonymous_id:late"))
     assert change.links == [] and "anonymous_id:late" not in graph._parent
+
+
+def test_the_identity_recorder_never_records_what_a_later_erasure_forgets() -> None:
+    """Rows of a person linked and then erased in one recorded batch are
+    not inserted; the same identifiers linked again after it (a new person)
+    are."""
+    from streams.identity.log import Erasure as LogErasure
+    from streams.identity.sink import forgotten
+
+    graph = IdentityGraph(IdentityRules())
+    first = graph.observe(ev("customer_id:A", "email_hash:ea", event_id="e1"))
+    other = graph.observe(ev("customer_id:B", "anonymous_id:b1", event_id="e2"))
+    erasure = LogErasure("r1", "customer_id:A", 5, False)
+    gone = graph.erase("r1", "customer_id:A", suppress=False)
+    again = graph.observe(ev("customer_id:A", "anonymous_id:new", event_id="e3"))
+    applied = [
+        (0, ev("customer_id:A", "email_hash:ea", event_id="e1"), first),
+        (1, ev("customer_id:B", "anonymous_id:b1", event_id="e2"), other),
+        (2, erasure.as_evidence(), first._replace(links=[], moves=[], keys=[], erased=(gone,))),
+        (3, ev("customer_id:A", "anonymous_id:new", event_id="e3"), again),
+    ]
+    kept = forgotten(applied)
+    assert [len(change.links) for _, _, change in kept] == [0, 1, 0, 1]
+    assert kept[0][2].keys == [] and kept[1][2].keys == other.keys
+    assert kept[3][2].keys == again.keys and again.keys

@@ -170,3 +170,16 @@ def test_revenue_goes_in_a_row_as_sent_and_in_a_step_as_a_float(revenue: float) 
         tp.context.get("store_id"),
         tp.context.get("session_id"),
     )
+
+
+def test_a_condition_two_queries_share_is_written_once_and_included() -> None:
+    from streams.clickhouse import sql
+
+    selected = sql.statements(sql.query("deadletters_selected"))[0]
+    for name in ("deadletters_count", "deadletters_list"):
+        text = sql.query(name)
+        assert f"WHERE ({selected})" in text and "{{include" not in text, name
+        assert "reason IN" not in (SQL / "queries" / f"{name}.sql").read_text(), name
+    assert f"({sql.statements(sql.query('erase_touchpoints'))[0]})" in sql.query(
+        "erase_deadletters"
+    )

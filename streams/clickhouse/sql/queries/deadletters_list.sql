@@ -1,7 +1,7 @@
 -- Dead letters, newest first, at most {limit} (`cx deadletters list`, `show`,
 -- and the selection of `replay`). Every column but the original bytes, which
 -- stay on the dead-letter topic at (deadletter_partition, deadletter_offset).
--- The filters are those of deadletters_count.sql; an empty one matches any.
+-- The selection: deadletters_selected.sql.
 SELECT
     deadletter_partition,
     deadletter_offset,
@@ -20,14 +20,6 @@ SELECT
     payload_bytes,
     payload_sha256
 FROM {database:Identifier}.deadletters
-WHERE (empty({reasons:Array(String)}) OR reason IN {reasons:Array(String)})
-  AND (empty({channels:Array(String)}) OR channel IN {channels:Array(String)})
-  AND toUnixTimestamp64Milli(received_at) >= {since_ms:Int64}
-  AND toUnixTimestamp64Milli(received_at) < {until_ms:Int64}
-  AND ({event_id:String} = '' OR event_id = {event_id:String})
-  AND (empty({positions:Array(Tuple(UInt32, UInt64))})
-       OR (deadletter_partition, deadletter_offset) IN {positions:Array(Tuple(UInt32, UInt64))})
-  AND (empty({sources:Array(Tuple(String, UInt32, UInt64))})
-       OR (source_topic, source_partition, source_offset) IN {sources:Array(Tuple(String, UInt32, UInt64))})
+WHERE {{include deadletters_selected}}
 ORDER BY received_at DESC, deadletter_partition DESC, deadletter_offset DESC
 LIMIT {limit:UInt32}
