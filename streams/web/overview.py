@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from streams.alerts import stats
+from streams.web.params import iso
 
 SURVEYS = ("nps", "csat", "ces")
 SCALES: dict[str, tuple[float, float]] = {
@@ -124,11 +124,6 @@ def _worst_first(item: dict[str, Any]) -> tuple[bool, float]:
     return (value is None, 0.0 if value is None else float(value))
 
 
-def _instant(value: Any) -> str:
-    """A bucket's start as ISO 8601 (a day or a datetime)."""
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
 def overview(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Per survey: the total, by channel (by name), by store (worst first;
     rows without a store are in the total and by channel only) and over time
@@ -160,7 +155,7 @@ def overview(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             ),
             "by_store": sorted(by_store, key=lambda item: (*_worst_first(item), item["store_id"])),
             "over_time": [
-                {"at": _instant(at), "channel": ch, **score(survey, c)}
+                {"at": iso(at), "channel": ch, **score(survey, c)}
                 for (v, at, ch), c in sorted(
                     times.items(), key=lambda kv: (kv[0][1], str(kv[0][2]))
                 )

@@ -147,18 +147,23 @@ def test_an_unknown_survey_is_refused_by_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "view", "since"),
+    ("name", "view", "since", "until"),
     [
-        ("ui_overview_daily", "scores_daily", "{since:Date}"),
-        ("ui_overview_hourly", "scores_minute", "{since:DateTime}"),
+        ("ui_overview_daily", "scores_daily", "{since_day:Date}", "{until_day:Date}"),
+        (
+            "ui_overview_hourly",
+            "scores_minute",
+            "{since:DateTime('UTC')}",
+            "{until:DateTime('UTC')}",
+        ),
     ],
 )
 def test_the_queries_read_a_documented_view_with_the_page_filters(
-    name: str, view: str, since: str
+    name: str, view: str, since: str, until: str
 ) -> None:
     text = sql.query(name)
     assert f"{{database:Identifier}}.{view}" in text
-    for part in (since, "{until:", "{channel:String}", "{store:String}"):
+    for part in (since, until, "{channel:String}", "{store:String}"):
         assert part in text
     for column in ("at", "channel", "store_id", "survey", "responses", "ces_sum"):
         assert column in text

@@ -6,7 +6,7 @@
 SELECT day AS at, channel, store_id, survey,
        responses, promoters, detractors, satisfied, ces_sum
 FROM {database:Identifier}.scores_daily
-WHERE day >= {since:Date} AND day < {until:Date}
+WHERE day >= {since_day:Date} AND day < {until_day:Date}
   AND ({channel:String} = '' OR channel = {channel:String})
   AND ({store:String} = '' OR store_id = {store:String})
 ORDER BY at, channel, store_id, survey

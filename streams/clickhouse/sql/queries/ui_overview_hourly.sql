@@ -7,7 +7,7 @@ SELECT toStartOfHour(minute) AS at, channel, store_id, survey,
        sum(detractors) AS detractors, sum(satisfied) AS satisfied,
        sum(ces_sum) AS ces_sum
 FROM {database:Identifier}.scores_minute
-WHERE minute >= {since:DateTime} AND minute < {until:DateTime}
+WHERE minute >= {since:DateTime('UTC')} AND minute < {until:DateTime('UTC')}
   AND ({channel:String} = '' OR channel = {channel:String})
   AND ({store:String} = '' OR store_id = {store:String})
 GROUP BY at, channel, store_id, survey
