@@ -21,8 +21,8 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import SecretStr
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from pydantic import SecretStr
 
 from streams.clickhouse.client import Store, error_name
 from streams.runtime.web_token import refusal
@@ -79,6 +79,7 @@ class Reader(Protocol):
     def run(self, what: str, fn: Callable[[Store], T]) -> Awaitable[T]: ...
 
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 Refusal = tuple[int, dict[str, Any], dict[str, str]]
 """Status, JSON body and headers of an answer that is not given."""
 Gate = Callable[[web.Request, Endpoint], Refusal | None]
@@ -215,9 +216,9 @@ class UI:
             return json_response({"error": f"ClickHouse: {error_name(exc)}"}, 503)
         return json_response(data)
 
-    def routes(self) -> list[tuple[str, Callable[[web.Request], Awaitable[web.Response]]]]:
+    def routes(self) -> list[tuple[str, Handler]]:
         """GET routes: each page, and each endpoint as /api/<key>."""
-        pages = [(path, self.page) for path in PAGES]
+        pages: list[tuple[str, Handler]] = [(path, self.page) for path in PAGES]
         return pages + [(f"/api/{key}", self.api) for key in sorted(self.endpoints)]
 
 

@@ -6,6 +6,7 @@ import { SURVEY_NAMES, count, interval, label, score } from "./ui.js";
 
 export const COLORS = { web: "#3b6fd8", app: "#8e4fd1", store: "#d9822b", sms: "#1f9e89" };
 const OTHER = ["#5d6577", "#c2410c", "#0e7490", "#a21caf", "#4d7c0f"];
+const SCALES = { nps: [-100, 100], csat: [0, 100], ces: [1, 7] };
 const TEXT = { color: "#1d2330", fontFamily: "system-ui, sans-serif" };
 
 export function colorOf(channel, i = 0) {
@@ -29,7 +30,7 @@ function base() {
   return {
     animation: !still(),
     textStyle: TEXT,
-    grid: { left: 48, right: 16, top: 36, bottom: 40, containLabel: true },
+    grid: { left: 16, right: 40, top: 40, bottom: 16, containLabel: true },
     legend: { top: 0, textStyle: TEXT },
   };
 }
@@ -53,9 +54,9 @@ export function scoresOverTime(container, points, survey, grain) {
     const low = row.map((p) => p?.ci_low ?? null);
     const width = row.map((p) => (p && p.ci_high !== null && p.ci_low !== null ? p.ci_high - p.ci_low : null));
     series.push(
-      { name: `${channel} low`, type: "line", data: low, stack: channel, symbol: "none",
+      { name: `${channel} low`, type: "line", data: low, stack: channel, stackStrategy: "all", symbol: "none",
         lineStyle: { opacity: 0 }, tooltip: { show: false }, silent: true, legendHoverLink: false },
-      { name: `${channel} interval`, type: "line", data: width, stack: channel, symbol: "none",
+      { name: `${channel} interval`, type: "line", data: width, stack: channel, stackStrategy: "all", symbol: "none",
         lineStyle: { opacity: 0 }, areaStyle: { color, opacity: 0.12 }, tooltip: { show: false }, silent: true },
       { name: channel, type: "line", data: row.map((p) => p?.score ?? null), color, symbolSize: 5,
         connectNulls: false, z: 3 },
@@ -78,7 +79,7 @@ export function scoresOverTime(container, points, survey, grain) {
         },
       },
       xAxis: { type: "category", data: times.map((t) => bucket(t, grain)), boundaryGap: false },
-      yAxis: { type: "value", name: SURVEY_NAMES[survey], scale: true },
+      yAxis: { type: "value", name: SURVEY_NAMES[survey], min: SCALES[survey][0], max: SCALES[survey][1] },
       series,
     },
     { notMerge: true },

@@ -39,9 +39,9 @@ export function mountOverview(root) {
     root,
     strip,
     tiles,
+    volume,
     h("section", { class: "card" }, h("header", {}, trendTitle, choose, h("p", {}, "lines: score per channel; bands: 95% interval")), trend),
     h("div", { class: "grid" }, h("section", { class: "card" }, byChannel), h("section", { class: "card" }, byStore)),
-    volume,
     h("section", { class: "card" }, h("h2", {}, "Events by channel"), eventsChart),
   );
 
