@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from streams.clickhouse.client import Store
 from streams.reports.person import lookup_pseudonymizer, parse_identifier, person
+from streams.web.journey_map import journey_map, response_times
 from streams.web.overview import overview
 from streams.web.params import COMMON, ParamError, Params
 from streams.web.volume import volume
@@ -78,6 +79,38 @@ def read_overview(store: Store, asked: Params) -> dict[str, Any]:
     return {**asked.as_json(), **overview(scores), "volume": volume(events)}
 
 
+# -- journey map ---------------------------------------------------------------
+
+JOURNEY_FILTERS = ("from", "to", "grain", "channel", "segment", "b2b")
+"""No store: a journey spans stores. `channel` is the one a journey began
+on (as in `funnel_daily`)."""
+
+
+def parse_journey_map(query: Mapping[str, str]) -> Params:
+    asked = params(query, allowed=JOURNEY_FILTERS)
+    if asked.grain != "day":
+        raise ParamError("grain: the journey map is by day (its views are daily)")
+    return asked
+
+
+def read_journey_map(store: Store, asked: Params) -> dict[str, Any]:
+    """The five stages (funnel, scores, pain points), the flows between
+    them and support response times, from the views of migration 015 and
+    the response-time views."""
+    sql = asked.sql()
+    answer = journey_map(
+        store.query_named("ui_journey_funnel", **sql),
+        store.query_named("ui_journey_flows", **sql),
+        store.query_named("ui_journey_scores", **sql),
+        store.query_named("ui_journey_pains", **sql),
+    )
+    times = response_times(
+        store.query_named("ui_journey_response_times", **sql),
+        store.query_named("ui_journey_response_times_daily", **sql),
+    )
+    return {**asked.as_json(), **answer, "response_times": times}
+
+
 # -- person --------------------------------------------------------------------
 
 
@@ -108,6 +141,7 @@ def endpoints(settings: Settings) -> Mapping[str, Endpoint[Any]]:
     from `settings` (the secret that hashes an email or phone looked up)."""
     return {
         "overview": Endpoint(parse_overview, read_overview),
+        "journey-map": Endpoint(parse_journey_map, read_journey_map),
         "person": Endpoint(
             person_parser(lookup_pseudonymizer(settings)), read_person, personal=True
         ),

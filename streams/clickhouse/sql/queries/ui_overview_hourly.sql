@@ -5,7 +5,7 @@
 SELECT toStartOfHour(minute) AS at, channel, store_id, survey,
        sum(responses) AS responses, sum(promoters) AS promoters,
        sum(detractors) AS detractors, sum(satisfied) AS satisfied,
-       sum(ces_sum) AS ces_sum
+       sum(ces_sum) AS ces_sum, sum(ces_sum_squares) AS ces_sum_squares
 FROM {database:Identifier}.scores_minute
 WHERE minute >= {since:DateTime('UTC')} AND minute < {until:DateTime('UTC')}
   AND ({channel:String} = '' OR channel = {channel:String})
