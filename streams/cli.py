@@ -669,9 +669,10 @@ def ui_command(host: str, port: int) -> None:
 )
 @click.option("--from", "since", default="", help="first day (ISO date; default: 7 days ago)")
 @click.option("--to", "until", default="", help="last day (ISO date; default: today)")
-@click.option("--channel", default="", help="one channel (web, app, store, sms)")
-@click.option("--store", default="", help="one store id")
-def report(html_path: Path, since: str, until: str, channel: str, store: str) -> None:
+@click.option(
+    "--channel", default="", help="one channel (web, app, store, sms; journeys: begun there)"
+)
+def report(html_path: Path, since: str, until: str, channel: str) -> None:
     """Write the overview and the journey map as one static HTML file (its
     scripts, styles and data inline; it fetches nothing) to mail or archive.
     Asks the worker at CX_WEB_HOST:CX_WEB_PORT when one runs, else reads
@@ -679,7 +680,7 @@ def report(html_path: Path, since: str, until: str, channel: str, store: str) ->
     from streams.web.gather import gather
     from streams.web.report import render
 
-    filters = {"from": since, "to": until, "channel": channel, "store": store}
+    filters = {"from": since, "to": until, "channel": channel}
     try:
         answers = gather(load_settings(), filters)
     except ValueError as exc:

@@ -22,8 +22,7 @@ def gather(settings: Settings, filters: Mapping[str, str]) -> dict[str, Any]:
     ValueError with its one line (before anything is asked)."""
     served = endpoints(settings)
     queries = {
-        page: {k: v for k, v in filters.items() if v} if page in FILTERED else {}
-        for page in PAGES
+        page: {k: v for k, v in filters.items() if v} if page in FILTERED else {} for page in PAGES
     }
     asked = {page: served[page].parse(queries[page]) for page in PAGES}
     answers: dict[str, Any] = {}

@@ -22,8 +22,8 @@ from streams.web.server import STATIC
 
 PAGES = ("overview", "journey-map", "alerts")
 """The answers a report carries (alerts: the overview's strip)."""
-REPORT_FILTERS = ("from", "to", "channel", "store")
-"""The filters both pages take."""
+REPORT_FILTERS = ("from", "to", "channel")
+"""The filters both pages take (a journey spans stores: no store)."""
 _IMPORT = re.compile(r'''((?:\bfrom|\bimport)\s*)"\./([a-z][a-z0-9-]*\.js)"''')
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline' data:; style-src 'unsafe-inline'; "

@@ -69,15 +69,23 @@ def chromium() -> Iterator[Any]:
 
 
 def serve_in_thread(app: web.Application) -> tuple[str, Callable[[], None]]:
-    """`app` on a free loopback port, on a loop of its own in a thread:
-    its base URL and what stops it."""
+    """`app` on a free loopback port, on a loop of its own in a thread (the
+    test's thread has Playwright's): its base URL and what stops it."""
     port = free_port()
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app, access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, name="cx-ui", daemon=True)
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="cx-ui", daemon=True)
     thread.start()
+    assert started.wait(30), "the UI did not start"
 
     def stop() -> None:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)

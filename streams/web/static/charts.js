@@ -30,7 +30,7 @@ function base() {
   return {
     animation: !still(),
     textStyle: TEXT,
-    grid: { left: 16, right: 40, top: 40, bottom: 16, containLabel: true },
+    grid: { left: 16, right: 40, top: 44, bottom: 24, containLabel: true },
     legend: { top: 0, textStyle: TEXT },
   };
 }
@@ -95,7 +95,7 @@ export function stackedBars(container, categories, stacks, yName) {
     {
       ...base(),
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      xAxis: { type: "category", data: categories.map(label) },
+      xAxis: { type: "category", data: categories.map(label), axisLabel: { interval: 0, width: 90, overflow: "break" } },
       yAxis: { type: "value", name: yName },
       series: Object.entries(stacks).map(([name, values], i) => ({
         name, type: "bar", stack: "all", data: values, color: colorOf(name, i), barMaxWidth: 48,

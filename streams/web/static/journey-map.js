@@ -8,7 +8,7 @@ import {
   percent, score, scoreData, table,
 } from "./ui.js";
 
-export const JOURNEY_FILTERS = ["from", "to", "channel", "store", "segment", "b2b"];
+export const JOURNEY_FILTERS = ["from", "to", "channel", "segment", "b2b"];
 
 export function mountJourneyMap(root) {
   const stages = h("ol", { class: "stages", "aria-label": "Stages" });
@@ -47,8 +47,9 @@ export function mountJourneyMap(root) {
       flowNote.textContent = data.flows.links.length
         ? `${count(returned)} step${returned === 1 ? "" : "s"} returned to an earlier stage (counted, not drawn).`
         : "No journey moved between stages in this range.";
-      fill(scores, scoreTable(data.stages));
-      fill(pains, painTable(data.stages));
+      const unstaged = { stage: "no stage", scores: data.unstaged?.scores, pain_points: data.unstaged?.pain_points };
+      fill(scores, scoreTable([...data.stages, unstaged]));
+      fill(pains, painTable([...data.stages, unstaged]));
       fill(times, responseTimes(data.response_times));
     },
   };
@@ -70,8 +71,9 @@ function stageColumn(s) {
     h("h2", {}, label(s.stage)),
     h("p", { class: "big" }, count(s.reached)),
     h("dl", {},
-      h("dt", {}, "conversion"), h("dd", {}, percent(s.conversion)),
-      h("dt", {}, "drop-off"), h("dd", { class: "drop" }, percent(s.drop_off))),
+      h("dt", {}, "of all journeys"), h("dd", {}, percent(s.share)),
+      h("dt", {}, "from the stage before"), h("dd", {}, percent(s.conversion)),
+      h("dt", {}, "dropped"), h("dd", { class: "drop" }, s.drop_off === null ? "–" : count(s.drop_off))),
     h("ul", { class: "bars", "aria-label": `${label(s.stage)} by channel` },
       Object.entries(s.by_channel || {}).map(([c, n]) =>
         h("li", { class: c, "data-channel": c, "data-n": n }, h("span", {}, c),
@@ -113,20 +115,20 @@ function painTable(stages) {
     (r) => ({ "data-stage": r.stage, "data-pain-point": r.pain_point, "data-n": r.count }));
 }
 
-// Response times: rows of {channel, contacts, ... *_ms} or an object of them.
+// Support response times by the channel a contact was opened on: counts
+// and mean times to the first answer and to resolution.
 function responseTimes(times) {
-  const rows = Array.isArray(times) ? times : times?.by_channel || (times ? [times] : []);
-  if (!rows.length) return h("p", { class: "empty" }, "Response times: no support contacts in this range.");
-  const keys = Object.keys(rows[0]).filter((k) => k !== "channel");
-  return table("Support response times",
+  const rows = times?.by_channel || [];
+  const seconds = (v) => (v === null || v === undefined ? "–" : minutes(v * 1000));
+  return table("Support response times, by channel",
     [
-      ...(rows[0].channel !== undefined ? [{ title: "Channel", cell: (r) => channelMark(r.channel) }] : []),
-      ...keys.map((k) => ({
-        title: label(k.replace(/_ms$/, "")),
-        num: true,
-        cell: (r) => (k.endsWith("_ms") ? minutes(r[k]) : typeof r[k] === "number" ? count(r[k]) : String(r[k] ?? "–")),
-      })),
+      { title: "Channel", cell: (r) => channelMark(r.channel) },
+      { title: "Contacts", num: true, cell: (r) => count(r.contacts) },
+      { title: "Answered", num: true, cell: (r) => count(r.answered) },
+      { title: "Resolved", num: true, cell: (r) => count(r.resolved) },
+      { title: "First answer (mean)", num: true, cell: (r) => seconds(r.first_answer_mean_seconds) },
+      { title: "Resolution (mean)", num: true, cell: (r) => seconds(r.resolution_mean_seconds) },
     ],
     rows,
-    (r) => ({ "data-channel": r.channel ?? null }));
+    (r) => ({ "data-channel": r.channel, "data-n": r.contacts }));
 }
