@@ -18,10 +18,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from streams.clickhouse.client import Store
+from streams.deadletters.select import parse_time
 from streams.reports.person import lookup_pseudonymizer, parse_identifier, person
+from streams.web.alerts import alerts
 from streams.web.journey_map import journey_map, response_times
 from streams.web.overview import overview
-from streams.web.params import COMMON, ParamError, Params
+from streams.web.params import COMMON, ParamError, Params, iso_ms
 from streams.web.volume import volume
 
 if TYPE_CHECKING:
@@ -133,6 +135,45 @@ def read_person(store: Store, identifier: str) -> dict[str, Any]:
     return person(store, identifier)
 
 
+# -- alerts --------------------------------------------------------------------
+
+ALERTS_DAYS = 7
+"""Recent notices by default: the last week."""
+MOST_NOTICES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsAsk:
+    """Notices decided at or after `since_ms`, at most `limit`."""
+
+    since_ms: int
+    limit: int = 200
+
+
+def parse_alerts(query: Mapping[str, str], now: datetime | None = None) -> AlertsAsk:
+    """`since`: an ISO time or an age (30m, 2h, 7d; default 7d); `limit`: 1
+    to 1,000 recent notices (default 200)."""
+    unknown = sorted(set(query) - {"since", "limit"})
+    if unknown:
+        raise ParamError(f"unknown parameter {unknown[0]!r}: since, limit")
+    now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
+    since = query.get("since", "") or f"{ALERTS_DAYS}d"
+    since_ms = parse_time(since, now_ms, "since")
+    limit = query.get("limit", "") or "200"
+    if not limit.isdigit() or not 1 <= int(limit) <= MOST_NOTICES:
+        raise ParamError(f"limit: {limit[:20]!r}: 1 to {MOST_NOTICES:,}")
+    return AlertsAsk(since_ms, int(limit))
+
+
+def read_alerts(store: Store, asked: AlertsAsk) -> dict[str, Any]:
+    """Open episodes and recent notices, from the `alert_notices` view."""
+    answer = alerts(
+        store.query_named("ui_alerts_open"),
+        store.query_named("ui_alerts_recent", since_ms=asked.since_ms, limit=asked.limit),
+    )
+    return {"since": iso_ms(asked.since_ms), "limit": asked.limit, **answer}
+
+
 # -- all -----------------------------------------------------------------------
 
 
@@ -142,6 +183,7 @@ def endpoints(settings: Settings) -> Mapping[str, Endpoint[Any]]:
     return {
         "overview": Endpoint(parse_overview, read_overview),
         "journey-map": Endpoint(parse_journey_map, read_journey_map),
+        "alerts": Endpoint(parse_alerts, read_alerts),
         "person": Endpoint(
             person_parser(lookup_pseudonymizer(settings)), read_person, personal=True
         ),

@@ -204,3 +204,8 @@ def iso(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as `2026-11-23T09:00:00.123000Z`."""
+    return _iso(datetime.fromtimestamp(ms / 1000, tz=UTC))
