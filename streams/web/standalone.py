@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 from aiohttp import web
+from clickhouse_connect.driver.exceptions import DatabaseError
 
-from streams.clickhouse.client import EmbeddedStoreBusy, OffLoopStore, Store
+from streams.clickhouse.client import EmbeddedStoreBusy, OffLoopStore, Store, error_name
 from streams.runtime.net import is_listening
 from streams.runtime.settings import ConfigError, Settings, redacted_url
 from streams.web.api import endpoints
@@ -64,18 +65,29 @@ def read_only_store(settings: Settings) -> Store:
 
 
 def opened(settings: Settings) -> Store:
-    """The read-only store, with one read made: a store without the
-    schema, or busy, is one line now rather than an error on every page."""
+    """The read-only store, each page's endpoint read once: a store without
+    the schema, with an older one, or busy, is one line now rather than an
+    error on every page."""
     store = read_only_store(settings)
-    overview = endpoints(settings)["overview"]
     try:
-        overview.read(store, overview.parse({}))
+        for endpoint in endpoints(settings).values():
+            if not endpoint.personal:
+                endpoint.read(store, endpoint.parse({}))
     except EmbeddedStoreBusy:
         store.close()
         raise click.ClickException(
             f"another process (a worker?) holds the embedded ClickHouse at "
             f"{settings.clickhouse_url.removeprefix('chdb://')}: open that worker's web "
             f"port at / instead (CX_WEB_PORT; {worker_url(settings)} by default)"
+        ) from None
+    except DatabaseError as exc:
+        store.close()
+        if getattr(exc, "code", None) != 60:  # UNKNOWN_TABLE; no database: the CLI's line
+            raise
+        raise click.ClickException(
+            f"ClickHouse at {redacted_url(settings.clickhouse_url)} lacks a view the UI reads "
+            f"({error_name(exc)}): its schema is older than this cx; run `cx db migrate` or "
+            "start a worker (it migrates)"
         ) from None
     except BaseException:
         store.close()

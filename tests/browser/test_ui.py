@@ -103,6 +103,7 @@ def test_the_person_page_asks_for_the_token_and_shows_one_person(page: Any, serv
     page.goto(f"{served.base}/person")
     page.fill("input[name='token']", TOKEN)
     page.click("#token-form button[type='submit']")
+    assert page.is_hidden("#token-form") and page.is_visible("#person-form")
     page.fill("input[name='identifier']", identifier)
     page.click("#person-form button[type='submit']")
     card = page.wait_for_selector("[data-person]", timeout=20_000)
@@ -114,9 +115,20 @@ def test_the_person_page_asks_for_the_token_and_shows_one_person(page: Any, serv
     shot(page, "person")
 
 
-def test_the_alerts_page_loads(page: Any, served: Served) -> None:
+def test_the_alerts_page_shows_open_episodes_then_recent_notices(page: Any, served: Served) -> None:
     loaded(page, f"{served.base}/alerts")
-    assert page.query_selector("[data-table='open'] h2") is not None
+    notices = served.world.alerts
+    first = notices[0]  # its episode is still open
+    rows = page.query_selector_all("[data-table='open'] tbody tr")
+    assert [(r.get_attribute("data-rule"), r.get_attribute("data-slice")) for r in rows] == [
+        (first["rule"], first["slice"])
+    ]
+    assert float(rows[0].get_attribute("data-value") or "nan") == round(first["value"], 4)
+    assert int(rows[0].get_attribute("data-n") or 0) == first["n"]
+    assert first["summary"] in rows[0].inner_text()
+    recent = page.query_selector_all("[data-table='recent'] tbody tr")
+    assert len(recent) == len(notices)
+    assert {r.get_attribute("data-status") for r in recent} == {"firing", "resolved"}
     shot(page, "alerts")
 
 

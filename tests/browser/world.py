@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas import Channel
+from streams.alerts.stage import alert_columns
 from streams.clickhouse.bundle import encode_rows
 from streams.clickhouse.client import Store
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
@@ -28,6 +29,7 @@ from streams.journeys.steps import step_of
 from streams.runtime.topics import Topics
 from streams.store.rows import TOUCHPOINT_COLUMNS, touchpoint_row
 from tests.examples import record
+from tests.unit.test_alert_formats import every_kind
 
 TOPICS = Topics("cx.")
 SECRET = "browser"
@@ -48,6 +50,8 @@ class World:
         self.store = store
         self.graph = IdentityGraph(IdentityRules())
         self.offset = 0
+        self.alerts: list[dict[str, Any]] = []
+        """The alert notices stored."""
 
     def add(self, generated: list[GeneratedRecord], *, journeys: bool = True) -> None:
         """Store `generated` as the sinks would: touchpoints under the person
@@ -97,8 +101,27 @@ class World:
             journeys=False,
         )
 
+    def add_alerts(self) -> list[dict[str, Any]]:
+        """A firing and a resolved notice of every kind of alert condition
+        (the alert formats' examples), the last a minute ago; the first
+        episode is left open. The notices written."""
+        notices = every_kind()
+        written = [n for n in notices if n is not notices[1]]
+        shift = int(time.time() * 1000) - 60_000 - max(n["at_ms"] for n in written)
+        moved = [
+            {
+                **n,
+                "at_ms": n["at_ms"] + shift,
+                "episode_started_at_ms": n["episode_started_at_ms"] + shift,
+            }
+            for n in written
+        ]
+        self.store.insert("alerts", alert_columns(moved), dedup_token=None)
+        return moved
+
 
 def generated_world(store: Store, people: int = 300) -> World:
     world = World(store)
     world.add(generate_traffic(spec(people)))
+    world.alerts = world.add_alerts()
     return world

@@ -11,31 +11,41 @@ function number(value) {
   return typeof value === "number" ? value.toLocaleString(undefined, { maximumFractionDigits: 2 }) : String(value);
 }
 
+function signed(value) {
+  if (value === null || value === undefined) return "–";
+  return `${value > 0 ? "+" : ""}${number(value)}`;
+}
+
+// What the alert fired with: the pain points of its slice, and its rule.
 function context(a) {
-  if (!a.context || (typeof a.context === "object" && !Object.keys(a.context).length)) return "";
-  const text = typeof a.context === "string" ? a.context : JSON.stringify(a.context, null, 2);
-  return h("details", {}, h("summary", {}, "context"), h("pre", {}, text));
+  const pains = Array.isArray(a.context) ? a.context : [];
+  const rule = [a.condition, a.window ? `over ${a.window}` : null].filter(Boolean).join(" ");
+  if (!pains.length && !rule) return "";
+  return h("details", {}, h("summary", {}, "context"),
+    rule ? h("p", { class: "note" }, `rule: ${rule}`) : null,
+    pains.length
+      ? h("ul", { "aria-label": "pain points in its slice over the last day" }, pains.map((p) =>
+          h("li", {}, `${label(p.pain_point)} × ${count(p.count)}`,
+            h("span", { class: "note" }, ` ${[p.channel, p.store_id, p.touchpoint && label(p.touchpoint)].filter(Boolean).join(", ")}`))))
+      : null);
 }
 
 function columns(open) {
   return [
-    { title: open ? "Since" : "When", cell: (a) => when(open ? a.started ?? a.at : a.at) },
-    { title: "Status", cell: (a) => h("span", { class: `badge ${a.status || "firing"}` }, a.status || "firing") },
-    { title: "Severity", cell: (a) => h("span", { class: `badge ${a.severity || ""}` }, a.severity || "–") },
-    { title: "Rule", cell: (a) => h("span", {}, h("strong", {}, label(a.rule)), a.slice ? h("br") : null, a.slice || "") },
-    { title: "Summary", cell: (a) => h("span", {}, a.summary || "", context(a)) },
+    { title: open ? "Since (UTC)" : "When (UTC)", cell: (a) => when(open ? a.started_at : a.at) },
+    { title: "Status", cell: (a) => h("span", { class: `badge ${a.status}` }, a.status) },
+    { title: "Severity", cell: (a) => h("span", { class: `badge ${a.severity}` }, a.severity) },
+    { title: "Rule", cell: (a) => h("span", {}, h("strong", {}, a.rule), h("br"), `${label(a.metric)}${a.slice ? ` · ${a.slice}` : ""}`) },
+    { title: "Summary", cell: (a) => h("span", {}, a.summary, context(a)) },
     { title: "Value", num: true, cell: (a) => number(a.value) },
     { title: "Baseline", num: true, cell: (a) => number(a.baseline) },
-    { title: "n", num: true, cell: (a) => count(a.n) },
-    {
-      title: "95% interval",
-      num: true,
-      cell: (a) => (a.ci_low === null || a.ci_low === undefined ? "–" : `${number(a.ci_low)} – ${number(a.ci_high)}`),
-    },
+    { title: "Change", num: true, cell: (a) => signed(a.change) },
+    { title: "n", num: true, cell: (a) => (a.baseline_n === null ? count(a.n) : `${count(a.n)} (baseline ${count(a.baseline_n)})`) },
+    { title: "Bound", num: true, cell: (a) => number(a.bound) },
   ];
 }
 
-const attrs = (a) => ({ "data-rule": a.rule, "data-slice": a.slice ?? "", "data-status": a.status ?? "", "data-value": a.value ?? "", "data-n": a.n ?? "" });
+const attrs = (a) => ({ "data-rule": a.rule, "data-slice": a.slice, "data-status": a.status, "data-value": a.value ?? "", "data-n": a.n });
 
 export function mountAlerts(root) {
   const open = h("section", { class: "card", "data-table": "open" });
@@ -43,10 +53,10 @@ export function mountAlerts(root) {
   fill(root, open, recent);
   return {
     update(data) {
-      fill(open, h("h2", {}, `Open (${count((data.open || []).length)})`),
-        table("Alerts firing now, oldest first", columns(true), data.open || [], attrs));
+      fill(open, h("h2", {}, `Open (${count(data.open.length)})`),
+        table("Alerts firing now, newest first", columns(true), data.open, attrs));
       fill(recent, h("h2", {}, "Recent notices"),
-        table("Notices sent, newest first", columns(false), data.recent || [], attrs));
+        table("Notices sent, newest first", columns(false), data.recent, attrs));
     },
   };
 }

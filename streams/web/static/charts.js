@@ -160,7 +160,11 @@ export function timeline(container, touchpoints) {
           return `${at} UTC<br>${t.channel} · ${label(t.event_type)}<br>${label(t.stage || "signal")}`;
         },
       },
-      xAxis: { type: "time" },
+      xAxis: {
+        type: "time",
+        min: (v) => v.min - Math.max((v.max - v.min) * 0.03, 60_000),
+        max: (v) => v.max + Math.max((v.max - v.min) * 0.03, 60_000),
+      },
       yAxis: { type: "category", data: channels },
       series: stages.map((stage, i) => ({
         name: label(stage),

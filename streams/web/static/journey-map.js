@@ -73,7 +73,9 @@ function stageColumn(s) {
     h("dl", {},
       h("dt", {}, "of all journeys"), h("dd", {}, percent(s.share)),
       h("dt", {}, "from the stage before"), h("dd", {}, percent(s.conversion)),
-      h("dt", {}, "dropped"), h("dd", { class: "drop" }, s.drop_off === null ? "–" : count(s.drop_off))),
+      s.drop_off !== null && s.drop_off < 0
+        ? [h("dt", {}, "more than before"), h("dd", {}, `+${count(-s.drop_off)}`)] // entered here
+        : [h("dt", {}, "dropped"), h("dd", { class: "drop" }, s.drop_off === null ? "–" : count(s.drop_off))]),
     h("ul", { class: "bars", "aria-label": `${label(s.stage)} by channel` },
       Object.entries(s.by_channel || {}).map(([c, n]) =>
         h("li", { class: c, "data-channel": c, "data-n": n }, h("span", {}, c),

@@ -4,7 +4,7 @@
 
 import { scoresOverTime, stackedBars } from "./charts.js";
 import {
-  FEW, SURVEYS, SURVEY_NAMES, channelMark, count, fill, h, interval, label, score,
+  FEW, SURVEYS, SURVEY_NAMES, channelMark, count, fill, h, interval, score,
   scoreColumns, scoreData, table, when, worstFirst,
 } from "./ui.js";
 
@@ -124,8 +124,8 @@ export function alertStrip(alerts) {
     open.length
       ? h("ul", { "data-open-alerts": open.length },
           open.slice(0, 5).map((a) =>
-            h("li", {}, h("span", { class: `badge ${a.severity || "firing"}` }, a.severity || "firing"), " ",
-              a.summary || `${label(a.rule)} ${a.slice || ""}`, h("span", { class: "note" }, ` since ${when(a.started || a.started_at)}`))))
+            h("li", {}, h("span", { class: `badge ${a.severity}` }, a.severity), " ", a.summary,
+              h("span", { class: "note" }, ` since ${when(a.started_at)} UTC`))))
       : h("p", { class: "note", "data-open-alerts": 0 }, "Every alert rule is within its bounds."),
     h("p", { class: "note" }, h("a", { href: "/alerts" }, "All alerts and recent notices")),
   ];

@@ -93,7 +93,7 @@ export function render(container, data) {
     container,
     h("section", { class: "card", "data-person": data.customer_key, "data-journeys": journeys.length, "data-touchpoints": touchpoints.length },
       h("h2", {}, "Person"),
-      h("p", { class: "note" }, `${count(journeys.length)} journeys, ${count(touchpoints.length)} touchpoints`),
+      h("p", { class: "note" }, `${plural(journeys.length, "journey")}, ${plural(touchpoints.length, "touchpoint")}`),
       h("ul", { class: "ids", "aria-label": "identifiers" }, data.identifiers.map((i) => h("li", {}, i)))),
     touchpoints.length
       ? h("section", { class: "card" }, h("h2", {}, "Touchpoints over time"), chart)
@@ -116,6 +116,10 @@ export function render(container, data) {
   if (touchpoints.length) timeline(chart, touchpoints);
 }
 
+function plural(n, noun) {
+  return `${count(n)} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function journeyCard(j, i) {
   const items = [];
   if (j.converted) {
@@ -132,7 +136,7 @@ function journeyCard(j, i) {
   return h(
     "section",
     { class: "card journey", "data-journey": j.journey_id },
-    h("h3", {}, `Journey ${i + 1} · ${j.ended ? "ended" : "ongoing"} · ${when(j.started_at_ms)} – ${when(j.last_at_ms)} · ${count(j.touchpoints)} touchpoints`),
+    h("h3", {}, `Journey ${i + 1} · ${j.ended ? "ended" : "ongoing"} · ${when(j.started_at_ms)} – ${when(j.last_at_ms)} · ${plural(j.touchpoints, "touchpoint")}`),
     h("ol", { class: "path", "aria-label": "stages reached" },
       j.stages.map((stage, k) => h("li", {}, label(stage), h("span", {}, when(j.stage_reached_at_ms[k]).slice(5))))),
     h("p", { class: "note" }, `channels: ${j.channels.join(" → ")} (${j.channel_switches} switch${j.channel_switches === 1 ? "" : "es"})`),
