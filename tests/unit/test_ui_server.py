@@ -199,3 +199,35 @@ def test_the_report_inlines_every_module_as_a_data_url() -> None:
 def test_cx_ui_reads_a_server_as_the_bi_user() -> None:
     assert bi_url("https://cx:secret@ch.example:8443") == "https://cx_bi@ch.example:8443"
     assert bi_url("http://ch:8123/?x=1") == "http://cx_bi@ch:8123/?x=1"
+
+
+def test_cx_ui_refuses_in_one_line_what_it_cannot_serve(tmp_path: Any) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    def ui(**env: str) -> Any:
+        return CliRunner().invoke(
+            main, ["ui", "--port", "1"], env={"CX_DATA_DIR": str(tmp_path), **env}
+        )
+
+    server = ui(CX_CLICKHOUSE_URL="http://cx:pw@127.0.0.1:1")
+    lines = server.output.strip().splitlines()
+    assert server.exit_code == 2 and len(lines) == 1
+    assert lines[0].startswith("CX_CLICKHOUSE_BI_PASSWORD: set the password of the read-only user")
+    missing = ui(CX_CLICKHOUSE_URL=f"chdb://{tmp_path / 'none'}")
+    assert missing.exit_code == 2 and "no embedded ClickHouse at" in missing.output
+    assert not (tmp_path / "none").exists()  # not made by looking
+    (tmp_path / "held").mkdir()
+    with socket.socket() as worker:  # a worker's web port
+        worker.bind(("127.0.0.1", 0))
+        worker.listen()
+        port = worker.getsockname()[1]
+        held = ui(CX_CLICKHOUSE_URL=f"chdb://{tmp_path / 'held'}", CX_WEB_PORT=str(port))
+    assert held.exit_code == 1
+    assert held.output.strip() == (
+        "Error: a worker holds the embedded ClickHouse and serves this UI: open "
+        f"http://127.0.0.1:{port}/ (its web port)"
+    )

@@ -138,7 +138,8 @@ function journeyCard(j, i) {
     { class: "card journey", "data-journey": j.journey_id },
     h("h3", {}, `Journey ${i + 1} · ${j.ended ? "ended" : "ongoing"} · ${when(j.started_at_ms)} – ${when(j.last_at_ms)} · ${plural(j.touchpoints, "touchpoint")}`),
     h("ol", { class: "path", "aria-label": "stages reached" },
-      j.stages.map((stage, k) => h("li", {}, label(stage), h("span", {}, when(j.stage_reached_at_ms[k]).slice(5))))),
+      j.stages.map((stage, k) => h("li", {}, label(stage), j.stage_channels?.[k] ? ` · ${j.stage_channels[k]}` : "",
+        h("span", {}, when(j.stage_reached_at_ms[k]).slice(5))))),
     h("p", { class: "note" }, `channels: ${j.channels.join(" → ")} (${j.channel_switches} switch${j.channel_switches === 1 ? "" : "es"})`),
     items.length ? h("ul", {}, items.map((t) => h("li", {}, t))) : null,
   );
