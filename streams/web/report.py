@@ -13,7 +13,7 @@ import base64
 import html
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import orjson
@@ -60,15 +60,23 @@ def _json(value: Any) -> str:
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
+def _days(answer: Mapping[str, Any]) -> str:
+    """The answer's range as days, the last one included: `from` and `to`
+    are midnights, `to` the one after the last day."""
+    first = date.fromisoformat(str(answer["from"])[:10])
+    end = datetime.fromisoformat(str(answer["to"]).replace("Z", "+00:00"))
+    last = end.date() - timedelta(days=1) if end.time() == time() else end.date()
+    return f"{first} to {last}" if last > first else str(first)
+
+
 def _scope(filters: Mapping[str, str]) -> str:
-    chosen = [f"{name} {value}" for name, value in filters.items() if value]
-    return ", ".join(chosen) if chosen else "every channel and store"
+    channel = filters.get("channel")
+    return f"channel {channel}" if channel else "every channel"
 
 
 def render(answers: Mapping[str, Any], filters: Mapping[str, str], made_at: datetime) -> str:
     """The report's HTML: `answers` by page name (`PAGES`), for `filters`."""
-    overview = answers["overview"]
-    span = f"{overview['from']} to {overview['to']}"
+    span = _days(answers["overview"])
     title = f"CX report, {span}"
     data = "\n".join(
         f'<script type="application/json" id="cx-data-{name}">{_json(answers[name])}</script>'

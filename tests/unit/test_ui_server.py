@@ -231,3 +231,26 @@ def test_cx_ui_refuses_in_one_line_what_it_cannot_serve(tmp_path: Any) -> None:
         "Error: a worker holds the embedded ClickHouse and serves this UI: open "
         f"http://127.0.0.1:{port}/ (its web port)"
     )
+
+
+def test_the_report_is_one_page_that_may_connect_nowhere() -> None:
+    from datetime import UTC, datetime
+
+    from streams.web.report import render
+
+    week = {"from": "2026-11-30T00:00:00Z", "to": "2026-12-07T00:00:00Z"}
+    answers = {
+        "overview": {**week, "store": "</script><script>alert(1)</script>"},
+        "journey-map": week,
+        "alerts": None,
+    }
+    page = render(answers, {"channel": "web"}, datetime(2026, 12, 6, 12, 0, tzinfo=UTC))
+    assert "<title>CX report, 2026-11-30 to 2026-12-06</title>" in page
+    assert "2026-11-30 to 2026-12-06 (UTC), channel web; made 2026-12-06 12:00 UTC" in page
+    assert "default-src 'none'" in page  # no fetch, no image, no frame
+    assert page.count("</script>") == 4  # ECharts, two answers, the module: the data ends none
+    assert "<\\/script><script>alert(1)<\\/script>" in page
+    assert 'id="cx-data-alerts"' not in page
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"""(?:src|href)=["'](?!data:)""", markup)  # nothing to load
+    assert "<style>" in markup and '<link rel="stylesheet"' not in markup

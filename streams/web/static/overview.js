@@ -127,6 +127,8 @@ export function alertStrip(alerts) {
             h("li", {}, h("span", { class: `badge ${a.severity}` }, a.severity), " ", a.summary,
               h("span", { class: "note" }, ` since ${when(a.started_at)} UTC`))))
       : h("p", { class: "note", "data-open-alerts": 0 }, "Every alert rule is within its bounds."),
-    h("p", { class: "note" }, h("a", { href: "/alerts" }, "All alerts and recent notices")),
+    location.protocol.startsWith("http") // not in a report opened from its file
+      ? h("p", { class: "note" }, h("a", { href: "/alerts" }, "All alerts and recent notices"))
+      : null,
   ];
 }
