@@ -89,13 +89,17 @@ export function scoresOverTime(container, points, survey, grain) {
 
 // Stacked bars: `categories` on x, one series per key of `stacks`
 // ({name: [value per category]}).
-export function stackedBars(container, categories, stacks, yName) {
+export function stackedBars(container, categories, stacks, yName, everyLabel = false) {
   const chart = chartIn(container);
   chart.setOption(
     {
       ...base(),
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      xAxis: { type: "category", data: categories.map(label), axisLabel: { interval: 0, width: 90, overflow: "break" } },
+      xAxis: {
+        type: "category",
+        data: categories.map(label),
+        axisLabel: everyLabel ? { interval: 0, width: 90, overflow: "break" } : { hideOverlap: true },
+      },
       yAxis: { type: "value", name: yName },
       series: Object.entries(stacks).map(([name, values], i) => ({
         name, type: "bar", stack: "all", data: values, color: colorOf(name, i), barMaxWidth: 48,

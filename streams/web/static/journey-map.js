@@ -40,6 +40,7 @@ export function mountJourneyMap(root) {
         data.stages.map((s) => s.stage),
         Object.fromEntries(channels.map((c) => [c, data.stages.map((s) => s.by_channel?.[c] ?? 0)])),
         "journeys",
+        true,
       );
       if (data.flows.links.length) sankey(flowChart, data.flows);
       const returned = data.flows.returned || 0;

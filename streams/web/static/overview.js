@@ -95,7 +95,7 @@ function tile(survey, s) {
     h("h2", {}, SURVEY_NAMES[survey]),
     h("p", { class: "value" }, score(s.score, survey)),
     h("p", { class: "ci" }, `95% interval ${interval(s.ci_low, s.ci_high, survey)}`),
-    h("p", { class: "n" }, `n = ${count(s.n)}${few ? " (few answers)" : ""}`),
+    h("p", { class: "n" }, `n = ${count(s.n)}${s.n === 0 ? " (no answers)" : few ? " (few answers)" : ""}`),
   );
 }
 

@@ -12,6 +12,10 @@ for (const link of document.querySelectorAll(".top nav a")) {
 }
 const status = document.getElementById("live");
 const root = document.getElementById("content");
+const problem = document.createElement("p");
+problem.className = "error";
+problem.setAttribute("role", "alert");
+root.before(problem);
 filterForm(document.getElementById("filters"));
 
 const pages = {
@@ -23,15 +27,15 @@ const pages = {
         api("alerts").catch(() => null), // the scores still show without them
       ]);
       view.update(data, alerts);
-    }, status);
+    }, status, problem);
   },
   "journey-map"() {
     const view = mountJourneyMap(root);
-    live(async () => view.update(await api("journey-map", pageQuery(JOURNEY_FILTERS))), status);
+    live(async () => view.update(await api("journey-map", pageQuery(JOURNEY_FILTERS))), status, problem);
   },
   alerts() {
     const view = mountAlerts(root);
-    live(async () => view.update(await api("alerts", pageQuery(ALERT_FILTERS))), status);
+    live(async () => view.update(await api("alerts", pageQuery(ALERT_FILTERS))), status, problem);
   },
   person() {
     mountPerson(root, status);

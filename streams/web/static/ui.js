@@ -85,9 +85,10 @@ export function filterForm(form) {
 }
 
 // Run `load` now and every POLL_MS while the page is visible; the status
-// element says when it last worked, or since when the numbers are stale.
-// A failed load keeps what is on screen.
-export function live(load, status) {
+// element says when it last worked, or since when the numbers are stale,
+// and `problem` (if given) says why in the page. A failed load keeps what
+// is on screen.
+export function live(load, status, problem = null) {
   let timer = null;
   let running = false;
   let okAt = null;
@@ -99,10 +100,12 @@ export function live(load, status) {
       okAt = new Date();
       setStatus(status, "live", `Live · updated ${clock(okAt)}`);
       status.dataset.updated = okAt.toISOString();
+      if (problem) problem.textContent = "";
     } catch (error) {
       const why = error instanceof ApiError ? error.message : `no answer (${error.message})`;
       const text = okAt ? `Stale since ${clock(okAt)}: ${why}` : `Not loaded: ${why}`;
       setStatus(status, "stale", text);
+      if (problem) problem.textContent = okAt ? `Showing the numbers of ${clock(okAt)}: ${why}` : why;
     } finally {
       running = false;
     }
