@@ -50,9 +50,11 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium for the session."""
+    """A headless Chromium for a module: Playwright's sync API holds an
+    event loop on this thread while it runs, which the next modules'
+    asyncio tests must not find."""
     missing = _missing()
     if missing:
         if os.environ.get("CI_REQUIRE_CHROMIUM"):
@@ -105,7 +107,7 @@ class Served:
     """Requests that would have left the machine (aborted)."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The generated run, served read-only by the UI application."""
     folder = tmp_path_factory.mktemp("ui")
