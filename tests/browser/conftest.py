@@ -112,8 +112,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The generated run, served read-only by the UI application."""
     folder = tmp_path_factory.mktemp("ui")
     url = f"chdb://{folder / 'clickhouse'}"
-    settings = Settings(
-        clickhouse_url=url, database="cx", data_dir=folder, pii_secret=SECRET, web_token=TOKEN
+    settings = Settings(  # no worker at its web port: cx report reads the store
+        clickhouse_url=url,
+        database="cx",
+        data_dir=folder,
+        pii_secret=SECRET,
+        web_token=TOKEN,
+        web_port=free_port(),
     )
     writer = Store(url, settings.database)
     migrate(writer)

@@ -14,7 +14,7 @@ from typing import Any
 
 from streams.clickhouse.client import Store
 from streams.reports.person import person
-from streams.web.api import endpoints
+from streams.web.gather import gather
 from streams.web.report import PAGES, render
 from tests.browser.conftest import RESULTS, TOKEN, Served, shot
 
@@ -154,14 +154,9 @@ def test_the_journey_map_shows_the_funnel_of_the_views(page: Any, served: Served
 
 def test_the_report_is_one_file_that_fetches_nothing(chromium: Any, served: Served) -> None:
     store = served.world.store
-    served_endpoints = endpoints(served.settings)
     query = {"from": FIRST.isoformat(), "to": TODAY.isoformat()}
-    answers = {
-        name: served_endpoints[name].read(
-            store, served_endpoints[name].parse(query if name != "alerts" else {})
-        )
-        for name in PAGES
-    }
+    answers = gather(served.settings, query)  # as cx report --html does, from the store
+    assert set(answers) == set(PAGES)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "report.html"
     path.write_text(render(answers, query, datetime.now(UTC)), encoding="utf-8")
