@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check unit integration schemas clean
+.PHONY: demo test check unit integration browser schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ unit: $(STAMP)
 ## Integration tests only: a real tansu broker and the embedded ClickHouse.
 integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
+
+## The web UI in a headless Chromium (Debian's /usr/bin/chromium; skipped without it).
+browser: $(STAMP)
+	$(BIN)/pytest -q tests/browser
 
 ## Regenerate schemas/json/ from the models after a contract change.
 schemas: $(STAMP)

@@ -646,6 +646,50 @@ def demo(people: int, seed: int, data_dir: Path) -> None:
     run_demo(people, seed, data_dir)
 
 
+@main.command("ui")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=6067, show_default=True, type=click.IntRange(1, 65535))
+def ui_command(host: str, port: int) -> None:
+    """Serve the web UI (overview, journey map, person, alerts) without a
+    worker, reading CX_CLICKHOUSE_URL read-only: a server as the BI user
+    cx_bi (CX_CLICKHOUSE_BI_PASSWORD), the embedded engine when no worker
+    holds it (a worker serves the same UI at the root of its web port)."""
+    from streams.web.standalone import serve
+
+    serve(load_settings(), host, port)
+
+
+@main.command("report")
+@click.option(
+    "--html",
+    "html_path",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="the file to write: one self-contained page",
+)
+@click.option("--from", "since", default="", help="first day (ISO date; default: 7 days ago)")
+@click.option("--to", "until", default="", help="last day (ISO date; default: today)")
+@click.option(
+    "--channel", default="", help="one channel (web, app, store, sms; journeys: begun there)"
+)
+def report(html_path: Path, since: str, until: str, channel: str) -> None:
+    """Write the overview and the journey map as one static HTML file (its
+    scripts, styles and data inline; it fetches nothing) to mail or archive.
+    Asks the worker at CX_WEB_HOST:CX_WEB_PORT when one runs, else reads
+    CX_CLICKHOUSE_URL."""
+    from streams.web.gather import gather
+    from streams.web.report import render
+
+    filters = {"from": since, "to": until, "channel": channel}
+    try:
+        answers = gather(load_settings(), filters)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    html_path.write_text(render(answers, filters, datetime.now(UTC)), encoding="utf-8")
+    overview = answers["overview"]
+    click.echo(f"wrote {html_path} ({overview['from']} to {overview['to']})", err=True)
+
+
 main.add_command(deadletters)
 main.add_command(erase)
 

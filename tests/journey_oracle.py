@@ -142,7 +142,13 @@ def _journey(run: list[Seen], bought_before: bool) -> ExpectedJourney:
 
 
 def _pains(run: list[Seen], bought_before: bool) -> list[str]:
-    pains = []
+    return [kind for kind, _ in pain_events(run, bought_before)]
+
+
+def pain_events(run: list[Seen], bought_before: bool) -> list[tuple[str, Seen]]:
+    """Each pain point of a journey with the touchpoint it names."""
+    pains: list[tuple[str, Seen]] = []
+    contacts: dict[str, Seen] = {}
     purchases = [e.at for e in run if e.event_type in ("purchase", "pos_purchase")]
     low = {"nps": 6, "csat": 2, "ces": 3}
     opened: dict[str, int] = {}
@@ -152,15 +158,15 @@ def _pains(run: list[Seen], bought_before: bool) -> list[str]:
         props = e.properties
         kind = e.event_type
         if kind == "checkout_started" and not any(e.at <= p <= e.at + HOUR for p in purchases):
-            pains.append("abandoned_checkout")
+            pains.append(("abandoned_checkout", e))
         elif kind == "survey_response" and props["score"] <= low[props["survey"]]:
-            pains.append("low_score")
+            pains.append(("low_score", e))
         elif kind == "return" and (bought_before or purchases):
-            pains.append("return_after_purchase")
+            pains.append(("return_after_purchase", e))
         elif kind == "opt_out" and any(
             o.event_type == "sms_sent" and e.at - 2 * DAY <= o.at <= e.at for o in run
         ):
-            pains.append("opt_out_after_message")
+            pains.append(("opt_out_after_message", e))
         elif kind == "app_crash" and any(
             o.channel == "app"
             and o.event_type != "app_crash"
@@ -168,9 +174,10 @@ def _pains(run: list[Seen], bought_before: bool) -> list[str]:
             for o in run
             if o is not e
         ):
-            pains.append("app_crash_in_session")
+            pains.append(("app_crash_in_session", e))
         elif kind == "support_contact_opened":
             opened[props["contact_id"]] = e.at
+            contacts.setdefault(props["contact_id"], e)
         elif kind == "support_contact_answered":
             answered.setdefault(props["contact_id"], e.at)
         elif kind == "support_contact_resolved":
@@ -178,9 +185,9 @@ def _pains(run: list[Seen], bought_before: bool) -> list[str]:
     for contact, at in opened.items():
         if contact in answered:
             if answered[contact] - at > 2 * HOUR:
-                pains.append("slow_support")
+                pains.append(("slow_support", contacts[contact]))
         elif contact not in resolved:
-            pains.append("unanswered_support")
+            pains.append(("unanswered_support", contacts[contact]))
     return pains
 
 

@@ -96,15 +96,7 @@ class AlertSinks:
                 alert["baseline"],
                 alert["n"],
             )
-        columns: dict[str, list[Any]] = {
-            name: [a[name] for a in alerts]
-            for name in (
-                "at_ms", "status", "rule", "severity", "metric", "slice", "episode_started_at_ms",
-                "value", "baseline", "n", "reason",
-            )
-        }  # fmt: skip
-        columns["context"] = [orjson.dumps(a["context"]).decode() for a in alerts]
-        await self.store.insert("alerts", columns, dedup_token=None)
+        await self.store.insert("alerts", alert_columns(alerts), dedup_token=None)
         bodies = [orjson.dumps(a) for a in alerts]
         await with_backoff(
             lambda: produce_all(
@@ -247,6 +239,20 @@ class AlertEvaluator:
                 )
         rows = cache[key]
         return time_counts(rule, rows) if times else metric_counts(rule, rows)
+
+
+def alert_columns(alerts: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The `alerts` table's columns of these notices (payloads)."""
+    columns: dict[str, list[Any]] = {
+        name: [a[name] for a in alerts]
+        for name in (
+            "at_ms", "status", "rule", "severity", "metric", "slice", "episode_started_at_ms",
+            "value", "baseline", "n", "reason", "summary", "baseline_n", "bound", "window",
+            "condition",
+        )
+    }  # fmt: skip
+    columns["context"] = [orjson.dumps(a["context"]).decode() for a in alerts]
+    return columns
 
 
 def _context(event: AlertEvent, rows: list[tuple[Any, ...]], top: int = 3) -> list[dict[str, Any]]:

@@ -174,12 +174,15 @@ class Store:
         ca_file: str | None = None,
         password: str | None = None,
         async_insert: bool = False,
+        session: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
         self.database = database
         self.ca_file = ca_file
         self.password = password
         self.async_insert = async_insert
+        self.session = dict(session or {})
+        """Settings of every query on this connection (`cx ui`: readonly)."""
         self._client: Client | None = None
 
     @classmethod
@@ -206,6 +209,8 @@ class Store:
                 options |= {"ca_cert": self.ca_file, "verify": True}
             if self.password:
                 options["password"] = self.password
+            if self.session:
+                options["settings"] = self.session
             try:
                 self._client = clickhouse_connect.get_client(dsn=self.url, **options)
             except ProgrammingError as exc:

@@ -86,8 +86,10 @@ def run_demo(people: int, seed: int, data_dir: Path) -> None:
     say(
         "\nRead back from the demo's ClickHouse: scores by channel and store, the funnel"
         + (", one person's journey" if example else "")
+        + ", the web UI"
         + f":\n  export CX_CLICKHOUSE_URL=chdb://{clickhouse_dir}\n  .venv/bin/cx metrics"
         + (f"\n  .venv/bin/cx journey {example}" if example else "")
+        + "\n  .venv/bin/cx ui    # then open http://127.0.0.1:6067/"
     )
 
 

@@ -75,20 +75,21 @@ def journey_id(customer_key: str, first: Step) -> str:
     return blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def _stages(steps: Sequence[Step], purchased_before: bool) -> tuple[tuple[str, int], ...]:
-    """(stage, first reached at) in order of first reach. A purchase by a
-    person who purchased before (earlier journey, or earlier in this one)
-    reaches loyalty as well as purchase; loyalty_scan reaches loyalty."""
-    reached: dict[str, int] = {}
+def _stages(steps: Sequence[Step], purchased_before: bool) -> dict[str, Step]:
+    """Stage -> the step that first reached it, in order of first reach. A
+    purchase by a person who purchased before (earlier journey, or earlier
+    in this one) reaches loyalty as well as purchase; loyalty_scan reaches
+    loyalty."""
+    reached: dict[str, Step] = {}
     bought = purchased_before
     for step in steps:
         if step.stage is not None:
-            reached.setdefault(step.stage, step.occurred_at_ms)
+            reached.setdefault(step.stage, step)
         if step.event_type in PURCHASE_TYPES:
             if bought:
-                reached.setdefault(_LOYALTY, step.occurred_at_ms)
+                reached.setdefault(_LOYALTY, step)
             bought = True
-    return tuple(reached.items())
+    return reached
 
 
 def _switches(steps: Sequence[Step]) -> int:
@@ -205,6 +206,7 @@ def _build(
     contacts = contact_steps(run) if any(map(_is_support, types)) else []
     surveys = _surveys(run) if "survey_response" in types else ()
     channels = tuple(dict.fromkeys([step.channel for step in run]))
+    reached = _stages(run, purchased_before)
     pains = (
         pain_points(
             run,
@@ -225,7 +227,8 @@ def _build(
         last.occurred_at_ms,
         as_of_ms - last.occurred_at_ms > rules.inactivity_gap_ms,
         len(run),
-        _stages(run, purchased_before),
+        tuple((stage, step.occurred_at_ms) for stage, step in reached.items()),
+        tuple(step.channel for step in reached.values()),
         channels,
         _switches(run) if len(channels) > 1 else 0,
         first.channel,

@@ -73,6 +73,8 @@ class Journey(NamedTuple):
     ended: bool
     touchpoints: int
     stages: tuple[tuple[str, int], ...]
+    stage_channels: tuple[str, ...]
+    """The channel each of `stages` was first reached on."""
     channels: tuple[str, ...]
     channel_switches: int
     first_channel: str

@@ -55,6 +55,7 @@ def journey_row(customer_key: str, version: int, as_of_ms: int, journey: Journey
         int(follow.answered),
         [pain.kind for pain in journey.pain_points],
         journey.pain_points,
+        journey.stage_channels,
     )
 
 
@@ -64,7 +65,7 @@ def deleted_row(customer_key: str, version: int, as_of_ms: int, journey_id: str)
     row: Row = (
         customer_key, journey_id, version, 1, at, at, at, 0, 0,
         [], [], [], 0, "", "", 0, "", None, None, 0, {}, 0, [], [], [], [],
-        0, 0, 0, 0, [], [],
+        0, 0, 0, 0, [], [], [],
     )  # fmt: skip
     return row
 
@@ -122,4 +123,5 @@ JOURNEY_COLUMNS: tuple[str, ...] = (
     "follow_up_answered",
     "pain_kinds",
     "pain_points",
+    "stage_channels",
 )

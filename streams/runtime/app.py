@@ -1,8 +1,8 @@
 """The faust app factory: the one place where faust meets the processor.
 
 faust runs the worker's lifecycle (signals, logging, start and stop order),
-the web server (liveness, readiness, metrics, stats, person, account and
-dead-letter lookups) and the alert timer. Every
+the web server (the web UI at `/`, liveness, readiness, metrics, stats,
+person, account and dead-letter lookups) and the alert timer. Every
 stream (the hot path and the dead-letter mirror) runs in `Processor`'s batch
 consumers.
 """
@@ -10,9 +10,10 @@ consumers.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import faust
+from aiohttp import web
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from faust.web import Request, Response, View
 
@@ -28,6 +29,8 @@ from streams.runtime.processor import Processor
 from streams.runtime.security import faust_credentials
 from streams.runtime.settings import Settings
 from streams.runtime.web_token import refusal
+from streams.web.api import endpoints
+from streams.web.server import STATIC, UI, Endpoint, Refusal, token_refusal
 
 T = TypeVar("T")
 
@@ -111,6 +114,16 @@ def create_app(
                 await processor.crash(exc)
                 raise
 
+    def unavailable() -> dict[str, str] | None:
+        """Why stored data cannot be read here now (a 503), or None."""
+        if not processor.ready.is_set():
+            return {"phase": processor.phase}
+        if settings.embedded_clickhouse and not settings.stores:
+            return {
+                "error": "this worker does not open the embedded ClickHouse; ask the store worker"
+            }
+        return None
+
     def not_now(view: View, request: Request, what: str) -> Response | None:
         """The answer to a lookup that cannot be made (no token, not ready,
         no store here), or None: the token guards every lookup of stored data."""
@@ -119,16 +132,25 @@ def create_app(
             status, reason = refused
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return view.json({"error": reason}, status=status, headers=headers)
-        if not processor.ready.is_set():
-            return view.json({"phase": processor.phase}, status=503)
-        if settings.embedded_clickhouse and not settings.stores:
-            return view.json(
-                {
-                    "error": "this worker does not open the embedded ClickHouse; ask the store worker"
-                },
-                status=503,
-            )
-        return None
+        down = unavailable()
+        return None if down is None else view.json(down, status=503)
+
+    # The web UI (streams.web.server, as `cx ui` serves it): its pages need
+    # no token (counts, not people); a personal endpoint does.
+    def ui_gate(request: web.Request, endpoint: Endpoint) -> Refusal | None:
+        if endpoint.personal:
+            refused = token_refusal(request, settings.web_token, "person lookup")
+            if refused is not None:
+                return refused
+        down = unavailable()
+        return None if down is None else (503, down, {})
+
+    ui = UI(endpoints(settings), processor.reads, ui_gate)
+    for path, handler in ui.routes():
+        # Added before faust's own blueprints (applied when the server
+        # starts), so this `/` is the one answered, not faust's index.
+        app.page(path, name=f"ui{path}")(_page(handler))
+    app.web.add_static("/static", STATIC)
 
     def lookup(
         path: str,
@@ -195,3 +217,14 @@ def create_app(
     lookup("/erasures", "erasure status", lambda q: q.get("request_id", ""), erasure)
 
     return app, gate
+
+
+def _page(handler: Callable[[web.Request], Awaitable[web.Response]]) -> type[View]:
+    """A faust view that answers GET with an aiohttp handler (faust's web
+    server is aiohttp: its requests and responses are aiohttp's)."""
+
+    class Page(View):
+        async def get(self, request: Request) -> Response:
+            return cast(Response, await handler(cast(web.Request, request)))
+
+    return Page

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     clickhouse_ca_file: Path | None = Field(
         None, description="CA bundle an https:// ClickHouse's certificate must chain to"
     )
+    clickhouse_bi_password: SecretStr | None = Field(
+        None,
+        description="password of the read-only BI user cx_bi, as which `cx ui` reads a "
+        "ClickHouse server",
+    )
     database: str = Field("cx", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     topic_prefix: str = "cx."
     pii_secret: SecretStr | None = Field(

@@ -7,6 +7,8 @@ lands in its own day."""
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
+import urllib.request
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,6 +250,20 @@ def late_answer(at_ms: int) -> GeneratedRecord:
     return GeneratedRecord(Channel.SMS, b"late", orjson.dumps(event), truth)
 
 
+def ui_mounted(base_url: str, first_day: str, last_day: str) -> int:
+    """The worker serves the web UI at the root of its web port (as `cx ui`
+    does, streams/web/server.py): the page, its scripts, and the overview's
+    answer, whose NPS n (over the days given) this returns."""
+    with urllib.request.urlopen(base_url + "/", timeout=10) as page:
+        assert page.headers.get_content_type() == "text/html"
+        assert b'data-page="overview"' in page.read()
+    with urllib.request.urlopen(base_url + "/static/vendor/echarts.min.js", timeout=10) as script:
+        assert script.status == 200
+    query = urllib.parse.urlencode({"from": first_day, "to": last_day})
+    with urllib.request.urlopen(f"{base_url}/api/overview?{query}", timeout=60) as answer:
+        return int(orjson.loads(answer.read())["surveys"]["nps"]["total"]["n"])
+
+
 def test_views_equal_the_oracle_survive_a_replay_and_take_a_late_event(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
@@ -260,6 +276,8 @@ def test_views_equal_the_oracle_survive_a_replay_and_take_a_late_event(
         asyncio.run(produce_records(settings, traffic))
         worker.wait_stored(valid, 0)
         worker.wait_idle()
+        first_day = day_of(min(r.truth.occurred_at_ms for r in traffic))
+        ui_nps = ui_mounted(worker.base_url, first_day, day_of(end))
         asyncio.run(produce_records(settings, clock(end + 30 * DAY)))
         worker.wait_stored(valid + 200, 0)
         worker.wait_idle()
@@ -272,6 +290,7 @@ def test_views_equal_the_oracle_survive_a_replay_and_take_a_late_event(
     scores = stored_scores(first)
     assert scores == expected_scores(events)
     assert len(scores) > 50 and {k[3] for k in scores} == {"nps", "csat", "ces"}
+    assert ui_nps == sum(v["responses"] for k, v in scores.items() if k[3] == "nps") > 0
 
     funnel = stored_funnel(first, last_day)
     assert funnel == expected_funnel(events)

@@ -30,6 +30,7 @@ from streams.journeys import (
     split_journeys,
     step_of,
 )
+from streams.journeys.rows import JOURNEY_COLUMNS, deleted_row, journey_row
 from streams.journeys.rules import DAY_MS, HOUR_MS, MINUTE_MS
 
 T0 = 1_795_400_000_000
@@ -128,6 +129,24 @@ def test_purchase_after_an_earlier_journey_reaches_purchase_and_loyalty() -> Non
         ("loyalty", T0 + 1000),
     )
     assert ("loyalty", T0 + 1000) not in journey(steps, before=False).stages
+
+
+def test_each_stage_keeps_the_channel_it_was_first_reached_on() -> None:
+    j = journey(
+        [
+            st("a", 0, "sms_clicked", "sms"),
+            st("b", 1000, "page_view", "web"),
+            st("c", 2000, "product_view", "app"),
+            st("d", 2500, "store_visit", "store"),
+            buy("e", 3000, channel="store"),
+            buy("f", 4000, channel="web"),
+        ]
+    )
+    assert [stage for stage, _ in j.stages] == ["awareness", "consideration", "purchase", "loyalty"]
+    assert j.stage_channels == ("sms", "app", "store", "web")  # loyalty: the repeat purchase
+    row = journey_row("p", 1, T0, j)
+    assert list(row[JOURNEY_COLUMNS.index("stage_channels")]) == ["sms", "app", "store", "web"]
+    assert len(deleted_row("p", 2, T0, "x")) == len(JOURNEY_COLUMNS)
 
 
 def test_loyalty_scan_reaches_loyalty_without_purchase() -> None:

@@ -7,6 +7,7 @@ SELECT
     touchpoints,
     stages,
     arrayMap(t -> toUnixTimestamp64Milli(t), stage_reached_at) AS stage_reached_at_ms,
+    stage_channels,
     channels,
     channel_switches,
     converted,

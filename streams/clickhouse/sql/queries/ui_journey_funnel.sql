@@ -1,0 +1,18 @@
+-- The journey map's funnel (docs/ui.md) from `funnel_by_segment_daily`:
+-- journeys begun in [since_day, until_day) per first channel, with the
+-- page's filters (empty, or b2b < 0: all). streams/web/journey_map.py rolls
+-- them up.
+SELECT first_channel, sum(journeys) AS journeys,
+       sum(reached_awareness) AS reached_awareness,
+       sum(reached_consideration) AS reached_consideration,
+       sum(reached_purchase) AS reached_purchase,
+       sum(reached_post_purchase) AS reached_post_purchase,
+       sum(reached_loyalty) AS reached_loyalty,
+       sum(converted) AS converted
+FROM {database:Identifier}.funnel_by_segment_daily
+WHERE day >= {since_day:Date} AND day < {until_day:Date}
+  AND ({channel:String} = '' OR first_channel = {channel:String})
+  AND ({segment:String} = '' OR segment = {segment:String})
+  AND ({b2b:Int8} < 0 OR b2b = {b2b:Int8})
+GROUP BY first_channel
+ORDER BY first_channel

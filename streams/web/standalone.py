@@ -1,0 +1,121 @@
+"""`cx ui`: the web UI without a worker (docs/ui.md), on the store
+CX_CLICKHOUSE_URL names, read-only: a ClickHouse server as the BI user
+`cx_bi` (its grants: the documented views only), the embedded engine with
+`readonly = 1` on every query. A worker that holds the embedded engine
+serves the same pages at the root of its own web port: `cx ui` says so."""
+
+from __future__ import annotations
+
+import errno
+import urllib.parse
+from pathlib import Path
+
+import click
+from aiohttp import web
+from clickhouse_connect.driver.exceptions import DatabaseError
+
+from streams.clickhouse.client import EmbeddedStoreBusy, OffLoopStore, Store, error_name
+from streams.runtime.net import is_listening
+from streams.runtime.settings import ConfigError, Settings, redacted_url
+from streams.web.api import endpoints
+from streams.web.server import UI, application, token_gate
+
+BI_USER = "cx_bi"
+
+
+def bi_url(url: str) -> str:
+    """`url` (a ClickHouse server's) with the BI user and no password."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{BI_USER}@{host}"))
+
+
+def worker_url(settings: Settings) -> str:
+    return f"http://{settings.web_host}:{settings.web_port}/"
+
+
+def read_only_store(settings: Settings) -> Store:
+    """The store the UI reads, as a user (or with settings) that cannot write."""
+    if settings.embedded_clickhouse:
+        folder = Path(settings.clickhouse_url.removeprefix("chdb://"))
+        if is_listening(settings.web_host, settings.web_port):
+            raise click.ClickException(
+                f"a worker holds the embedded ClickHouse and serves this UI: open "
+                f"{worker_url(settings)} (its web port)"
+            )
+        if not folder.is_dir():
+            raise ConfigError(
+                f"CX_CLICKHOUSE_URL: no embedded ClickHouse at {folder}: run `make demo` "
+                "or a worker first, or point CX_CLICKHOUSE_URL at a store"
+            )
+        return Store(settings.clickhouse_url, settings.database, session={"readonly": 1})
+    password = settings.clickhouse_bi_password
+    if password is None or not password.get_secret_value():
+        raise ConfigError(
+            f"CX_CLICKHOUSE_BI_PASSWORD: set the password of the read-only user {BI_USER} "
+            "(CLICKHOUSE_BI_PASSWORD of docker-compose): cx ui reads a server as that user"
+        )
+    ca = str(settings.clickhouse_ca_file) if settings.clickhouse_ca_file else None
+    return Store(
+        bi_url(settings.clickhouse_url),
+        settings.database,
+        ca_file=ca,
+        password=password.get_secret_value(),
+    )
+
+
+def opened(settings: Settings) -> Store:
+    """The read-only store, each page's endpoint read once: a store without
+    the schema, with an older one, or busy, is one line now rather than an
+    error on every page."""
+    store = read_only_store(settings)
+    try:
+        for endpoint in endpoints(settings).values():
+            if not endpoint.personal:
+                endpoint.read(store, endpoint.parse({}))
+    except EmbeddedStoreBusy:
+        store.close()
+        raise click.ClickException(
+            f"another process (a worker?) holds the embedded ClickHouse at "
+            f"{settings.clickhouse_url.removeprefix('chdb://')}: open that worker's web "
+            f"port at / instead (CX_WEB_PORT; {worker_url(settings)} by default)"
+        ) from None
+    except DatabaseError as exc:
+        store.close()
+        if getattr(exc, "code", None) != 60:  # UNKNOWN_TABLE; no database: the CLI's line
+            raise
+        raise click.ClickException(
+            f"ClickHouse at {redacted_url(settings.clickhouse_url)} lacks a view the UI reads "
+            f"({error_name(exc)}): its schema is older than this cx; run `cx db migrate` or "
+            "start a worker (it migrates)"
+        ) from None
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve the UI on host:port until interrupted."""
+    store = opened(settings)
+    reader = OffLoopStore(store)
+    app = application(UI(endpoints(settings), reader, token_gate(settings.web_token)))
+
+    async def close(_: web.Application) -> None:
+        await reader.close()
+
+    app.on_cleanup.append(close)
+    where = "embedded" if settings.embedded_clickhouse else f"as {BI_USER}"
+    click.echo(
+        f"CX web UI on http://{host}:{port}/ reading {redacted_url(store.url)} ({where}, "
+        "read-only); Ctrl-C stops it",
+        err=True,
+    )
+    try:
+        web.run_app(app, host=host, port=port, access_log=None, print=None)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise click.ClickException(
+            f"port {port} on {host} is taken: choose another with --port"
+        ) from None
