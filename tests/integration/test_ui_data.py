@@ -321,7 +321,10 @@ def test_the_journey_map_equals_the_oracle_unfiltered(
         ({"b2b": "true", "channel": "web"}, lambda j: j.b2b and j.first_channel == "web"),
         ({"channel": "store"}, lambda j: j.first_channel == "store"),
         ({"store": BUSIEST}, lambda j: BUSIEST in j.stores),
-        ({"store": BUSIEST, "segment": "new"}, lambda j: BUSIEST in j.stores and j.segment == "new"),
+        (
+            {"store": BUSIEST, "segment": "new"},
+            lambda j: BUSIEST in j.stores and j.segment == "new",
+        ),
         ({"store": "nowhere-01"}, lambda j: False),
     ],
 )
