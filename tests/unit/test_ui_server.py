@@ -316,3 +316,23 @@ def test_the_report_is_one_page_that_may_connect_nowhere() -> None:
     markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
     assert not re.search(r"""(?:src|href)=["'](?!data:)""", markup)  # nothing to load
     assert "<style>" in markup and '<link rel="stylesheet"' not in markup
+    at_store = render(answers, {"store": "tehran-04"}, datetime(2026, 12, 6, 12, 0, tzinfo=UTC))
+    assert (
+        "every channel, store tehran-04 (journeys: those with a touchpoint there); made" in at_store
+    )
+
+
+def test_cx_report_takes_a_store_and_refuses_a_wrong_one_in_one_line(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    out = tmp_path / "r.html"
+    refused = CliRunner().invoke(
+        main,
+        ["report", "--html", str(out), "--store", "<b>"],
+        env={"CX_DATA_DIR": str(tmp_path), "CX_CLICKHOUSE_URL": f"chdb://{tmp_path / 'none'}"},
+    )
+    assert refused.exit_code != 0 and not out.exists()
+    assert refused.output.strip().splitlines()[-1].endswith("store: '<b>' is no store id")
+    assert len(refused.output.strip().splitlines()) == 1
