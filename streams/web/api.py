@@ -23,7 +23,7 @@ from streams.reports.person import lookup_pseudonymizer, parse_identifier, perso
 from streams.web.alerts import alerts
 from streams.web.comments import comments
 from streams.web.journey_map import STAGES, journey_map, response_times
-from streams.web.overview import overview
+from streams.web.overview import SURVEYS, overview
 from streams.web.params import COMMON, ParamError, Params, iso_ms
 from streams.web.volume import volume
 
@@ -110,8 +110,9 @@ def parse_journey_map(query: Mapping[str, str], now: datetime | None = None) -> 
 
 def read_journey_map(store: Store, asked: Params) -> dict[str, Any]:
     """The five stages (funnel, scores, pain points), the flows between
-    them and support response times, from the views of migration 015 and
-    the response-time views."""
+    them and support response times, from the views of migration 015 (at a
+    store: their store_ twins of migration 017) and the response-time
+    views."""
     sql = asked.sql()
     at = "store_" if asked.store else ""  # the journeys that touched the store
     answer = journey_map(
@@ -129,7 +130,6 @@ def read_journey_map(store: Store, asked: Params) -> dict[str, Any]:
 
 # -- comments (personal) -------------------------------------------------------
 
-SURVEY_KINDS = ("nps", "csat", "ces")
 NO_STAGE = "none"
 """`stage=none`: the answers that rate no staged touchpoint."""
 COMMENTS_LIMIT = 10
@@ -159,10 +159,10 @@ def parse_comments(query: Mapping[str, str], now: datetime | None = None) -> Com
     if stage and stage not in (*STAGES, NO_STAGE):
         raise ParamError(f"stage: {stage[:40]!r}: one of {', '.join(STAGES)} or {NO_STAGE}")
     survey = query.get("survey", "")
-    if survey and survey not in SURVEY_KINDS:
-        raise ParamError(f"survey: {survey[:40]!r}: one of {', '.join(SURVEY_KINDS)}")
+    if survey and survey not in SURVEYS:
+        raise ParamError(f"survey: {survey[:40]!r}: one of {', '.join(SURVEYS)}")
     limit = query.get("limit", "") or str(COMMENTS_LIMIT)
-    if not limit.isdigit() or not 1 <= int(limit) <= MOST_COMMENTS:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MOST_COMMENTS:
         raise ParamError(f"limit: {limit[:20]!r}: 1 to {MOST_COMMENTS} comments per stage")
     chosen = None if not stage else "" if stage == NO_STAGE else stage
     return CommentsAsk(asked, chosen, survey, int(limit))

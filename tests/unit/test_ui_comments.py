@@ -111,6 +111,7 @@ def test_the_question_takes_the_journey_maps_filters_a_stage_a_survey_and_a_limi
         ({"survey": "nss"}, "survey: 'nss': one of nps, csat, ces"),
         ({"limit": "101"}, "limit: '101': 1 to 100 comments per stage"),
         ({"limit": "-1"}, "limit: '-1'"),
+        ({"limit": "²"}, "limit: '²'"),
         ({"grain": "hour"}, "grain: comments are by day"),
         ({"person": "C1"}, "unknown parameter 'person': from, to, grain, channel, segment, b2b"),
         ({"channel": "fax"}, "channel: no channel 'fax'"),
