@@ -8,7 +8,8 @@ import {
   ApiError, SURVEY_NAMES, api, bearer, count, fill, h, label, setToken, token, tokenForm, when,
 } from "./ui.js";
 
-export function mountComments(root) {
+// `query`: the page's filters, which the comments follow.
+export function mountComments(root, query) {
   const form = tokenForm("comments-token-form",
     "Comments are free text and may name people: they need the worker's token, as the person page does. It is kept in this tab only.",
     () => refresh());
@@ -26,7 +27,6 @@ export function mountComments(root) {
         h("p", {}, "the latest answers with a comment, newest first, with the touchpoint each rates")),
       form, message, shown,
       h("p", { class: "note" }, forget)));
-  let query = new URLSearchParams();
   let asking = false;
 
   function screens() {
@@ -34,8 +34,7 @@ export function mountComments(root) {
     forget.hidden = !token();
   }
 
-  async function refresh(next = query) {
-    query = next;
+  async function refresh() {
     screens();
     if (!token() || asking) return;
     asking = true;

@@ -31,12 +31,12 @@ const pages = {
     }, status, problem);
   },
   "journey-map"() {
+    const query = pageQuery(JOURNEY_FILTERS);
     const view = mountJourneyMap(root);
-    const comments = mountComments(document.getElementById("comments"));
+    const comments = mountComments(document.getElementById("comments"), query);
     live(async () => {
-      const query = pageQuery(JOURNEY_FILTERS);
       view.update(await api("journey-map", query));
-      comments.refresh(query); // behind the token; its failures are its own
+      comments.refresh(); // behind the token; its failures are its own
     }, status, problem);
   },
   alerts() {
