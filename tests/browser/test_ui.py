@@ -212,21 +212,20 @@ def test_the_journey_map_shows_the_views_numbers_for_all_and_at_a_store_with_com
     assert page.is_hidden("#comments-token-form")
     counts, latest = view_comments(store, shop, limit=10)
     assert latest and counts
-    sections = page.query_selector_all(".comment-stage")
-    assert {
-        s.get_attribute("data-stage"): int(s.get_attribute("data-comments") or 0)
-        for s in sections
-        if s.get_attribute("data-comments") != "0"
-    } == counts
+    shown = page.evaluate(  # one reading, whatever a poll redraws after
+        """() => [
+          [...document.querySelectorAll(".comment-stage")].map((s) =>
+            [s.dataset.stage, Number(s.dataset.comments)]),
+          [...document.querySelectorAll("li.comment")].map((c) =>
+            [c.dataset.stage, c.dataset.at, c.dataset.survey, Number(c.dataset.score),
+             c.querySelector("q").textContent]),
+        ]"""
+    )
+    assert {stage: n for stage, n in shown[0] if n} == counts
+    assert len(shown[0]) == 6  # the five stages and the answers rating none
     items = [
-        (
-            c.get_attribute("data-stage"),
-            datetime.fromisoformat(c.get_attribute("data-at") or ""),
-            c.get_attribute("data-survey"),
-            int(c.get_attribute("data-score") or -1),
-            c.query_selector("q").inner_text(),
-        )
-        for c in page.query_selector_all("li.comment")
+        (stage, datetime.fromisoformat(at), survey, score, text)
+        for stage, at, survey, score, text in shown[1]
     ]
     order = {
         s: i
