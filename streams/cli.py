@@ -672,7 +672,10 @@ def ui_command(host: str, port: int) -> None:
 @click.option(
     "--channel", default="", help="one channel (web, app, store, sms; journeys: begun there)"
 )
-def report(html_path: Path, since: str, until: str, channel: str) -> None:
+@click.option(
+    "--store", default="", help="one store (its answers and events; journeys: touched there)"
+)
+def report(html_path: Path, since: str, until: str, channel: str, store: str) -> None:
     """Write the overview and the journey map as one static HTML file (its
     scripts, styles and data inline; it fetches nothing) to mail or archive.
     Asks the worker at CX_WEB_HOST:CX_WEB_PORT when one runs, else reads
@@ -680,7 +683,7 @@ def report(html_path: Path, since: str, until: str, channel: str) -> None:
     from streams.web.gather import gather
     from streams.web.report import render
 
-    filters = {"from": since, "to": until, "channel": channel}
+    filters = {"from": since, "to": until, "channel": channel, "store": store.strip()}
     try:
         answers = gather(load_settings(), filters)
     except ValueError as exc:

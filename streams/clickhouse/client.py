@@ -186,8 +186,9 @@ class Store:
         self._client: Client | None = None
 
     @classmethod
-    def of(cls, settings: Settings) -> Store:
-        """The store `settings` name, with its CA and password."""
+    def of(cls, settings: Settings, *, session: Mapping[str, Any] | None = None) -> Store:
+        """The store `settings` name, with its CA and password (and
+        `session`: settings of every query)."""
         password = settings.clickhouse_password
         return cls(
             settings.clickhouse_url,
@@ -195,6 +196,7 @@ class Store:
             ca_file=str(settings.clickhouse_ca_file) if settings.clickhouse_ca_file else None,
             password=password.get_secret_value() if password else None,
             async_insert=settings.clickhouse_async_insert,
+            session=session,
         )
 
     @property

@@ -139,7 +139,7 @@ def create_app(
     # no token (counts, not people); a personal endpoint does.
     def ui_gate(request: web.Request, endpoint: Endpoint) -> Refusal | None:
         if endpoint.personal:
-            refused = token_refusal(request, settings.web_token, "person lookup")
+            refused = token_refusal(request, settings.web_token, endpoint.what)
             if refused is not None:
                 return refused
         down = unavailable()

@@ -21,8 +21,9 @@ from streams.clickhouse.client import Store
 from streams.deadletters.select import parse_time
 from streams.reports.person import lookup_pseudonymizer, parse_identifier, person
 from streams.web.alerts import alerts
-from streams.web.journey_map import journey_map, response_times
-from streams.web.overview import overview
+from streams.web.comments import comments
+from streams.web.journey_map import STAGES, journey_map, response_times
+from streams.web.overview import SURVEYS, overview
 from streams.web.params import COMMON, ParamError, Params, iso_ms
 from streams.web.volume import volume
 
@@ -32,9 +33,17 @@ if TYPE_CHECKING:
 
 P = TypeVar("P")
 
-__all__ = ["ENDPOINT_NAMES", "Endpoint", "ParamError", "Params", "endpoints", "params"]
+__all__ = [
+    "ENDPOINT_NAMES",
+    "CommentsAsk",
+    "Endpoint",
+    "ParamError",
+    "Params",
+    "endpoints",
+    "params",
+]
 
-ENDPOINT_NAMES = ("overview", "journey-map", "person", "alerts")
+ENDPOINT_NAMES = ("overview", "journey-map", "comments", "person", "alerts")
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,10 @@ class Endpoint(Generic[P]):
     parse: Callable[[Mapping[str, str]], P]
     read: Callable[[Store, P], dict[str, Any]]
     personal: bool = False
-    """Behind the bearer token CX_WEB_TOKEN: the answer names people."""
+    """Behind the bearer token CX_WEB_TOKEN: the answer names people, or
+    may (free text)."""
+    what: str = "person lookup"
+    """What a personal endpoint is, as its refusal says: `{what} is off`."""
 
 
 def params(
@@ -83,13 +95,14 @@ def read_overview(store: Store, asked: Params) -> dict[str, Any]:
 
 # -- journey map ---------------------------------------------------------------
 
-JOURNEY_FILTERS = ("from", "to", "grain", "channel", "segment", "b2b")
-"""No store: a journey spans stores. `channel` is the one a journey began
-on (as in `funnel_daily`)."""
+JOURNEY_FILTERS = ("from", "to", "grain", "channel", "segment", "b2b", "store")
+"""`channel` is the one a journey began on (as in `funnel_daily`); `store`
+takes the journeys that had at least one touchpoint at that store (their
+answers and pain points too): the `store_*` views of migration 017."""
 
 
-def parse_journey_map(query: Mapping[str, str]) -> Params:
-    asked = params(query, allowed=JOURNEY_FILTERS)
+def parse_journey_map(query: Mapping[str, str], now: datetime | None = None) -> Params:
+    asked = params(query, allowed=JOURNEY_FILTERS, now=now)
     if asked.grain != "day":
         raise ParamError("grain: the journey map is by day (its views are daily)")
     return asked
@@ -97,20 +110,82 @@ def parse_journey_map(query: Mapping[str, str]) -> Params:
 
 def read_journey_map(store: Store, asked: Params) -> dict[str, Any]:
     """The five stages (funnel, scores, pain points), the flows between
-    them and support response times, from the views of migration 015 and
-    the response-time views."""
+    them and support response times, from the views of migration 015 (at a
+    store: their store_ twins of migration 017) and the response-time
+    views."""
     sql = asked.sql()
+    at = "store_" if asked.store else ""  # the journeys that touched the store
     answer = journey_map(
-        store.query_named("ui_journey_funnel", **sql),
-        store.query_named("ui_journey_flows", **sql),
-        store.query_named("ui_journey_scores", **sql),
-        store.query_named("ui_journey_pains", **sql),
+        store.query_named(f"ui_journey_{at}funnel", **sql),
+        store.query_named(f"ui_journey_{at}flows", **sql),
+        store.query_named(f"ui_journey_{at}scores", **sql),
+        store.query_named(f"ui_journey_{at}pains", **sql),
     )
     times = response_times(
         store.query_named("ui_journey_response_times", **sql),
         store.query_named("ui_journey_response_times_daily", **sql),
     )
     return {**asked.as_json(), **answer, "response_times": times}
+
+
+# -- comments (personal) -------------------------------------------------------
+
+NO_STAGE = "none"
+"""`stage=none`: the answers that rate no staged touchpoint."""
+COMMENTS_LIMIT = 10
+COMMENT_PARAMS = ("stage", "survey", "limit")
+MOST_COMMENTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CommentsAsk:
+    """The journey map's question, narrowed to one stage (None: every
+    stage; '': the answers rating none) and one survey ('': all), at most
+    `limit` comments per stage."""
+
+    params: Params
+    stage: str | None = None
+    survey: str = ""
+    limit: int = COMMENTS_LIMIT
+
+
+def parse_comments(query: Mapping[str, str], now: datetime | None = None) -> CommentsAsk:
+    """The journey map's filters, `stage` (one of the five, or `none`),
+    `survey` (nps, csat, ces) and `limit` (1 to 100 per stage, default 10)."""
+    asked = params(query, allowed=JOURNEY_FILTERS, known=COMMENT_PARAMS, now=now)
+    if asked.grain != "day":
+        raise ParamError("grain: comments are by day, as the journey map")
+    stage = query.get("stage", "")
+    if stage and stage not in (*STAGES, NO_STAGE):
+        raise ParamError(f"stage: {stage[:40]!r}: one of {', '.join(STAGES)} or {NO_STAGE}")
+    survey = query.get("survey", "")
+    if survey and survey not in SURVEYS:
+        raise ParamError(f"survey: {survey[:40]!r}: one of {', '.join(SURVEYS)}")
+    limit = query.get("limit", "") or str(COMMENTS_LIMIT)
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MOST_COMMENTS:
+        raise ParamError(f"limit: {limit[:20]!r}: 1 to {MOST_COMMENTS} comments per stage")
+    chosen = None if not stage else "" if stage == NO_STAGE else stage
+    return CommentsAsk(asked, chosen, survey, int(limit))
+
+
+def read_comments(store: Store, asked: CommentsAsk) -> dict[str, Any]:
+    """The latest comments per stage with the touchpoint each answer rates,
+    from the `survey_comments` view; never an identifier of the person."""
+    rows = store.query_named(
+        "ui_comments",
+        **asked.params.sql(),
+        any_stage=int(asked.stage is None),
+        stage=asked.stage or "",
+        survey=asked.survey,
+        limit=asked.limit,
+    )
+    return {
+        **asked.params.as_json(),
+        "stage": NO_STAGE if asked.stage == "" else asked.stage,
+        "survey": asked.survey or None,
+        "limit": asked.limit,
+        **comments(rows, asked.stage),
+    }
 
 
 # -- person --------------------------------------------------------------------
@@ -183,6 +258,7 @@ def endpoints(settings: Settings) -> Mapping[str, Endpoint[Any]]:
     return {
         "overview": Endpoint(parse_overview, read_overview),
         "journey-map": Endpoint(parse_journey_map, read_journey_map),
+        "comments": Endpoint(parse_comments, read_comments, personal=True, what="comment lookup"),
         "alerts": Endpoint(parse_alerts, read_alerts),
         "person": Endpoint(
             person_parser(lookup_pseudonymizer(settings)), read_person, personal=True

@@ -22,8 +22,9 @@ from streams.web.server import STATIC
 
 PAGES = ("overview", "journey-map", "alerts")
 """The answers a report carries (alerts: the overview's strip)."""
-REPORT_FILTERS = ("from", "to", "channel")
-"""The filters both pages take (a journey spans stores: no store)."""
+REPORT_FILTERS = ("from", "to", "channel", "store")
+"""The filters both pages take (the journey map at a store: the journeys
+with a touchpoint there)."""
 _IMPORT = re.compile(r'''((?:\bfrom|\bimport)\s*)"\./([a-z][a-z0-9-]*\.js)"''')
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline' data:; style-src 'unsafe-inline'; "
@@ -71,7 +72,9 @@ def _days(answer: Mapping[str, Any]) -> str:
 
 def _scope(filters: Mapping[str, str]) -> str:
     channel = filters.get("channel")
-    return f"channel {channel}" if channel else "every channel"
+    store = filters.get("store")
+    scope = f"channel {channel}" if channel else "every channel"
+    return f"{scope}, store {store} (journeys: those with a touchpoint there)" if store else scope
 
 
 def render(answers: Mapping[str, Any], filters: Mapping[str, str], made_at: datetime) -> str:

@@ -7,7 +7,10 @@ An endpoint's query is parsed on the loop (a mistake is a 400 with its one
 line); its read runs off the loop through a `Reader` (`OffLoopStore.run`)
 and is answered from a per-query cache for `CACHE_SECONDS`, so open tabs
 polling the same page cost one query an interval. Personal endpoints (a
-person's history) are behind the bearer token and never cached.
+person's history, survey comments) are behind the bearer token, never
+cached, and read through their own reader when one is given (`cx ui` on a
+server: the configured user with `readonly = 1`, since the BI user may read
+only views).
 """
 
 from __future__ import annotations
@@ -61,10 +64,14 @@ API_HEADERS = {**HEADERS, "Cache-Control": "no-store"}
 class Endpoint(Protocol):
     """One JSON endpoint (streams.web.api): `parse` makes the query of a
     request (ValueError: a one-line reason), `read` answers it from the
-    store (blocking), `personal` puts it behind the bearer token."""
+    store (blocking), `personal` puts it behind the bearer token, `what`
+    names it in a refusal."""
 
     @property
     def personal(self) -> bool: ...
+
+    @property
+    def what(self) -> str: ...
 
     @property
     def parse(self) -> Callable[[Mapping[str, str]], Any]: ...
@@ -100,7 +107,7 @@ def token_gate(token: SecretStr | None) -> Gate:
     """`cx ui`'s gate: the bearer token for personal endpoints, nothing else."""
 
     def gate(request: web.Request, endpoint: Endpoint) -> Refusal | None:
-        return token_refusal(request, token, "person lookup") if endpoint.personal else None
+        return token_refusal(request, token, endpoint.what) if endpoint.personal else None
 
     return gate
 
@@ -158,7 +165,8 @@ class Cache:
 
 
 class UI:
-    """The pages and endpoints over one reader, behind one gate."""
+    """The pages and endpoints over one reader (personal endpoints: over
+    `personal_reader` when given), behind one gate."""
 
     def __init__(
         self,
@@ -167,9 +175,11 @@ class UI:
         gate: Gate,
         *,
         cache: Cache | None = None,
+        personal_reader: Reader | None = None,
     ) -> None:
         self.endpoints = dict(endpoints)
         self.reader = reader
+        self.personal_reader = personal_reader
         self.gate = gate
         self.cache = cache or Cache()
         self.pages = {path: (STATIC / name).read_bytes() for path, name in PAGES.items()}
@@ -200,8 +210,10 @@ class UI:
         except ValueError as exc:
             return json_response({"error": str(exc)}, 400)
 
+        reader = self.reader_of(endpoint)
+
         async def read() -> Any:
-            return await self.reader.run(f"ui {key}", lambda store: endpoint.read(store, asked))
+            return await reader.run(f"ui {key}", lambda store: endpoint.read(store, asked))
 
         try:
             if endpoint.personal:
@@ -215,6 +227,13 @@ class UI:
         except (OperationalError, DatabaseError) as exc:
             return json_response({"error": f"ClickHouse: {error_name(exc)}"}, 503)
         return json_response(data)
+
+    def reader_of(self, endpoint: Endpoint) -> Reader:
+        """What reads `endpoint`: the personal reader for a personal one,
+        when there is one."""
+        if endpoint.personal and self.personal_reader is not None:
+            return self.personal_reader
+        return self.reader
 
     def routes(self) -> list[tuple[str, Handler]]:
         """GET routes: each page, and each endpoint as /api/<key>."""

@@ -1,8 +1,12 @@
 """`cx ui`: the web UI without a worker (docs/ui.md), on the store
 CX_CLICKHOUSE_URL names, read-only: a ClickHouse server as the BI user
 `cx_bi` (its grants: the documented views only), the embedded engine with
-`readonly = 1` on every query. A worker that holds the embedded engine
-serves the same pages at the root of its own web port: `cx ui` says so."""
+`readonly = 1` on every query. On a server the personal endpoints (a
+person's history, survey comments) read tables the BI user may not: with
+CX_WEB_TOKEN set they connect as the configured user with `readonly = 1` on
+every query; without it they are off and no such connection is made. A
+worker that holds the embedded engine serves the same pages at the root of
+its own web port: `cx ui` says so."""
 
 from __future__ import annotations
 
@@ -48,7 +52,7 @@ def read_only_store(settings: Settings) -> Store:
                 f"CX_CLICKHOUSE_URL: no embedded ClickHouse at {folder}: run `make demo` "
                 "or a worker first, or point CX_CLICKHOUSE_URL at a store"
             )
-        return Store(settings.clickhouse_url, settings.database, session={"readonly": 1})
+        return Store(settings.clickhouse_url, settings.database, session=READ_ONLY)
     password = settings.clickhouse_bi_password
     if password is None or not password.get_secret_value():
         raise ConfigError(
@@ -62,6 +66,23 @@ def read_only_store(settings: Settings) -> Store:
         ca_file=ca,
         password=password.get_secret_value(),
     )
+
+
+READ_ONLY = {"readonly": 1}
+"""Settings of every query of a store `cx ui` opens itself: no write, no
+DDL, no setting changed."""
+
+
+def personal_store(settings: Settings) -> Store | None:
+    """What the personal endpoints read on a ClickHouse server: the user of
+    CX_CLICKHOUSE_URL (its password, CA) with `readonly = 1` on every
+    query, only when CX_WEB_TOKEN is set (else they are off). None on the
+    embedded engine, whose one read-only store serves every endpoint, and
+    without the token."""
+    token = settings.web_token
+    if settings.embedded_clickhouse or token is None or not token.get_secret_value():
+        return None
+    return Store.of(settings, session=READ_ONLY)
 
 
 def opened(settings: Settings) -> Store:
@@ -95,14 +116,41 @@ def opened(settings: Settings) -> Store:
     return store
 
 
+def opened_personal(settings: Settings) -> Store | None:
+    """`personal_store`, connected: a refused user or password is one line
+    now rather than a 503 on the person page."""
+    store = personal_store(settings)
+    if store is not None:
+        try:
+            store.client  # noqa: B018 (connects: a ConfigError names what is wrong)
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the UI on host:port until interrupted."""
     store = opened(settings)
+    try:
+        personal = opened_personal(settings)
+    except BaseException:
+        store.close()
+        raise
     reader = OffLoopStore(store)
-    app = application(UI(endpoints(settings), reader, token_gate(settings.web_token)))
+    personal_reader = OffLoopStore(personal) if personal is not None else None
+    ui = UI(
+        endpoints(settings),
+        reader,
+        token_gate(settings.web_token),
+        personal_reader=personal_reader,
+    )
+    app = application(ui)
 
     async def close(_: web.Application) -> None:
         await reader.close()
+        if personal_reader is not None:
+            await personal_reader.close()
 
     app.on_cleanup.append(close)
     where = "embedded" if settings.embedded_clickhouse else f"as {BI_USER}"
@@ -111,6 +159,12 @@ def serve(settings: Settings, host: str, port: int) -> None:
         "read-only); Ctrl-C stops it",
         err=True,
     )
+    if personal is not None:
+        click.echo(
+            f"person and comment lookups read {redacted_url(personal.url)} "
+            "(readonly = 1 on every query; behind CX_WEB_TOKEN)",
+            err=True,
+        )
     try:
         web.run_app(app, host=host, port=port, access_log=None, print=None)
     except OSError as exc:

@@ -103,6 +103,8 @@ class Served:
     base: str
     world: World
     settings: Settings
+    reader: OffLoopStore
+    """What the served UI reads through (read-only)."""
     outside: list[str] = field(default_factory=list)
     """Requests that would have left the machine (aborted)."""
 
@@ -127,7 +129,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     app = application(UI(endpoints(settings), reader, token_gate(settings.web_token)))
     base, stop = serve_in_thread(app)
     try:
-        yield Served(base, world, settings)
+        yield Served(base, world, settings, reader)
     finally:
         stop()
         reader.store.close()

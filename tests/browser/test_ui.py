@@ -14,9 +14,11 @@ from typing import Any
 
 from streams.clickhouse.client import Store
 from streams.reports.person import person
+from streams.web.api import endpoints
 from streams.web.gather import gather
 from streams.web.report import PAGES, render
-from tests.browser.conftest import RESULTS, TOKEN, Served, shot
+from streams.web.server import UI, application, token_gate
+from tests.browser.conftest import RESULTS, TOKEN, Served, serve_in_thread, shot
 
 TODAY = datetime.now(UTC).date()
 FIRST = TODAY - timedelta(days=6)
@@ -132,24 +134,135 @@ def test_the_alerts_page_shows_open_episodes_then_recent_notices(page: Any, serv
     shot(page, "alerts")
 
 
-def test_the_journey_map_shows_the_funnel_of_the_views(page: Any, served: Served) -> None:
-    loaded(page, f"{served.base}/journey-map?{RANGE}")
-    funnel = served.world.store.client.query(
-        "SELECT sum(journeys) AS journeys, sum(reached_awareness) AS awareness, "
-        "sum(reached_consideration) AS consideration, sum(reached_purchase) AS purchase, "
-        "sum(reached_post_purchase) AS post_purchase, sum(reached_loyalty) AS loyalty "
-        "FROM cx.funnel_daily WHERE channel = 'all' AND day BETWEEN {first:Date} AND {last:Date}",
-        parameters={"first": FIRST, "last": TODAY},
-    ).named_results()
-    (expected,) = list(funnel)
-    stages = {
+REACHED = (
+    "sum(reached_awareness) AS awareness, sum(reached_consideration) AS consideration, "
+    "sum(reached_purchase) AS purchase, sum(reached_post_purchase) AS post_purchase, "
+    "sum(reached_loyalty) AS loyalty"
+)
+
+
+def reached_shown(page: Any) -> dict[str, int]:
+    return {
         s.get_attribute("data-stage"): int(s.get_attribute("data-reached") or 0)
         for s in page.query_selector_all("li.stage")
     }
-    assert stages == {k: v for k, v in expected.items() if k != "journeys"}
-    assert stages["awareness"] > stages["purchase"] > 0
+
+
+def view_comments(store: Store, shop: str, limit: int) -> tuple[dict[str, int], list[Any]]:
+    """The comments per stage of `survey_comments` in the pages' range, of
+    the journeys that touched `shop`: how many per stage, and the latest
+    `limit` of each (stage, time, survey, score, text), newest first."""
+    where = (
+        "FROM cx.survey_comments WHERE day BETWEEN {first:Date} AND {last:Date} "
+        "AND has(stores, {shop:String})"
+    )
+    asked = {"first": FIRST, "last": TODAY, "shop": shop}
+    counts = store.client.query(f"SELECT stage, count() {where} GROUP BY stage", parameters=asked)
+    latest = store.client.query(
+        f"SELECT stage, at, survey, score, comment {where} "
+        "ORDER BY stage, at DESC, event_id LIMIT {limit:UInt32} BY stage",
+        parameters={**asked, "limit": limit},
+    )
+    return dict(counts.result_rows), [
+        (stage, at.replace(tzinfo=UTC), survey, score, text)
+        for stage, at, survey, score, text in latest.result_rows
+    ]
+
+
+def test_the_journey_map_shows_the_views_numbers_for_all_and_at_a_store_with_comments(
+    page: Any, served: Served
+) -> None:
+    store = served.world.store
+    loaded(page, f"{served.base}/journey-map?{RANGE}")
+    (expected,) = store.client.query(
+        f"SELECT {REACHED} FROM cx.funnel_daily "
+        "WHERE channel = 'all' AND day BETWEEN {first:Date} AND {last:Date}",
+        parameters={"first": FIRST, "last": TODAY},
+    ).named_results()
+    every = reached_shown(page)
+    assert every == expected
+    assert every["awareness"] > every["purchase"] > 0
     page.wait_for_selector(".chart.tall svg path")  # the Sankey is drawn
+    assert page.is_visible("#comments-token-form")  # comments wait for the token
+    assert not page.query_selector_all("li.comment")
     shot(page, "journey-map")
+
+    ((shop,),) = store.client.query(  # the store most journeys touched
+        "SELECT store_id FROM cx.store_funnel_daily WHERE day BETWEEN {first:Date} AND {last:Date} "
+        "GROUP BY store_id ORDER BY sum(journeys) DESC, store_id LIMIT 1",
+        parameters={"first": FIRST, "last": TODAY},
+    ).result_rows
+    page.fill("#filters input[name='store']", shop)
+    with page.expect_navigation():
+        page.click("#filters button[type='submit']")
+    page.wait_for_selector("#live[data-state='live']", timeout=20_000)
+    assert f"store={shop}" in page.url
+    (at_store,) = store.client.query(
+        f"SELECT {REACHED} FROM cx.store_funnel_daily "
+        "WHERE store_id = {shop:String} AND day BETWEEN {first:Date} AND {last:Date}",
+        parameters={"first": FIRST, "last": TODAY, "shop": shop},
+    ).named_results()
+    shown_at_store = reached_shown(page)
+    assert shown_at_store == at_store
+    assert shown_at_store["purchase"] > 0 and shown_at_store["awareness"] < every["awareness"]
+
+    page.fill("#comments-token-form input[name='token']", TOKEN)
+    page.click("#comments-token-form button[type='submit']")
+    page.wait_for_selector("#comments[data-state='shown']", timeout=20_000)
+    assert page.is_hidden("#comments-token-form")
+    counts, latest = view_comments(store, shop, limit=10)
+    assert latest and counts
+    shown = page.evaluate(  # one reading, whatever a poll redraws after
+        """() => [
+          [...document.querySelectorAll(".comment-stage")].map((s) =>
+            [s.dataset.stage, Number(s.dataset.comments)]),
+          [...document.querySelectorAll("li.comment")].map((c) =>
+            [c.dataset.stage, c.dataset.at, c.dataset.survey, Number(c.dataset.score),
+             c.querySelector("q").textContent]),
+        ]"""
+    )
+    assert {stage: n for stage, n in shown[0] if n} == counts
+    assert len(shown[0]) == 6  # the five stages and the answers rating none
+    items = [
+        (stage, datetime.fromisoformat(at), survey, score, text)
+        for stage, at, survey, score, text in shown[1]
+    ]
+    order = {
+        s: i
+        for i, s in enumerate(
+            ("awareness", "consideration", "purchase", "post_purchase", "loyalty", "")
+        )
+    }
+    assert items == sorted(latest, key=lambda c: order[c[0]])  # stage by stage, newest first
+    assert TOKEN not in page.url and shop in page.url
+    shot(page, "journey-map-store")
+
+
+def test_without_a_token_configured_the_comments_say_they_are_off(
+    chromium: Any, served: Served
+) -> None:
+    """A UI whose CX_WEB_TOKEN is unset: the journey map shows, and its
+    comments section says the lookup is off (the 403 is the only error)."""
+    app = application(UI(endpoints(served.settings), served.reader, token_gate(None)))
+    base, stop = serve_in_thread(app)
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, reduced_motion="reduce")
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        loaded(page, f"{base}/journey-map?{RANGE}")
+        page.fill("#comments-token-form input[name='token']", "anything")
+        page.click("#comments-token-form button[type='submit']")
+        page.wait_for_selector("#comments[data-state='off']", timeout=20_000)
+        assert page.inner_text("#comments-message") == (
+            "Comment lookup is off: set CX_WEB_TOKEN and send it as a bearer token"
+        )
+        assert page.is_hidden("#comments-token-form") and not page.query_selector_all("li.comment")
+        assert len(page.query_selector_all("li.stage")) == 5  # the counts need no token
+    finally:
+        context.close()
+        stop()
+    assert [e for e in errors if "403" not in e] == []
 
 
 def test_the_report_is_one_file_that_fetches_nothing(chromium: Any, served: Served) -> None:

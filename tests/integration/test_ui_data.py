@@ -5,8 +5,11 @@ identity graph and the journey fold, stored as the sinks store it, no Kafka
 (tests/integration/test_accounts.py builds it). Every endpoint's `read`
 answer is compared: the overview's scores and volume by channel and store,
 the journey map's funnel, flows, scores and pain points per stage under
-the segment, B2B and channel filters, support response times, alert
-notices, and a person's journeys with the channel of each stage."""
+the segment, B2B, channel and store filters (a store: the journeys with a
+touchpoint there), the latest survey comments per stage with the
+touchpoint they rate (and nothing naming the person), support response
+times, alert notices, and a person's journeys with the channel of each
+stage."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+import orjson
 import pytest
 
 from schemas import stage_of
@@ -85,6 +89,24 @@ class Journey:
     """(day, stage or '', kind)."""
     contacts: list[tuple[str, int, int | None, int | None]] = field(default_factory=list)
     """(channel, opened at, first answer ms, resolution ms)."""
+    stores: set[str] = field(default_factory=set)
+    """The stores its touchpoints carried."""
+    comments: list[Comment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A survey answer's comment as the comments endpoint should give it."""
+
+    at: int
+    event_id: str
+    stage: str
+    survey: str
+    score: int
+    comment: str
+    channel: str
+    store_id: str
+    touchpoint: dict[str, str] | None
 
 
 def journeys(w: World) -> list[Journey]:
@@ -114,6 +136,7 @@ def _fill(j: Journey, run: list[oracle.Seen], bought_before: bool) -> None:
     by_id = {e.event_id: e for e in run}
     bought, latest = bought_before, None
     rated: dict[str, str] = {}
+    j.stores = {e.store_id for e in run if e.store_id}
     for e in run:
         if (s := stage(e)) is not None:
             j.reached.setdefault(s, e.channel)
@@ -127,6 +150,8 @@ def _fill(j: Journey, run: list[oracle.Seen], bought_before: bool) -> None:
             j.answers.append(
                 (day_of(e.at), rated[e.event_id], e.properties["survey"], e.properties["score"])
             )
+            if e.properties.get("comment"):
+                j.comments.append(_comment(e, rated[e.event_id], about))
         elif stage(e) is not None and e.event_type not in NOT_RATED:
             latest = e
     for kind, e in oracle.pain_events(run, bought_before):
@@ -159,6 +184,22 @@ def _fill(j: Journey, run: list[oracle.Seen], bought_before: bool) -> None:
                 None if resolve is None else max(0, resolve - e.at),
             )
         )
+
+
+def _comment(e: oracle.Seen, stage_: str, about: oracle.Seen | None) -> Comment:
+    return Comment(
+        e.at,
+        e.event_id,
+        stage_,
+        e.properties["survey"],
+        e.properties["score"],
+        e.properties["comment"],
+        e.channel,
+        e.store_id,
+        None
+        if about is None
+        else {"event_type": about.event_type, "channel": about.channel, "store_id": about.store_id},
+    )
 
 
 def score_of(survey: str, scores: list[int]) -> dict[str, Any]:
@@ -231,9 +272,6 @@ def expected_map(all_journeys: list[Journey], keep: Callable[[Journey], bool], d
 STAGE_KEYS = ("stage", "journeys", "reached", "conversion", "by_channel", "scores", "pain_points")
 
 
-STAGE_KEYS = ("stage", "journeys", "reached", "conversion", "by_channel", "scores", "pain_points")
-
-
 def compared(got: dict[str, Any]) -> Any:
     """The journey map's answer in the oracle's shape."""
     return {
@@ -252,6 +290,8 @@ def ordinals(first: date, last: date) -> range:
 
 
 ALL_DAYS = ordinals(FIRST_DAY, date.today())
+BUSIEST = "tehran-04"
+"""The store most journeys touched in the generated traffic (checked below)."""
 
 
 # --- the tests ------------------------------------------------------------------
@@ -280,6 +320,12 @@ def test_the_journey_map_equals_the_oracle_unfiltered(
         ({"segment": "returning"}, lambda j: j.segment == "returning"),
         ({"b2b": "true", "channel": "web"}, lambda j: j.b2b and j.first_channel == "web"),
         ({"channel": "store"}, lambda j: j.first_channel == "store"),
+        ({"store": BUSIEST}, lambda j: BUSIEST in j.stores),
+        (
+            {"store": BUSIEST, "segment": "new"},
+            lambda j: BUSIEST in j.stores and j.segment == "new",
+        ),
+        ({"store": "nowhere-01"}, lambda j: False),
     ],
 )
 def test_the_journey_map_under_filters_equals_the_oracle(
@@ -291,8 +337,24 @@ def test_the_journey_map_under_filters_equals_the_oracle(
     store, w = world
     got = ask(api, store, "journey-map", **EVERYTHING, **query)
     expected = expected_map(journeys(w), keep, ALL_DAYS)
-    assert expected["journeys"] > 0
+    assert expected["journeys"] > 0 or query["store"] == "nowhere-01"
     assert compared(got) == expected
+    assert got["filters"]["store"] == query.get("store", "")
+
+
+def test_a_store_takes_the_journeys_with_a_touchpoint_there(world: tuple[Store, World]) -> None:
+    """The oracle's store is a real one: most journeys touch no store, some
+    touch it and others, and the store views never sum across stores."""
+    store, w = world
+    all_journeys = journeys(w)
+    touched = Counter(s for j in all_journeys for s in j.stores)
+    assert touched.most_common(1)[0][0] == BUSIEST
+    assert 15 < touched[BUSIEST] < len(all_journeys) / 4
+    assert any(len(j.stores) > 1 for j in all_journeys)  # a journey at two stores
+    ((stores,),) = store.client.query(
+        "SELECT uniqExact(store_id) FROM cx_test.store_funnel_daily"
+    ).result_rows
+    assert stores == len({s for j in all_journeys for s in j.stores})
 
 
 def test_a_range_of_days_takes_journeys_begun_and_answers_given_in_it(
@@ -309,6 +371,104 @@ def test_a_range_of_days_takes_journeys_begun_and_answers_given_in_it(
         f"{first}T00:00:00Z",
         f"{last + timedelta(days=1)}T00:00:00Z",
     )
+
+
+def expected_comments(
+    all_journeys: list[Journey], keep: Callable[[Journey], bool], limit: int, stage_: str | None
+) -> dict[str, Any]:
+    """The comments endpoint's `stages` and `unstaged` for the journeys
+    `keep` selects: the latest `limit` per stage, newest first."""
+    found: dict[str, list[Comment]] = defaultdict(list)
+    for j in all_journeys:
+        if keep(j):
+            for c in j.comments:
+                found[c.stage].append(c)
+
+    def section(name: str) -> dict[str, Any]:
+        mine = sorted(found[name], key=lambda c: (-c.at, c.event_id))
+        return {
+            "comments": len(mine),
+            "latest": [
+                {
+                    "at": c.at,
+                    "survey": c.survey,
+                    "score": c.score,
+                    "comment": c.comment,
+                    "channel": c.channel,
+                    "store_id": c.store_id,
+                    "touchpoint": c.touchpoint,
+                }
+                for c in mine[:limit]
+            ],
+        }
+
+    asked = STAGES if stage_ is None else [s for s in STAGES if s == stage_]
+    return {
+        "stages": [{"stage": s, **section(s)} for s in asked],
+        "unstaged": section("") if stage_ in (None, "") else None,
+    }
+
+
+def comments_ms(got: dict[str, Any]) -> dict[str, Any]:
+    """The answer's `stages` and `unstaged`, each time in epoch ms."""
+
+    def ms(section: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **section,
+            "latest": [
+                {**c, "at": round(datetime.fromisoformat(c["at"]).timestamp() * 1000)}
+                for c in section["latest"]
+            ],
+        }
+
+    return {
+        "stages": [ms(s) for s in got["stages"]],
+        "unstaged": None if got["unstaged"] is None else ms(got["unstaged"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "keep", "stage_"),
+    [
+        ({"limit": "100"}, lambda j: True, None),
+        ({"store": BUSIEST}, lambda j: BUSIEST in j.stores, None),
+        ({"segment": "new", "stage": "purchase", "limit": "3"}, lambda j: j.segment == "new", "purchase"),
+        ({"channel": "app", "stage": "none"}, lambda j: j.first_channel == "app", ""),
+    ],
+)  # fmt: skip
+def test_the_comments_per_stage_equal_the_oracle(
+    world: tuple[Store, World],
+    api: dict[str, Endpoint[Any]],
+    query: dict[str, str],
+    keep: Callable[[Journey], bool],
+    stage_: str | None,
+) -> None:
+    store, w = world
+    got = ask(api, store, "comments", **EVERYTHING, **query)
+    limit = int(query.get("limit", "10"))
+    expected = expected_comments(journeys(w), keep, limit, stage_)
+    shown = [c for s in expected["stages"] for c in s["latest"]]
+    assert shown or query.get("stage") == "none"
+    assert comments_ms(got) == expected
+    text = orjson.dumps(got).decode()
+    people = {i.partition(":")[2] for e in w.events for i in e.identifiers}
+    assert not [p for p in people if p in text]  # nobody's identifier
+    assert not [e.event_id for e in w.events if e.event_id in text]
+
+
+def test_comments_follow_the_days_they_were_given(
+    world: tuple[Store, World], api: dict[str, Endpoint[Any]]
+) -> None:
+    store, w = world
+    every = [c for j in journeys(w) for c in j.comments]
+    assert len(every) > 15 and {c.stage for c in every} > {"purchase", "post_purchase"}
+    first = SPEC.start.date() + timedelta(days=3)
+    last = first + timedelta(days=2)
+    got = ask(api, store, "comments", limit="100", **{"from": str(first), "to": str(last)})
+    inside = [c for c in every if first <= day_of(c.at) <= last]
+    assert 0 < len(inside) < len(every)
+    counted = sum(s["comments"] for s in got["stages"]) + got["unstaged"]["comments"]
+    assert counted == len(inside)
 
 
 def test_support_response_times_equal_the_oracle(

@@ -12,6 +12,7 @@ import orjson
 
 from schemas import EVENT_TYPES, SHARED_EVENT_TYPES, Channel, Rejection, validate_event
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
+from streams.dev.generator.journeys import COMMENT_BANDS, COMMENTS
 from streams.dev.generator.journeys import DAY as DAY_MS
 from streams.dev.generator.timeline import MIN_GAP_DAYS, TimelineSpec, in_time_order, timelines
 from streams.dev.generator.traffic import population
@@ -99,6 +100,21 @@ def test_scores_differ_by_channel_and_store() -> None:
     promoters = {store: sum(x >= 9 for x in s) / len(s) for store, s in nps_by_store.items()}
     assert max(promoters.values()) - min(promoters.values()) > 0.15
     assert {survey for survey, _ in scores} == {"nps", "csat", "ces"}
+
+
+def test_a_third_of_the_answers_carry_a_comment_worded_as_their_score_felt() -> None:
+    valid = [orjson.loads(r.value) for r in RECORDS if r.truth.kind == "valid"]
+    answers = [e["properties"] for e in valid if e["event_type"] == "survey_response"]
+    commented = [a for a in answers if "comment" in a]
+    assert 0.25 < len(commented) / len(answers) < 0.45
+    assert {a["survey"] for a in commented} == {"nps", "csat", "ces"}
+    for survey, (low, high) in COMMENT_BANDS.items():
+        mine = [a for a in commented if a["survey"] == survey]
+        assert all(a["comment"] in COMMENTS["low"] for a in mine if a["score"] <= low)
+        assert all(a["comment"] in COMMENTS["high"] for a in mine if a["score"] >= high)
+    assert len({a["comment"] for a in commented}) > 6
+    others = [e for e in valid if e["event_type"] != "survey_response"]
+    assert not any("comment" in e.get("properties", {}) for e in others)
 
 
 def test_every_identifier_belongs_to_one_person() -> None:

@@ -21,22 +21,49 @@ NOW = datetime(2026, 11, 23, 9, 41, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
 
 
-def test_every_endpoint_is_there_and_only_the_person_is_personal() -> None:
+def test_every_endpoint_is_there_and_only_the_person_and_comments_are_personal() -> None:
     api = endpoints(Settings())
-    assert set(api) == set(ENDPOINT_NAMES) == {"overview", "journey-map", "person", "alerts"}
-    assert {name for name, e in api.items() if e.personal} == {"person"}
+    assert set(api) == set(ENDPOINT_NAMES)
+    assert set(ENDPOINT_NAMES) == {"overview", "journey-map", "comments", "person", "alerts"}
+    assert {name for name, e in api.items() if e.personal} == {"person", "comments"}
+    assert (api["person"].what, api["comments"].what) == ("person lookup", "comment lookup")
 
 
-def test_the_overview_takes_no_segment_and_the_journey_map_no_store_nor_hours() -> None:
+def test_the_overview_takes_no_segment_and_the_journey_map_no_hours() -> None:
     api = endpoints(Settings())
     assert isinstance(api["overview"].parse({"grain": "hour", "store": "tehran-04"}), Params)
     with pytest.raises(ValueError, match="segment: not a filter of this page"):
         api["overview"].parse({"segment": "new"})
     assert api["journey-map"].parse({"segment": "new", "b2b": "true"}).b2b is True
-    with pytest.raises(ValueError, match="store: not a filter of this page"):
-        api["journey-map"].parse({"store": "tehran-04"})
+    assert api["journey-map"].parse({"store": " tehran-04 "}).store == "tehran-04"
+    with pytest.raises(ValueError, match="store: '<b>' is no store id"):
+        api["journey-map"].parse({"store": "<b>"})
     with pytest.raises(ValueError, match="grain: the journey map is by day"):
         api["journey-map"].parse({"grain": "hour"})
+
+
+def test_the_journey_map_at_a_store_reads_the_store_views() -> None:
+    asked: list[tuple[str, dict[str, Any]]] = []
+
+    class Store:
+        def query_named(self, name: str, **params: Any) -> list[dict[str, Any]]:
+            asked.append((name, params))
+            return []
+
+    api = endpoints(Settings())
+    for query in ({}, {"store": "tehran-04", "segment": "new"}):
+        asked.clear()
+        got = api["journey-map"].read(Store(), api["journey-map"].parse(query))  # type: ignore[arg-type]
+        journeys = [(name, p["store"]) for name, p in asked if name.startswith("ui_journey_")]
+        at = "store_" if query else ""
+        assert journeys[:4] == [
+            (f"ui_journey_{at}funnel", query.get("store", "")),
+            (f"ui_journey_{at}flows", query.get("store", "")),
+            (f"ui_journey_{at}scores", query.get("store", "")),
+            (f"ui_journey_{at}pains", query.get("store", "")),
+        ]
+        assert got["filters"]["store"] == query.get("store", "")
+        assert got["response_times"]["filters"] == ["channel"]  # contacts have no store
 
 
 def test_the_person_lookup_hashes_email_only_with_the_secret() -> None:

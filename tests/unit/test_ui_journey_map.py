@@ -217,6 +217,10 @@ def test_response_times_are_exact_means_and_the_views_daily_quantiles() -> None:
         ("ui_journey_flows", "journey_flows_daily"),
         ("ui_journey_scores", "scores_by_stage_daily"),
         ("ui_journey_pains", "pain_points_by_stage_daily"),
+        ("ui_journey_store_funnel", "store_funnel_daily"),
+        ("ui_journey_store_flows", "store_journey_flows_daily"),
+        ("ui_journey_store_scores", "store_scores_by_stage_daily"),
+        ("ui_journey_store_pains", "store_pain_points_by_stage_daily"),
     ],
 )
 def test_the_queries_read_a_documented_view_with_every_filter(name: str, view: str) -> None:
@@ -230,3 +234,28 @@ def test_the_queries_read_a_documented_view_with_every_filter(name: str, view: s
         "b2b = {b2b:Int8}",
     ):
         assert part in text
+    at_store = "store_id = {store:String}" in text
+    assert at_store == (view.startswith("store_"))  # the others have no store to filter
+
+
+def test_the_store_views_are_their_twins_with_a_store() -> None:
+    """Each store_ view of migration 017 has its twin's columns (015), with
+    store_id after the day; the funnel's and flows' queries differ only in
+    the view and the store."""
+    text = {name: body for _, name, body in sql.migrations()}["017_ui_stores_comments.sql"]
+    for twin, own in [
+        ("ui_journey_funnel", "ui_journey_store_funnel"),
+        ("ui_journey_flows", "ui_journey_store_flows"),
+        ("ui_journey_scores", "ui_journey_store_scores"),
+        ("ui_journey_pains", "ui_journey_store_pains"),
+    ]:
+        code = [ln for ln in sql.query(twin).splitlines() if not ln.startswith("--")]
+        mine = [ln for ln in sql.query(own).splitlines() if not ln.startswith("--")]
+        assert [ln for ln in mine if "store_id = {store:String}" not in ln] == [
+            ln.replace(".funnel_by_segment_daily", ".store_funnel_daily")
+            .replace(".journey_flows_daily", ".store_journey_flows_daily")
+            .replace(".scores_by_stage_daily", ".store_scores_by_stage_daily")
+            .replace(".pain_points_by_stage_daily", ".store_pain_points_by_stage_daily")
+            for ln in code
+        ]
+    assert text.count("ARRAY JOIN stores AS store_id") == 4

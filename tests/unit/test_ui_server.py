@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from streams.web.report import inline_module
 from streams.web.server import PAGES, STATIC, UI, Cache, application, token_gate
-from streams.web.standalone import bi_url
+from streams.web.standalone import READ_ONLY, bi_url, personal_store, read_only_store
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Fake:
     parse: Callable[[Mapping[str, str]], Any]
     read: Callable[[Any, Any], Any]
     personal: bool = False
+    what: str = "person lookup"
 
 
 class Reader:
@@ -201,6 +202,67 @@ def test_cx_ui_reads_a_server_as_the_bi_user() -> None:
     assert bi_url("http://ch:8123/?x=1") == "http://cx_bi@ch:8123/?x=1"
 
 
+def test_on_a_server_personal_lookups_read_as_the_configured_user_read_only() -> None:
+    """The BI user may read views only, and the person lookup reads tables:
+    with CX_WEB_TOKEN set, `cx ui` reads personal endpoints as the user of
+    CX_CLICKHOUSE_URL with readonly = 1 on every query; the counts stay
+    with cx_bi; without the token no such connection is made."""
+    from pathlib import Path
+
+    from streams.runtime.settings import Settings
+
+    server = {
+        "clickhouse_url": "https://cx@ch.example:8443",
+        "clickhouse_password": "writer-secret",
+        "clickhouse_bi_password": "bi-secret",
+        "clickhouse_ca_file": Path("/etc/cx/ca.pem"),
+    }
+    settings = Settings(**server, web_token="sesame")
+    counts = read_only_store(settings)
+    assert (counts.url, counts.password) == ("https://cx_bi@ch.example:8443", "bi-secret")
+    personal = personal_store(settings)
+    assert personal is not None
+    assert (personal.url, personal.password) == ("https://cx@ch.example:8443", "writer-secret")
+    assert personal.session == READ_ONLY == {"readonly": 1}
+    assert personal.ca_file == counts.ca_file == "/etc/cx/ca.pem"
+    assert personal_store(Settings(**server)) is None  # no token: lookups are off
+    assert personal_store(Settings(**server, web_token="")) is None
+    embedded = Settings(clickhouse_url="chdb:///srv/cx/clickhouse", web_token="sesame")
+    assert personal_store(embedded) is None  # its one store, readonly = 1, serves all
+
+
+async def test_personal_endpoints_go_through_their_own_reader() -> None:
+    counts, personal = Reader(), Reader()
+    endpoints = {
+        "overview": Fake(parse_days, lambda store, days: {"days": days}),
+        "comments": Fake(lambda q: None, lambda s, a: {"ok": 1}, personal=True, what="x lookup"),
+    }
+    served = UI(endpoints, counts, token_gate(SecretStr("sesame")), personal_reader=personal)
+    assert served.reader_of(endpoints["comments"]) is personal
+    assert served.reader_of(endpoints["overview"]) is counts
+    client = TestClient(TestServer(application(served)))
+    await client.start_server()
+    try:
+        got = await client.get("/api/comments", headers={"Authorization": "Bearer sesame"})
+        assert got.status == 200 and (counts.reads, personal.reads) == (0, 1)
+        assert (await client.get("/api/overview")).status == 200
+        assert (counts.reads, personal.reads) == (1, 1)
+    finally:
+        await client.close()
+    alone = UI(endpoints, counts, token_gate(None))
+    assert alone.reader_of(endpoints["comments"]) is counts  # the worker: one reader
+
+    class Request:
+        headers: dict[str, str] = {}
+
+    off = token_gate(None)(Request(), endpoints["comments"])  # type: ignore[arg-type]
+    assert (
+        off is not None
+        and off[0] == 403
+        and off[1]["error"].startswith("x lookup is off: set CX_WEB_TOKEN")
+    )
+
+
 def test_cx_ui_refuses_in_one_line_what_it_cannot_serve(tmp_path: Any) -> None:
     import socket
 
@@ -254,3 +316,23 @@ def test_the_report_is_one_page_that_may_connect_nowhere() -> None:
     markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
     assert not re.search(r"""(?:src|href)=["'](?!data:)""", markup)  # nothing to load
     assert "<style>" in markup and '<link rel="stylesheet"' not in markup
+    at_store = render(answers, {"store": "tehran-04"}, datetime(2026, 12, 6, 12, 0, tzinfo=UTC))
+    assert (
+        "every channel, store tehran-04 (journeys: those with a touchpoint there); made" in at_store
+    )
+
+
+def test_cx_report_takes_a_store_and_refuses_a_wrong_one_in_one_line(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    out = tmp_path / "r.html"
+    refused = CliRunner().invoke(
+        main,
+        ["report", "--html", str(out), "--store", "<b>"],
+        env={"CX_DATA_DIR": str(tmp_path), "CX_CLICKHOUSE_URL": f"chdb://{tmp_path / 'none'}"},
+    )
+    assert refused.exit_code != 0 and not out.exists()
+    assert refused.output.strip().splitlines()[-1].endswith("store: '<b>' is no store id")
+    assert len(refused.output.strip().splitlines()) == 1

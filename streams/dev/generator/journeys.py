@@ -19,6 +19,29 @@ _PRODUCTS = tuple(f"SKU-{n:05d}" for n in range(1, 400, 7))
 _QUERIES = ("running shoes", "winter jacket", "gift card", "headphones", "coffee maker")
 _SCREENS = ("home", "catalog", "product", "cart", "account", "orders")
 _TOPICS = ("delivery", "refund", "sizing", "payment", "product_question")
+COMMENTS = {
+    "low": (
+        "Nobody answered my question for hours.",
+        "The checkout failed twice before it worked.",
+        "The staff at the till did not seem to care.",
+        "My order arrived late and the box was damaged.",
+        "Far too hard to find the return form.",
+    ),
+    "mid": (
+        "Fine overall, but delivery took a while.",
+        "Good products, the queue was long.",
+        "It worked, though the app is slow.",
+    ),
+    "high": (
+        "Quick and easy, thank you!",
+        "Lovely staff, they found my size at once.",
+        "Everything arrived on time, well packed.",
+        "Great help on the phone.",
+    ),
+}
+"""Survey comments by how the answer felt: a third of the answers carry one."""
+COMMENT_BANDS = {"nps": (6, 9), "csat": (2, 4), "ces": (3, 5)}
+"""Per survey: the highest low answer and the lowest high one."""
 # Currency of a store's city, and roughly how many units make a euro.
 _CURRENCY = {
     "tehran": ("IRR", 480_000.0),
@@ -131,6 +154,20 @@ class JourneyPlanner:
         if not accounts or (channel is Channel.SMS and sms_own):
             return {}
         return {"b2b_account_id": accounts[len(self.events) // 4 % len(accounts)]}
+
+    def commented(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """A survey answer's properties with the free-text comment every
+        third answer carries (by the events planned so far), worded as its
+        score felt. No draw from `rng`: the rest of the traffic stays as it
+        was."""
+        planned = len(self.events)
+        if planned % 3:
+            return answer
+        low, high = COMMENT_BANDS[answer["survey"]]
+        score = answer["score"]
+        feel = "low" if score <= low else "high" if score >= high else "mid"
+        texts = COMMENTS[feel]
+        return {**answer, "comment": texts[planned // 3 % len(texts)]}
 
     def minutes(self, mean: float) -> float:
         return self.rng.expovariate(1 / mean) * MINUTE
@@ -350,11 +387,15 @@ class JourneyPlanner:
                     "survey_response",
                     self.store_id(),
                     self.minutes(10),
-                    {
-                        "survey": "csat",
-                        "score": _clamp(4.0 + 0.9 * self.score_latent(Channel.STORE, store), 1, 5),
-                        "dimension": rng.choice(("humanic", "mechanic")),
-                    },
+                    self.commented(
+                        {
+                            "survey": "csat",
+                            "score": _clamp(
+                                4.0 + 0.9 * self.score_latent(Channel.STORE, store), 1, 5
+                            ),
+                            "dimension": rng.choice(("humanic", "mechanic")),
+                        }
+                    ),
                     {"store_id": store or ""},
                 )
         else:
@@ -378,11 +419,13 @@ class JourneyPlanner:
                     "survey_response",
                     self.app_id(),
                     self.minutes(30),
-                    {
-                        "survey": "ces",
-                        "score": _clamp(5.3 + 1.3 * self.score_latent(Channel.APP, None), 1, 7),
-                        "dimension": "functional",
-                    },
+                    self.commented(
+                        {
+                            "survey": "ces",
+                            "score": _clamp(5.3 + 1.3 * self.score_latent(Channel.APP, None), 1, 7),
+                            "dimension": "functional",
+                        }
+                    ),
                 )
         if rng.random() < 0.25:
             self.support(channel)
@@ -409,11 +452,13 @@ class JourneyPlanner:
                         "survey_response",
                         self.sms_id(),
                         self.minutes(45),
-                        {
-                            "survey": "nps",
-                            "score": score,
-                            "dimension": rng.choice(("functional", "mechanic", "humanic")),
-                        },
+                        self.commented(
+                            {
+                                "survey": "nps",
+                                "score": score,
+                                "dimension": rng.choice(("functional", "mechanic", "humanic")),
+                            }
+                        ),
                         {"store_id": store} if store else None,
                     )
                     if score <= 6 and rng.random() < 0.3:

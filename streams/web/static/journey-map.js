@@ -8,7 +8,7 @@ import {
   percent, score, scoreData, table,
 } from "./ui.js";
 
-export const JOURNEY_FILTERS = ["from", "to", "channel", "segment", "b2b"];
+export const JOURNEY_FILTERS = ["from", "to", "channel", "segment", "b2b", "store"];
 
 export function mountJourneyMap(root) {
   const stages = h("ol", { class: "stages", "aria-label": "Stages" });
@@ -51,7 +51,7 @@ export function mountJourneyMap(root) {
       const unstaged = { stage: "no stage", scores: data.unstaged?.scores, pain_points: data.unstaged?.pain_points };
       fill(scores, scoreTable([...data.stages, unstaged]));
       fill(pains, painTable([...data.stages, unstaged]));
-      fill(times, responseTimes(data.response_times));
+      fill(times, responseTimes(data.response_times, data.filters));
     },
   };
 }
@@ -120,10 +120,15 @@ function painTable(stages) {
 
 // Support response times by the channel a contact was opened on: counts
 // and mean times to the first answer and to resolution.
-function responseTimes(times) {
+function responseTimes(times, filters = {}) {
   const rows = times?.by_channel || [];
   const seconds = (v) => (v === null || v === undefined ? "–" : minutes(v * 1000));
-  return table("Support response times, by channel",
+  const unfiltered = ["segment", "b2b", "store"].filter((f) => filters[f] !== "" && filters[f] !== null && filters[f] !== undefined);
+  const note = unfiltered.length
+    ? h("p", { class: "note", "data-unfiltered": unfiltered.join(" ") },
+      `Not filtered by ${unfiltered.map((f) => (f === "b2b" ? "accounts" : f)).join(" nor ")}: contacts carry none.`)
+    : null;
+  return [table("Support response times, by channel",
     [
       { title: "Channel", cell: (r) => channelMark(r.channel) },
       { title: "Contacts", num: true, cell: (r) => count(r.contacts) },
@@ -133,5 +138,5 @@ function responseTimes(times) {
       { title: "Resolution (mean)", num: true, cell: (r) => seconds(r.resolution_mean_seconds) },
     ],
     rows,
-    (r) => ({ "data-channel": r.channel, "data-n": r.contacts }));
+    (r) => ({ "data-channel": r.channel, "data-n": r.contacts })), note];
 }

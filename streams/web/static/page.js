@@ -2,6 +2,7 @@
 // reads the filter form, and polls the page's endpoint while visible.
 
 import { ALERT_FILTERS, mountAlerts } from "./alerts.js";
+import { mountComments } from "./comments.js";
 import { JOURNEY_FILTERS, mountJourneyMap } from "./journey-map.js";
 import { OVERVIEW_FILTERS, mountOverview } from "./overview.js";
 import { mountPerson } from "./person.js";
@@ -30,8 +31,13 @@ const pages = {
     }, status, problem);
   },
   "journey-map"() {
+    const query = pageQuery(JOURNEY_FILTERS);
     const view = mountJourneyMap(root);
-    live(async () => view.update(await api("journey-map", pageQuery(JOURNEY_FILTERS))), status, problem);
+    const comments = mountComments(document.getElementById("comments"), query);
+    live(async () => {
+      view.update(await api("journey-map", query));
+      comments.refresh(); // behind the token; its failures are its own
+    }, status, problem);
   },
   alerts() {
     const view = mountAlerts(root);

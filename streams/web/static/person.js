@@ -4,15 +4,17 @@
 // fragment, so it never reaches a server log or a Referer.
 
 import { timeline } from "./charts.js";
-import { ApiError, api, count, fill, h, label, minutes, setStatus, table, when } from "./ui.js";
-
-const TOKEN = "cx.token";
+import {
+  ApiError, api, bearer, count, fill, h, label, minutes, setStatus, setToken, table, token, tokenForm as askToken, when,
+} from "./ui.js";
 
 export function mountPerson(root, status) {
-  const tokenForm = h("form", { class: "filters", id: "token-form" },
-    h("label", {}, "Token (CX_WEB_TOKEN)", h("input", { type: "password", name: "token", autocomplete: "off", required: true })),
-    h("button", { type: "submit" }, "Use token"),
-    h("p", { class: "note" }, "Person lookups show personal history: they need the worker's token. It is kept in this tab only."));
+  const tokenForm = askToken("token-form",
+    "Person lookups show personal history: they need the worker's token. It is kept in this tab only.",
+    () => {
+      screens();
+      load();
+    });
   const lookForm = h("form", { class: "filters", id: "person-form", role: "search" },
     h("label", {}, "Identifier",
       h("input", { type: "text", name: "identifier", required: true, placeholder: "customer_id:C10001785", spellcheck: "false" })),
@@ -24,7 +26,6 @@ export function mountPerson(root, status) {
   fill(root, tokenForm, lookForm, message, shown);
   let timer = null;
 
-  const token = () => sessionStorage.getItem(TOKEN);
   const identifier = () => decodeURIComponent(location.hash.slice(1));
 
   function screens() {
@@ -33,17 +34,10 @@ export function mountPerson(root, status) {
     lookForm.elements.identifier.value = identifier();
   }
   function forget() {
-    sessionStorage.removeItem(TOKEN);
+    setToken(null);
     fill(shown);
     screens();
   }
-  tokenForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    sessionStorage.setItem(TOKEN, tokenForm.elements.token.value.trim());
-    tokenForm.reset();
-    screens();
-    load();
-  });
   lookForm.addEventListener("submit", (event) => {
     event.preventDefault();
     location.hash = encodeURIComponent(lookForm.elements.identifier.value.trim());
@@ -63,13 +57,13 @@ export function mountPerson(root, status) {
     }
     try {
       const params = new URLSearchParams({ identifier: identifier() });
-      const data = await api("person", params, { Authorization: `Bearer ${token()}` });
+      const data = await api("person", params, bearer());
       message.textContent = "";
       render(shown, data);
       setStatus(status, "live", `Live · updated ${new Date().toLocaleTimeString()}`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        sessionStorage.removeItem(TOKEN);
+        setToken(null);
         screens();
         message.textContent = "The token was not accepted: enter it again.";
       } else {

@@ -56,6 +56,41 @@ export async function api(key, params = new URLSearchParams(), headers = {}) {
   return body;
 }
 
+// --- the bearer token (CX_WEB_TOKEN) of personal lookups -------------------
+// Asked once and kept in this tab's sessionStorage (not a cookie: no CSRF
+// surface), sent as Authorization: Bearer. The person page and the journey
+// map's comments share it.
+
+const TOKEN = "cx.token";
+
+export function token() {
+  return sessionStorage.getItem(TOKEN);
+}
+
+export function setToken(value) {
+  if (value) sessionStorage.setItem(TOKEN, value);
+  else sessionStorage.removeItem(TOKEN);
+}
+
+export function bearer() {
+  return { Authorization: `Bearer ${token()}` };
+}
+
+// A form that asks for the token and keeps it; `saved()` runs after.
+export function tokenForm(id, note, saved) {
+  const form = h("form", { class: "filters", id },
+    h("label", {}, "Token (CX_WEB_TOKEN)", h("input", { type: "password", name: "token", autocomplete: "off", required: true })),
+    h("button", { type: "submit" }, "Use token"),
+    h("p", { class: "note" }, note));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    setToken(form.elements.token.value.trim());
+    form.reset();
+    saved();
+  });
+  return form;
+}
+
 // The page's query string, only `names` and only those given.
 export function pageQuery(names) {
   const given = new URLSearchParams(location.search);
