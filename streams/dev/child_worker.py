@@ -133,8 +133,17 @@ class ChildWorker:
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM: finish the batch in flight, commit, exit."""
+        self.terminate()
+        return self.exited(timeout)
+
+    def terminate(self) -> None:
+        """SIGTERM, without waiting for the exit (`exited`)."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
+
+    def exited(self, timeout: float = 60) -> int:
+        """The exit code once it exits; SIGKILL after `timeout` seconds."""
+        assert self.process is not None
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -146,3 +155,12 @@ class ChildWorker:
         assert self.process is not None
         self.process.kill()
         self.process.wait()
+
+
+def stop_together(workers: list[ChildWorker], timeout: float = 60) -> list[int]:
+    """SIGTERM to every worker at once, then their exit codes. One after the
+    other, each stop makes the workers still running rebalance their groups
+    (seconds on the broker) while they are about to stop too."""
+    for worker in workers:
+        worker.terminate()
+    return [worker.exited(timeout) for worker in workers]

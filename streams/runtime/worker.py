@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import faust
@@ -22,6 +23,13 @@ class _Worker(faust.Worker):
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         super().on_setup_root_logger(logger, level)
         use_format(self.log_format, logger)
+
+    async def _sentinel_task(self) -> None:
+        # The last turns of the loop before it closes, once every service
+        # has stopped and every task was gathered: callbacks still queued
+        # (transports closing) run in a few turns. mode sleeps a whole second
+        # here, which only delays the exit after every stop.
+        await asyncio.sleep(0.05)
 
 
 def run_worker(settings: Settings) -> None:

@@ -1,15 +1,19 @@
 """Integration-test helpers: settings isolated per test on the shared broker,
-and reading a topic back from its start."""
+a migrated store copied from a template, and reading a topic back from its
+start."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from pathlib import Path
 
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from streams.clickhouse.client import Store
+from streams.clickhouse.migrate import migrate
 from streams.dev.broker import LocalBroker, free_port
 from streams.runtime.kafka import consumer_for, ensure_topics
 from streams.runtime.settings import Settings
@@ -17,6 +21,8 @@ from streams.runtime.topics import topic_configs, topic_plan
 
 TEST_SECRET = "test-secret-for-pseudonyms"
 TEST_WEB_TOKEN = "test-token-for-person-lookups"
+DATABASE = "cx_test"
+"""The database of the tests' own stores (`store`, `migrated`)."""
 
 
 def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) -> Settings:
@@ -47,6 +53,16 @@ def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) ->
     settings = Settings(**options)  # type: ignore[arg-type]
     asyncio.run(ensure_topics(settings, topic_plan(settings), topic_configs(settings)))
     return settings
+
+
+def migrated_copy(template: Path, folder: Path) -> Store:
+    """A store in `folder` (not opened yet) holding a copy of `template` (a
+    migrated data directory), migrated: `migrate` checks the ledger and
+    finds nothing to apply."""
+    shutil.copytree(template, folder, symlinks=True)
+    copy = Store(f"chdb://{folder}", DATABASE)
+    migrate(copy)
+    return copy
 
 
 async def read_from_start(

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,7 +23,6 @@ from schemas import Channel
 from streams.alerts import stats
 from streams.clickhouse.bundle import encode_rows
 from streams.clickhouse.client import Store
-from streams.clickhouse.migrate import migrate
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.generator.live import event
 from streams.dev.generator.traffic import weeks_ago
@@ -42,6 +42,7 @@ from streams.runtime.topics import Topics
 from streams.store.rows import TOUCHPOINT_COLUMNS, touchpoint_row
 from tests import journey_oracle as oracle
 from tests.examples import record
+from tests.integration.harness import migrated_copy
 from tests.integration.test_metrics import expected_churn
 
 TOPICS = Topics("cx.")
@@ -134,10 +135,11 @@ def build(store: Store) -> World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, World]]:
-    store = Store(f"chdb://{tmp_path_factory.mktemp('accounts') / 'clickhouse'}", "cx_test")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, migrated_template: Path
+) -> Iterator[tuple[Store, World]]:
+    store = migrated_copy(migrated_template, tmp_path_factory.mktemp("accounts") / "clickhouse")
     try:
-        migrate(store)
         yield store, build(store)
     finally:
         store.close()

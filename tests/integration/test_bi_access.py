@@ -9,14 +9,13 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from streams.clickhouse.client import Store
-from streams.clickhouse.migrate import migrate
 from tests.unit.test_bi_access import BI_FILE, created_views
 
 
-def test_with_the_bi_profile_nothing_can_be_written(store: Store) -> None:
+def test_with_the_bi_profile_nothing_can_be_written(migrated: Store) -> None:
     """On the real engine, the profile's readonly setting refuses inserts
     and DDL, and the views still answer."""
-    migrate(store)
+    store = migrated
     readonly = {
         "readonly": int(ET.parse(BI_FILE).getroot().findtext("profiles/cx_bi/readonly") or 0)
     }

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from streams.clickhouse.bundle import encode_rows
 from streams.clickhouse.client import OffLoopStore, Store
-from streams.clickhouse.migrate import migrate
 from streams.deadletters.rows import dead_letter_columns
 from streams.dev.generator import TrafficSpec, generate_traffic
 from streams.erasure.store import (
@@ -248,12 +245,6 @@ def part_paths(store: Store, active: bool) -> list[str]:
         parameters={"db": store.database, "a": int(active)},
     ).result_rows
     return [path for (path,) in rows]
-
-
-@pytest.fixture
-def migrated(store: Store) -> Iterator[Store]:
-    migrate(store)
-    yield store
 
 
 def test_erasing_two_people_leaves_nothing_of_them_and_everyone_else(

@@ -7,7 +7,6 @@ from datetime import UTC
 
 from streams.clickhouse.bundle import encode_rows
 from streams.clickhouse.client import Store
-from streams.clickhouse.migrate import migrate
 from streams.journeys.fold import person_journeys
 from streams.journeys.rows import JOURNEY_COLUMNS, deleted_row, journey_row
 from streams.journeys.rules import JourneyRules
@@ -22,8 +21,8 @@ DAY = 24 * HOUR
 RULES = JourneyRules()
 
 
-def test_journey_rows_replace_by_version_and_retired_journeys_vanish(store: Store) -> None:
-    migrate(store)
+def test_journey_rows_replace_by_version_and_retired_journeys_vanish(migrated: Store) -> None:
+    store = migrated
     key = "customer_id:C1"
     as_of = 5 * DAY + HOUR
     state = PersonState()

@@ -6,14 +6,10 @@ counts of the touchpoints that went, also through the metrics check at start."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from schemas import Channel
 from streams.clickhouse.bundle import encode_rows
 from streams.clickhouse.client import OffLoopStore, Store
-from streams.clickhouse.migrate import migrate
 from streams.clickhouse.reconcile import reconcile_metrics
 from streams.clickhouse.retention import apply_retention, current_ttls
 from streams.deadletters.letter import encode_dead_letter
@@ -27,12 +23,6 @@ from tests.integration.test_store import TOPICS, as_batch, handler, run, store_b
 
 DAY_MS = 86_400_000
 TABLES = ["touchpoints", "journeys", "deadletters"]
-
-
-@pytest.fixture
-def migrated(store: Store) -> Iterator[Store]:
-    migrate(store)
-    yield store
 
 
 def settings(**days: int) -> Settings:

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from streams.dev.broker import LocalBroker, free_port
-from streams.dev.child_worker import ChildWorker
+from streams.dev.child_worker import ChildWorker, stop_together
 from streams.dev.generator import TrafficSpec, generate_traffic
 from streams.dev.produce import produce_records
 from tests import oracle
@@ -42,7 +42,7 @@ def test_two_ingest_workers_feed_one_store_worker(broker: LocalBroker, tmp_path:
         received = [w.stats()["ingest"]["received"] for w in ingesters]
         assert store.stats()["ingest"] == {}  # the store worker ingests nothing
     finally:
-        codes = [w.stop() for w in [*ingesters, store]]
+        codes = stop_together([*ingesters, store])
     assert codes == [0, 0, 0]
     assert all(n > 0 for n in received)  # both took part
     assert sum(received) >= len(records)  # (more if a batch was re-read after a rebalance)

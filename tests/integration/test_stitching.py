@@ -16,7 +16,7 @@ import orjson
 from schemas import Channel
 from streams.clickhouse.client import Store
 from streams.dev.broker import LocalBroker, free_port
-from streams.dev.child_worker import ChildWorker
+from streams.dev.child_worker import ChildWorker, stop_together
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.generator.traffic import Truth, population
 from streams.dev.produce import produce_records
@@ -229,7 +229,7 @@ def test_people_and_journeys_across_two_workers(broker: LocalBroker, tmp_path: P
         elsewhere = workers[1].get("/journey?identifier=anonymous_id:ck-x")  # no ClickHouse
         unclear = workers[0].get("/journey?identifier=C10000001")
     finally:
-        codes = [w.stop() for w in workers]
+        codes = stop_together(workers)
     assert codes == [0, 0]
     assert all(n > 0 for n in handled)  # both workers held journeys
     # Anonymous histories went to the people they turned out to be: moved

@@ -4,7 +4,7 @@ inserts, and deduplication across batches and restarts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import orjson
 import pytest
@@ -37,12 +37,6 @@ from tests.examples import invalid_cases, record, valid_events
 
 TOPICS = Topics("cx.")
 RECEIVED_AT_MS = 1_795_800_000_000  # 2026-11-27T17:20Z: after every golden example
-
-
-@pytest.fixture
-def migrated(store: Store) -> Iterator[Store]:
-    migrate(store)
-    yield store
 
 
 def count(store: Store, sql_text: str) -> int:

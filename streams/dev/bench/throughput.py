@@ -24,7 +24,7 @@ from streams.dev.bench.procfs import status_kb
 from streams.dev.bench.topic_batches import held_by_codec
 from streams.dev.bench.workers import bench_worker, uncompressed
 from streams.dev.broker import LocalBroker, local_settings
-from streams.dev.child_worker import ChildWorker
+from streams.dev.child_worker import ChildWorker, stop_together
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.produce import produce_records
 from streams.runtime.kafka import ensure_topics
@@ -186,8 +186,7 @@ def run_workers(
             "stats": stats,
         }
     finally:
-        for worker in workers:
-            worker.stop()
+        stop_together(workers)
 
 
 def run_ingest_alone(worker: ChildWorker, records: int, broker: LocalBroker) -> dict[str, Any]:
