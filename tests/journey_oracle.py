@@ -191,6 +191,36 @@ def pain_events(run: list[Seen], bought_before: bool) -> list[tuple[str, Seen]]:
     return pains
 
 
+@dataclass(frozen=True)
+class Contact:
+    """A support contact within a journey: the touchpoint that first opened
+    it, and when it was first answered and first resolved (None: not)."""
+
+    opened: Seen
+    answered_at: int | None
+    resolved_at: int | None
+
+
+def contacts(run: Sequence[Seen]) -> dict[str, Contact]:
+    """contact_id -> the contact, of each contact opened in `run` (in the
+    order first opened); answers and resolutions of others are left out."""
+    opened: dict[str, Seen] = {}
+    answered: dict[str, int] = {}
+    resolved: dict[str, int] = {}
+    for e in run:
+        contact = e.properties.get("contact_id")
+        if e.event_type == "support_contact_opened":
+            opened.setdefault(contact, e)
+        elif e.event_type == "support_contact_answered":
+            answered.setdefault(contact, e.at)
+        elif e.event_type == "support_contact_resolved":
+            resolved.setdefault(contact, e.at)
+    return {
+        contact: Contact(e, answered.get(contact), resolved.get(contact))
+        for contact, e in opened.items()
+    }
+
+
 def by_person(events: Sequence[Seen], keys: dict[str, str]) -> dict[str, list[Seen]]:
     """Events grouped by the key of the person they belong to (their
     strongest identifier's person)."""

@@ -21,31 +21,16 @@ import pytest
 
 from schemas import Channel
 from streams.alerts import stats
-from streams.clickhouse.bundle import encode_rows
 from streams.clickhouse.client import Store
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.generator.live import event
 from streams.dev.generator.traffic import weeks_ago
-from streams.identity.graph import IdentityGraph, evidence_of
-from streams.identity.log import Applied
-from streams.identity.rows import identity_map_columns
-from streams.identity.rules import IdentityRules
-from streams.ingest.pseudonym import Pseudonymizer
-from streams.ingest.route import ingest_batch
-from streams.ingest.touchpoint import identifiers_of
-from streams.journeys.fold import person_journeys
-from streams.journeys.rows import JOURNEY_COLUMNS, journey_row
-from streams.journeys.rules import JourneyRules
-from streams.journeys.steps import step_of
 from streams.reports.accounts import accounts, render_accounts
-from streams.runtime.topics import Topics
-from streams.store.rows import TOUCHPOINT_COLUMNS, touchpoint_row
 from tests import journey_oracle as oracle
-from tests.examples import record
 from tests.integration.harness import migrated_copy
 from tests.integration.test_metrics import expected_churn
+from tests.pure_store import store_journeys, store_traffic
 
-TOPICS = Topics("cx.")
 SECRET = "accounts"
 # Six weeks back: the last touchpoints fall within the last 30 days, the
 # first ones before, and all within the 90 days churn risk looks at.
@@ -87,37 +72,8 @@ def build(store: Store) -> World:
     them, and the journeys of every person as they are now."""
     now_ms = int(time.time() * 1000)
     generated = generate_traffic(SPEC) + slow_contact(now_ms - 20 * DAY)
-    records = [
-        record(TOPICS.channel(g.channel), g.value, offset=i, key=g.key)
-        for i, g in enumerate(generated)
-    ]
-    result = ingest_batch(records, TOPICS.channels, now_ms, Pseudonymizer(SECRET.encode()))
-    seen: set[str] = set()
-    first = []  # each event once, as the store keeps it
-    for tp in result.touchpoints:
-        if tp.event_id not in seen:
-            seen.add(tp.event_id)
-            first.append(tp)
-    graph = IdentityGraph(IdentityRules())
-    applied: list[Applied] = []
-    written = []
-    for offset, tp in enumerate(first):
-        ids = identifiers_of(tp.identifiers)
-        evidence = evidence_of(tp.event_id, tp.occurred_at_ms, tp.channel, ids)
-        if evidence is not None:
-            applied.append((offset, evidence, graph.observe(evidence)))
-        written.append(touchpoint_row(tp, graph.resolve(ids), 0))  # the key when written
-    store.insert_rows("touchpoints", TOUCHPOINT_COLUMNS, encode_rows(written), dedup_token=None)
-    store.insert("identity_map", identity_map_columns(applied), dedup_token=None)
-    steps: dict[str, list[Any]] = defaultdict(list)
-    for tp in first:
-        steps[graph.resolve(identifiers_of(tp.identifiers))].append(step_of(tp))
-    rows = [
-        journey_row(key, 1, now_ms, journey)
-        for key, own in steps.items()
-        for journey in person_journeys(key, own, JourneyRules(), as_of_ms=now_ms)
-    ]
-    store.insert_rows("journeys", JOURNEY_COLUMNS, encode_rows(rows), dedup_token=None)
+    stored = store_traffic(store, generated, received_at_ms=now_ms, secret=SECRET.encode())
+    store_journeys(store, stored, now_ms)
 
     world = World(now_ms, oracle.read(generated, SECRET))
     for g in generated:
@@ -224,24 +180,15 @@ def expected_support(w: World) -> dict[str, Counter[str]]:
     result: dict[str, Counter[str]] = defaultdict(Counter)
     for group in oracle.by_person(w.events, keys).values():
         for run in oracle.runs(group):
-            opened: dict[str, oracle.Seen] = {}
-            answered: dict[str, int] = {}
-            resolved: set[str] = set()
-            for e in run:
-                contact = e.properties.get("contact_id")
-                if e.event_type == "support_contact_opened":
-                    opened.setdefault(contact, e)
-                elif e.event_type == "support_contact_answered":
-                    answered.setdefault(contact, e.at)
-                elif e.event_type == "support_contact_resolved":
-                    resolved.add(contact)
-            for contact, e in opened.items():
+            for c in oracle.contacts(run).values():
+                e = c.opened
                 if e.event_id not in w.account_of:
                     continue
                 row = result[w.account_of[e.event_id]]
                 row["support_contacts"] += 1
-                row["open_support_contacts"] += contact not in answered and contact not in resolved
-                row["slow_support_contacts"] += answered.get(contact, e.at) - e.at > 2 * HOUR
+                row["open_support_contacts"] += c.answered_at is None and c.resolved_at is None
+                answered_at = e.at if c.answered_at is None else c.answered_at
+                row["slow_support_contacts"] += answered_at - e.at > 2 * HOUR
     return result
 
 

@@ -27,27 +27,19 @@ from streams.erasure.store import (
     purge,
     record_erasure,
 )
-from streams.identity.graph import IdentityGraph, evidence_of
-from streams.identity.log import Applied
 from streams.identity.rows import (
     IDENTITY_LINK_COLUMNS,
     IDENTITY_MAP_COLUMNS,
     identity_link_columns,
     identity_map_columns,
 )
-from streams.identity.rules import IdentityRules
-from streams.ingest.pseudonym import Pseudonymizer
-from streams.ingest.route import ingest_batch
 from streams.ingest.touchpoint import Touchpoint, identifiers_of
 from streams.journeys.fold import person_journeys
 from streams.journeys.rows import JOURNEY_COLUMNS, journey_row
 from streams.journeys.rules import JourneyRules
 from streams.journeys.steps import step_of
-from streams.runtime.topics import Topics
-from streams.store.rows import TOUCHPOINT_COLUMNS, touchpoint_row
-from tests.examples import record
+from tests.pure_store import store_traffic
 
-TOPICS = Topics("cx.")
 RECEIVED_AT_MS = 1_795_800_000_000
 
 
@@ -73,30 +65,13 @@ def build(store: Store) -> World:
     journey fold and the dead-letter rows, stored as the sinks store it."""
     world = World()
     generated = generate_traffic(TrafficSpec(people=8, seed=11, invalid_share=0.1))
-    records = [
-        record(TOPICS.channel(g.channel), g.value, offset=i, key=g.key)
-        for i, g in enumerate(generated)
-    ]
-    result = ingest_batch(records, TOPICS.channels, RECEIVED_AT_MS, Pseudonymizer(b"k"))
-    graph = IdentityGraph(IdentityRules())
-    applied: list[Applied] = []
-    for offset, tp in enumerate(result.touchpoints):
-        ids = identifiers_of(tp.identifiers)
-        evidence = evidence_of(tp.event_id, tp.occurred_at_ms, tp.channel, ids)
-        if evidence is not None:
-            applied.append((offset, evidence, graph.observe(evidence)))
-        world.touchpoints.append((tp, graph.resolve(ids)))  # the key when written
+    stored = store_traffic(store, generated, received_at_ms=RECEIVED_AT_MS, secret=b"k", once=False)
+    result, graph, applied = stored.ingested, stored.graph, stored.applied
+    world.touchpoints = stored.touchpoints
     for tp, _ in world.touchpoints:
         for identifier in identifiers_of(tp.identifiers):
             world.keys[identifier] = graph.key_of(identifier)
-    store.insert_rows(
-        "touchpoints",
-        TOUCHPOINT_COLUMNS,
-        encode_rows(touchpoint_row(tp, key, 0) for tp, key in world.touchpoints),
-        dedup_token=None,
-    )
     maps, links = identity_map_columns(applied), identity_link_columns(applied)
-    store.insert("identity_map", maps, dedup_token=None)
     store.insert("identity_links", links, dedup_token=None)
     world.map_rows = list(zip(maps["identifier"], maps["customer_key"], strict=True))
     names = IDENTITY_LINK_COLUMNS

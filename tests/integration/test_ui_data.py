@@ -163,19 +163,8 @@ def _fill(j: Journey, run: list[oracle.Seen], bought_before: bool) -> None:
         else:
             where = stage(e) or ""
         j.pains.append((day_of(e.at), where, kind))
-    opened: dict[str, oracle.Seen] = {}
-    answered: dict[str, int] = {}
-    resolved: dict[str, int] = {}
-    for e in run:
-        contact = e.properties.get("contact_id")
-        if e.event_type == "support_contact_opened":
-            opened.setdefault(contact, e)
-        elif e.event_type == "support_contact_answered":
-            answered.setdefault(contact, e.at)
-        elif e.event_type == "support_contact_resolved":
-            resolved.setdefault(contact, e.at)
-    for contact, e in opened.items():
-        answer, resolve = answered.get(contact), resolved.get(contact)
+    for c in oracle.contacts(run).values():
+        e, answer, resolve = c.opened, c.answered_at, c.resolved_at
         j.contacts.append(
             (
                 e.channel,
