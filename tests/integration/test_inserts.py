@@ -18,7 +18,7 @@ from tests import oracle
 from tests.integration.harness import isolated_settings
 
 RATE = 400
-"""Records a second: batches of about 40 records, every 100 ms."""
+"""Records a second: ingest batches of about 40 records, every 100 ms."""
 
 
 def parts_written(store: Store, table: str) -> int:
@@ -51,12 +51,15 @@ def test_a_steady_rate_is_inserted_about_once_a_second_per_table(
         assert worker.stop() == 0
     inserted = stats["clickhouse_inserts"]
     consumers = stats["consumers"]
-    touchpoints, batches = inserted["touchpoints"], consumers["store"]["batches"]
+    touchpoints = inserted["touchpoints"]
+    batches = consumers["ingest"]["batches"]  # of at most ~100 ms
     assert touchpoints["rows"] == unique  # each row inserted once
     assert sending_s > 5 and batches > 3 * sending_s, "batches of at most ~100 ms"
-    # Gathered: a few batches per insert, so several times their rows.
+    # Gathered: the rows of a few of those batches per insert.
     assert touchpoints["inserts"] * 3 <= batches, (touchpoints, batches)
     assert touchpoints["rows"] / touchpoints["inserts"] >= 3 * unique / batches
+    # The store reads until its insert falls due: about a batch per insert.
+    assert consumers["store"]["batches"] <= 1.5 * sending_s + 4, consumers["store"]
     # About once a second per table (and a last one when the traffic ends);
     # the tables people look things up in every five seconds.
     assert Settings.model_fields["lookup_insert_interval_ms"].default == 5000
