@@ -45,7 +45,10 @@ def isolated_settings(broker: LocalBroker, folder: Path, **overrides: object) ->
         # Dead letters and identity rows queryable within a second, not five:
         # tests wait for them (test_inserts checks the default).
         "lookup_insert_interval_ms": 1000,
-        "kafka_session_timeout_ms": 6000,
+        # A worker killed with -9 leaves its members in the groups until
+        # their session ends: the next worker's join waits that long (3 s,
+        # three heartbeats, rather than 6).
+        "kafka_session_timeout_ms": 3000,
         "kafka_heartbeat_interval_ms": 1000,
         "kafka_rebalance_timeout_ms": 6000,
         **overrides,
