@@ -41,7 +41,16 @@ class ChildWorker:
         return self
 
     def wait_healthy(self, timeout: float = 120) -> None:
-        self.wait_until(lambda _: self.get("/health") is not None, timeout, "healthy")
+        deadline = time.monotonic() + timeout
+        while self.get("/health") is None:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"worker exited with code {self.process.returncode} (log: {self.log_path})"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker not healthy within {timeout}s (log: {self.log_path})")
+            time.sleep(0.1)  # starting: nothing to measure yet, polls are cheap
 
     def health(self) -> tuple[int, dict[str, Any]] | None:
         """(HTTP status, body) of /health, or None while nothing listens."""

@@ -53,9 +53,6 @@ from streams.store.stage import KafkaDownstream, StoreStage
 
 log = logging.getLogger(__name__)
 
-HEALTH_AFTER_S = 5.0
-"""An operation retried for this long is reported by /health (shorter waits
-are the ordinary retries of a busy system)."""
 STOP_WITHIN_S = 12.0
 """At stop, how long the consumers may take to finish their batches, write
 and commit; what is not committed by then is read again at the next start.
@@ -337,8 +334,11 @@ class Processor(mode.Service):
     def health(self) -> tuple[int, dict[str, Any]]:
         """The HTTP status and body of /health: ok; starting (and what it
         waits for); or waiting on the infrastructure (ClickHouse, the broker)
-        for longer than HEALTH_AFTER_S."""
-        waiting = [wait.as_dict() for wait in WAITING.longer_than(HEALTH_AFTER_S)]
+        for longer than `CX_HEALTH_WAIT_SECONDS` (shorter waits are the
+        ordinary retries of a busy system)."""
+        waiting = [
+            wait.as_dict() for wait in WAITING.longer_than(self.settings.health_wait_seconds)
+        ]
         if not self.ready.is_set() or self.crash_reason:
             starting: dict[str, Any] = {"status": "starting", "phase": self.phase}
             return 503, {**starting, "waiting": waiting} if waiting else starting

@@ -321,6 +321,13 @@ class Settings(BaseSettings):
         gt=0,
         description="GET /live answers 503 when the event loop has been held this long",
     )
+    health_wait_seconds: float = Field(
+        5,
+        ge=0,
+        description="an operation on ClickHouse or the broker retried for longer than this "
+        "makes GET /ready answer 503 waiting (shorter waits are the ordinary retries of a "
+        "busy system)",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -28,6 +28,9 @@ from tests.stored import snapshot
 
 GRACE_S = 30
 """docker-compose.yml's stop_grace_period for the worker."""
+SHOWN_AFTER_S = 1
+"""CX_HEALTH_WAIT_SECONDS here: /health shows a wait after a second, not
+five (each test waits for it to show twice)."""
 
 
 @pytest.fixture
@@ -115,7 +118,12 @@ def test_a_full_disk_is_waited_out_reported_and_survives_sigterm(
 ) -> None:
     records = generate_traffic(TrafficSpec(people=300, seed=71))
     thirds = [records[i::3] for i in range(3)]
-    settings = isolated_settings(broker, tmp_path, clickhouse_url=f"chdb://{small_disk / 'ch'}")
+    settings = isolated_settings(
+        broker,
+        tmp_path,
+        clickhouse_url=f"chdb://{small_disk / 'ch'}",
+        health_wait_seconds=SHOWN_AFTER_S,
+    )
     log = tmp_path / "worker.log"
     worker = ChildWorker(settings, log).start()
     try:
@@ -149,7 +157,7 @@ def test_a_paused_broker_is_reported_survived_and_no_obstacle_to_sigterm(tmp_pat
     records = generate_traffic(TrafficSpec(people=200, seed=73))
     thirds = [records[i::3] for i in range(3)]
     with LocalBroker(log_path=tmp_path / "tansu.log") as own:
-        settings = isolated_settings(own, tmp_path)
+        settings = isolated_settings(own, tmp_path, health_wait_seconds=SHOWN_AFTER_S)
         worker = ChildWorker(settings, tmp_path / "worker.log").start()
         try:
             asyncio.run(produce_records(settings, thirds[0]))

@@ -297,6 +297,7 @@ def test_a_broker_out_of_reach_is_waited_for_and_a_refusal_then_still_stops_the_
         kafka_sasl_mechanism="SCRAM-SHA-256",
         kafka_sasl_username="cx",
         kafka_sasl_password="wrong",
+        health_wait_seconds=1,  # /health shows the wait after a second, not five
     )
     log = tmp_path / "worker.log"
     worker = ChildWorker(settings, log).start(healthy_within=None)

@@ -89,8 +89,10 @@ def end_every_journey(
 
 
 def settled(workers: list[ChildWorker]) -> None:
-    """Wait until every worker's consumers caught up and went quiet."""
-    for _ in range(2):  # a worker may hand the other one work meanwhile
+    """Wait until every worker's consumers caught up and went quiet (one
+    worker's `wait_idle` covers every stage it runs)."""
+    rounds = 2 if len(workers) > 1 else 1  # a worker may hand the other one work meanwhile
+    for _ in range(rounds):
         for worker in workers:
             worker.wait_idle()
 
