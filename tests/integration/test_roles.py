@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from streams.dev.broker import LocalBroker, free_port
-from streams.dev.child_worker import ChildWorker, stop_together
+from streams.dev.child_worker import ChildWorker, start_together, stop_together
 from streams.dev.generator import TrafficSpec, generate_traffic
 from streams.dev.produce import produce_records
 from tests import oracle
@@ -26,8 +26,9 @@ def test_two_ingest_workers_feed_one_store_worker(broker: LocalBroker, tmp_path:
         )
         return ChildWorker(own, tmp_path / f"{name}.log")
 
-    store = worker("store", "store").start()
-    ingesters = [worker(name, "ingest").start() for name in ("ingest-1", "ingest-2")]
+    store, *ingesters = start_together(
+        [worker("store", "store"), worker("ingest-1", "ingest"), worker("ingest-2", "ingest")]
+    )
     try:
         for ingester in ingesters:  # the group settled: the 12 channel partitions are shared
             ingester.wait_until(

@@ -16,7 +16,7 @@ import orjson
 from schemas import Channel
 from streams.clickhouse.client import Store
 from streams.dev.broker import LocalBroker, free_port
-from streams.dev.child_worker import ChildWorker, stop_together
+from streams.dev.child_worker import ChildWorker, start_together, stop_together
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.generator.traffic import Truth, population
 from streams.dev.produce import produce_records
@@ -203,10 +203,7 @@ def test_people_and_journeys_across_two_workers(broker: LocalBroker, tmp_path: P
         )
         return ChildWorker(own, tmp_path / f"{name}.log")
 
-    workers = [
-        worker("a", "ingest,journeys,store").start(),
-        worker("b", "ingest,journeys").start(),
-    ]
+    workers = start_together([worker("a", "ingest,journeys,store"), worker("b", "ingest,journeys")])
     try:
         for w in workers:  # both share the journey partitions
             w.wait_until(

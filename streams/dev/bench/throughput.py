@@ -24,7 +24,7 @@ from streams.dev.bench.procfs import status_kb
 from streams.dev.bench.topic_batches import held_by_codec
 from streams.dev.bench.workers import bench_worker, uncompressed
 from streams.dev.broker import LocalBroker, local_settings
-from streams.dev.child_worker import ChildWorker, stop_together
+from streams.dev.child_worker import ChildWorker, start_together, stop_together
 from streams.dev.generator import GeneratedRecord, TrafficSpec, generate_traffic
 from streams.dev.produce import produce_records
 from streams.runtime.kafka import ensure_topics
@@ -148,10 +148,7 @@ def run_workers(
     """Start the workers (the first one stores) and time them from the first
     touchpoint stored until every consumer of every worker has caught up;
     the CPU time of the workers, the broker and this process meanwhile."""
-    for worker in workers:  # together: they join the groups at once
-        worker.start(healthy_within=None)
-    for worker in workers:
-        worker.wait_healthy()
+    start_together(workers)
     store = workers[0]
     try:
         baseline_kb = status_kb("VmRSS", _pid(store))
