@@ -124,10 +124,11 @@ class ChildWorker:
     def wait_idle(self, timeout: float = 120) -> None:
         """Wait until every consumer of the worker has caught up (no lag on
         any partition) and handled no batch for a while: downstream stages
-        (journeys, their rows) are done too."""
-        calm = 0
+        (journeys, their rows) are done too: quiet on every look for half a
+        second."""
+        calm_since: float | None = None
         deadline = time.monotonic() + timeout
-        while calm < 2:
+        while True:
             stats = self.wait_until(lambda _: True, timeout, "answering")
             consumers = stats.get("consumers", {}).values()
             quiet = bool(consumers) and all(
@@ -135,10 +136,16 @@ class ChildWorker:
                 and (c["seconds_since_last_batch"] or 2.0) > 1.5
                 for c in consumers
             )
-            calm = calm + 1 if quiet else 0
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if not quiet:
+                calm_since = None
+            elif calm_since is None:
+                calm_since = now
+            elif now - calm_since >= 0.5:
+                return
+            if now > deadline:
                 raise TimeoutError(f"worker not idle within {timeout}s (log: {self.log_path})")
-            time.sleep(0.5)
+            time.sleep(0.25)
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM: finish the batch in flight, commit, exit."""

@@ -14,7 +14,18 @@ from streams.runtime.preflight import preflight
 from streams.runtime.settings import Settings
 
 
-class _Worker(faust.Worker):
+class QuickExitWorker(faust.Worker):
+    """faust's worker, without mode's last second of sleep at exit."""
+
+    async def _sentinel_task(self) -> None:
+        # The last turns of the loop before it closes, once every service
+        # has stopped and every task was gathered: callbacks still queued
+        # (transports closing) run in a few turns. mode sleeps a whole second
+        # here, which only delays the exit after every stop.
+        await asyncio.sleep(0.05)
+
+
+class _Worker(QuickExitWorker):
     """faust's worker, with `CX_LOG_FORMAT` applied once faust has set up
     logging (so its own lines come out in that format too)."""
 
@@ -23,13 +34,6 @@ class _Worker(faust.Worker):
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         super().on_setup_root_logger(logger, level)
         use_format(self.log_format, logger)
-
-    async def _sentinel_task(self) -> None:
-        # The last turns of the loop before it closes, once every service
-        # has stopped and every task was gathered: callbacks still queued
-        # (transports closing) run in a few turns. mode sleeps a whole second
-        # here, which only delays the exit after every stop.
-        await asyncio.sleep(0.05)
 
 
 def run_worker(settings: Settings) -> None:

@@ -42,6 +42,7 @@ from streams.journeys.steps import step_of
 from streams.runtime.partitioning import partition_of
 from streams.runtime.settings import Settings, load_settings
 from streams.runtime.topics import Topics
+from streams.runtime.worker import QuickExitWorker
 from streams.store.rows import TOUCHPOINT_COLUMNS, touchpoint_row
 
 FLUSH_ROWS = 5000
@@ -357,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     ingest = PeerIngest(settings)
     app = build_app(settings, sink, ingest)
     app.task(_finisher(sink, ingest, args.out))
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker = QuickExitWorker(app, loglevel=settings.log_level, quiet=True)
     with contextlib.suppress(SystemExit):
         worker.execute_from_commandline()
     if not args.out.exists():
