@@ -36,12 +36,22 @@ STATIC = Path(__file__).parent / "static"
 """The pages, scripts, styles and the vendored ECharts (package data)."""
 
 PAGES = {
-    "/": "overview.html",
-    "/journey-map": "journey-map.html",
-    "/person": "person.html",
-    "/alerts": "alerts.html",
+    "/": ("overview", "Overview"),
+    "/journey-map": ("journey-map", "Journey map"),
+    "/person": ("person", "Person"),
+    "/alerts": ("alerts", "Alerts"),
 }
-"""Each page's path and its file in `STATIC`."""
+"""Each page's path, its name (its script and `STATIC/pages/<name>.html`,
+the content of its `<main>`) and its title."""
+
+
+def page_html(name: str, title: str) -> bytes:
+    """A page: the shell every page shares (head, navigation, live status)
+    around the page's own content."""
+    shell = (STATIC / "shell.html").read_text()
+    main = (STATIC / "pages" / f"{name}.html").read_text()
+    filled = shell.replace("{{title}}", title).replace("{{page}}", name)
+    return filled.replace("{{main}}", main).encode()
 
 CACHE_SECONDS = 2.0
 READ_TIMEOUT_SECONDS = 20.0
@@ -182,7 +192,7 @@ class UI:
         self.personal_reader = personal_reader
         self.gate = gate
         self.cache = cache or Cache()
-        self.pages = {path: (STATIC / name).read_bytes() for path, name in PAGES.items()}
+        self.pages = {path: page_html(name, title) for path, (name, title) in PAGES.items()}
 
     async def page(self, request: web.Request) -> web.Response:
         """A page's HTML: a shell whose script asks the endpoints."""

@@ -82,7 +82,7 @@ async def ui() -> Iterator[tuple[TestClient[Any, Any], Reader, Clock]]:
 
 async def test_every_page_is_html_with_a_policy_that_allows_only_this_server(ui: Any) -> None:
     client, _, _ = ui
-    for path in PAGES:
+    for path, (name, title) in PAGES.items():
         response = await client.get(path)
         assert response.status == 200
         assert response.content_type == "text/html"
@@ -90,7 +90,11 @@ async def test_every_page_is_html_with_a_policy_that_allows_only_this_server(ui:
         assert "default-src 'self'" in policy and "connect-src 'self'" in policy
         assert "script-src 'self';" in policy  # no inline script, no eval
         body = await response.text()
-        assert 'src="/static/page.js"' in body and "data-page=" in body
+        assert 'src="/static/page.js"' in body and f'data-page="{name}"' in body
+        # The shared shell around the page's own content, nothing left unfilled.
+        assert f"<title>{title} · CX</title>" in body and f"<h1>{title}</h1>" in body
+        assert body.count("<main") == 1 and '<nav aria-label="Pages">' in body
+        assert "{{" not in body
     script = await client.get("/static/vendor/echarts.min.js")
     assert script.status == 200 and script.headers["X-Content-Type-Options"] == "nosniff"
 
@@ -174,7 +178,8 @@ def test_the_static_files_name_nothing_outside_the_package() -> None:
         for p in STATIC.rglob("*")
         if p.suffix in (".html", ".js", ".css") and "vendor" not in p.parts
     ]
-    assert {p.name for p in own} >= {"ui.js", "ui.css", "page.js", "report.js", *PAGES.values()}
+    pages = {f"{name}.html" for name, _ in PAGES.values()}
+    assert {p.name for p in own} >= {"ui.js", "ui.css", "page.js", "report.js", "shell.html", *pages}
     found = 0
     for path in own:
         text = path.read_text()
