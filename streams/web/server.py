@@ -53,6 +53,7 @@ def page_html(name: str, title: str) -> bytes:
     filled = shell.replace("{{title}}", title).replace("{{page}}", name)
     return filled.replace("{{main}}", main).encode()
 
+
 CACHE_SECONDS = 2.0
 READ_TIMEOUT_SECONDS = 20.0
 """How long a page waits for ClickHouse before it is told 503 (the read

@@ -179,7 +179,14 @@ def test_the_static_files_name_nothing_outside_the_package() -> None:
         if p.suffix in (".html", ".js", ".css") and "vendor" not in p.parts
     ]
     pages = {f"{name}.html" for name, _ in PAGES.values()}
-    assert {p.name for p in own} >= {"ui.js", "ui.css", "page.js", "report.js", "shell.html", *pages}
+    assert {p.name for p in own} >= {
+        "ui.js",
+        "ui.css",
+        "page.js",
+        "report.js",
+        "shell.html",
+        *pages,
+    }
     found = 0
     for path in own:
         text = path.read_text()
