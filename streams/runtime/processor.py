@@ -163,7 +163,7 @@ class Processor(mode.Service):
         self.phase = "reading the identity log"
         self.identity = IdentityReplica(
             # No group: every worker reads the whole log.
-            consumer_for(settings, None, fetch_max_wait_ms=20),
+            consumer_for(settings, None),
             self.topics.identity,
             settings.identity_rules,
         )
@@ -253,7 +253,8 @@ class Processor(mode.Service):
                     forget_events=self.touchpoints.forget if self.touchpoints else None,
                 )
             )
-            self._consume("erasures", [self.topics.erasures], self.erasures)
+            # Requests are rare and take seconds: fetched patiently, not 20 times a second.
+            self._consume("erasures", [self.topics.erasures], self.erasures, patient=True)
         if settings.stores and self.rules:
             alerts = self._lane("alerts")
             sinks = AlertSinks(
