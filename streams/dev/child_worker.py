@@ -13,10 +13,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.runtime.settings import Settings
 from streams.runtime.web_token import bearer
+
+T = TypeVar("T")
 
 
 class ChildWorker:
@@ -41,16 +43,8 @@ class ChildWorker:
         return self
 
     def wait_healthy(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while self.get("/health") is None:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"worker exited with code {self.process.returncode} (log: {self.log_path})"
-                )
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"worker not healthy within {timeout}s (log: {self.log_path})")
-            time.sleep(0.1)  # starting: nothing to measure yet, polls are cheap
+        # Starting: nothing to measure yet, polls are cheap.
+        self._poll(lambda: self.get("/health"), timeout, "healthy", every=0.1)
 
     def health(self) -> tuple[int, dict[str, Any]] | None:
         """(HTTP status, body) of /health, or None while nothing listens."""
@@ -98,18 +92,30 @@ class ChildWorker:
     def wait_until(
         self, done: Callable[[dict[str, Any]], bool], timeout: float, what: str
     ) -> dict[str, Any]:
+        def finished() -> dict[str, Any] | None:
+            stats = self.stats()
+            return stats if done(stats) else None
+
+        return self._poll(finished, timeout, what)
+
+    def _poll(
+        self, probe: Callable[[], T | None], timeout: float, what: str, every: float = 0.25
+    ) -> T:
+        """`probe`'s first answer that is not None, asked every `every`
+        seconds; an error as soon as the worker exits, or after `timeout`."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"worker exited with code {self.process.returncode} (log: {self.log_path})"
                 )
-            stats = self.stats()
-            if done(stats):
-                return stats
-            time.sleep(0.25)
-        raise TimeoutError(f"worker not {what} within {timeout}s (log: {self.log_path})")
+            found = probe()
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker not {what} within {timeout}s (log: {self.log_path})")
+            time.sleep(every)
 
     def wait_stored(self, touchpoints: int, dead_letters: int, timeout: float = 180) -> None:
         def done(stats: dict[str, Any]) -> bool:
@@ -127,10 +133,10 @@ class ChildWorker:
         (journeys, their rows) are done too: quiet on every look for half a
         second."""
         calm_since: float | None = None
-        deadline = time.monotonic() + timeout
-        while True:
-            stats = self.wait_until(lambda _: True, timeout, "answering")
-            consumers = stats.get("consumers", {}).values()
+
+        def calm() -> bool | None:
+            nonlocal calm_since
+            consumers = self.stats().get("consumers", {}).values()
             quiet = bool(consumers) and all(
                 all(lag == 0 for lag in c["lag"].values())
                 and (c["seconds_since_last_batch"] or 2.0) > 1.5
@@ -141,11 +147,9 @@ class ChildWorker:
                 calm_since = None
             elif calm_since is None:
                 calm_since = now
-            elif now - calm_since >= 0.5:
-                return
-            if now > deadline:
-                raise TimeoutError(f"worker not idle within {timeout}s (log: {self.log_path})")
-            time.sleep(0.25)
+            return True if calm_since is not None and now - calm_since >= 0.5 else None
+
+        self._poll(calm, timeout, "idle")
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM: finish the batch in flight, commit, exit."""

@@ -42,7 +42,7 @@ PAGES = {
     "/alerts": ("alerts", "Alerts"),
 }
 """Each page's path, its name (its script and `STATIC/pages/<name>.html`,
-the content of its `<main>`) and its title."""
+the content of its `<main>` below the heading) and its title (the heading)."""
 
 
 def page_html(name: str, title: str) -> bytes:
