@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas import Stage
 from streams.web.overview import SURVEYS, Counts, score
@@ -40,20 +40,35 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def funnel(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int, dict[str, int], dict[str, int]]:
-    """Journeys, converted, journeys by the channel they began on, and
-    journeys that reached each stage, from `ui_journey_funnel` rows (one
-    per first channel)."""
+class Funnel(NamedTuple):
+    """What `ui_journey_funnel` rows (one per first channel) add up to."""
+
+    journeys: int
+    converted: int
+    began: dict[str, int]
+    """Journeys by the channel they began on."""
+    reached: dict[str, int]
+    """Journeys that reached each stage."""
+    continued: dict[str, int]
+    """Journeys that reached each stage and the one before it (in funnel
+    order, whichever came first); 0 for the first stage."""
+
+
+def funnel(rows: Iterable[Mapping[str, Any]]) -> Funnel:
+    """The funnel of `ui_journey_funnel` rows."""
     journeys = converted = 0
     began: dict[str, int] = defaultdict(int)
     reached: dict[str, int] = dict.fromkeys(STAGES, 0)
+    continued: dict[str, int] = dict.fromkeys(STAGES, 0)
     for row in rows:
         journeys += int(row["journeys"])
         converted += int(row["converted"])
         began[_channel(row["first_channel"])] += int(row["journeys"])
         for stage in STAGES:
             reached[stage] += int(row[f"reached_{stage}"])
-    return journeys, converted, dict(sorted(began.items())), reached
+        for stage in STAGES[1:]:
+            continued[stage] += int(row[f"continued_{stage}"])
+    return Funnel(journeys, converted, dict(sorted(began.items())), reached, continued)
 
 
 def flows(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -183,13 +198,15 @@ def journey_map(
     pain_rows: Iterable[Mapping[str, Any]],
 ) -> dict[str, Any]:
     """`journeys`, `converted`, `began_on` and per stage `reached` (share of
-    all `journeys` as `share`), `conversion` (of the previous stage's
-    reached; None for the first or when none reached it), `drop_off`
-    (previous reached minus reached: negative when journeys enter at this
-    stage), `by_channel` (reached on each channel), `scores` and
-    `pain_points`; `unstaged` holds the answers and pain points of no
-    stage; `flows` the Sankey."""
-    journeys, converted, began, reached = funnel(funnel_rows)
+    all `journeys` as `share`), `conversion` (of the journeys that reached
+    the stage before, the share that reached this one too: at most 1; None
+    for the first stage or when none reached the one before), `drop_off`
+    (journeys that reached the stage before and not this one), `joined`
+    (journeys that reached this stage without the one before: a purchase in
+    store with no awareness online), `by_channel` (reached on each channel),
+    `scores` and `pain_points`; `unstaged` holds the answers and pain points
+    of no stage; `flows` the Sankey."""
+    journeys, converted, began, reached, continued = funnel(funnel_rows)
     flow = flows(flow_rows)
     scores = stage_scores(score_rows)
     pains = stage_pains(pain_rows)
@@ -197,23 +214,22 @@ def journey_map(
     for node in flow["nodes"]:
         by_channel[node["stage"]][node["channel"]] = node["journeys"]
     stages = []
-    previous: int | None = None
-    for stage in STAGES:
-        n = reached[stage]
+    for i, stage in enumerate(STAGES):
+        n, before, both = reached[stage], reached[STAGES[i - 1]] if i else None, continued[stage]
         stages.append(
             {
                 "stage": stage,
                 "journeys": journeys,
                 "reached": n,
                 "share": _ratio(n, journeys),
-                "conversion": None if previous is None else _ratio(n, previous),
-                "drop_off": None if previous is None else previous - n,
+                "conversion": None if before is None else _ratio(both, before),
+                "drop_off": None if before is None else before - both,
+                "joined": None if before is None else n - both,
                 "by_channel": dict(sorted(by_channel[stage].items())),
                 "scores": scores[stage],
                 "pain_points": pains[stage],
             }
         )
-        previous = n
     return {
         "journeys": journeys,
         "converted": converted,

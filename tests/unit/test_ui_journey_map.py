@@ -26,12 +26,21 @@ from streams.web.journey_map import (
 Z = 1.959963984540054
 
 
-def funnel_row(first_channel: str, journeys: int, converted: int, *reached: int) -> dict[str, Any]:
+def funnel_row(
+    first_channel: str,
+    journeys: int,
+    converted: int,
+    reached: tuple[int, ...],
+    continued: tuple[int, ...],
+) -> dict[str, Any]:
+    """A `ui_journey_funnel` row: reach of each stage, and of each after the
+    first, the journeys that reached it and the one before."""
     return {
         "first_channel": first_channel,
         "journeys": journeys,
         "converted": converted,
         **{f"reached_{stage}": n for stage, n in zip(STAGES, reached, strict=True)},
+        **{f"continued_{stage}": n for stage, n in zip(STAGES[1:], continued, strict=True)},
     }
 
 
@@ -97,26 +106,48 @@ def test_a_stage_reached_before_migration_015_has_an_unknown_channel() -> None:
 
 
 def test_stages_have_reach_conversion_drop_off_and_reach_per_channel() -> None:
-    rows = [funnel_row("web", 8, 3, 6, 5, 3, 2, 0), funnel_row("store", 2, 2, 0, 2, 3, 1, 1)]
+    rows = [
+        funnel_row("web", 8, 3, (6, 5, 3, 2, 0), (4, 3, 2, 0)),
+        funnel_row("store", 3, 2, (0, 2, 2, 1, 1), (0, 1, 1, 1)),
+    ]
     got = journey_map(rows, FLOWS, [], [])
-    assert (got["journeys"], got["converted"]) == (10, 5)
-    assert got["began_on"] == {"store": 2, "web": 8}
+    assert (got["journeys"], got["converted"]) == (11, 5)
+    assert got["began_on"] == {"store": 3, "web": 8}
     stages = {s["stage"]: s for s in got["stages"]}
     assert [s["stage"] for s in got["stages"]] == list(STAGES)
-    assert stages["awareness"]["reached"] == 6 and stages["awareness"]["conversion"] is None
-    assert stages["awareness"]["drop_off"] is None and stages["awareness"]["share"] == 0.6
-    assert stages["consideration"]["reached"] == 7
-    assert stages["consideration"]["conversion"] == round(7 / 6, 4)  # entered in store
-    assert stages["consideration"]["drop_off"] == -1
-    assert stages["purchase"]["conversion"] == round(6 / 7, 4)
-    assert stages["post_purchase"]["drop_off"] == 6 - 3
-    assert stages["consideration"]["by_channel"] == {"app": 1, "store": 2, "web": 4}
-    assert stages["loyalty"]["journeys"] == 10
+    first = stages["awareness"]
+    assert (first["reached"], first["share"]) == (6, round(6 / 11, 4))
+    assert (first["conversion"], first["drop_off"], first["joined"]) == (None, None, None)
+    # 7 reached consideration, 4 of them after (or with) awareness: 3 joined there
+    consideration = stages["consideration"]
+    assert consideration["reached"] == 7
+    assert consideration["conversion"] == round(4 / 6, 4)
+    assert (consideration["drop_off"], consideration["joined"]) == (6 - 4, 7 - 4)
+    purchase = stages["purchase"]
+    assert (purchase["conversion"], purchase["drop_off"], purchase["joined"]) == (
+        round(4 / 7, 4),
+        7 - 4,
+        5 - 4,
+    )
+    assert (stages["post_purchase"]["drop_off"], stages["post_purchase"]["joined"]) == (5 - 3, 0)
+    assert stages["loyalty"]["conversion"] == round(1 / 3, 4)
+    assert consideration["by_channel"] == {"app": 1, "store": 2, "web": 4}
+    assert stages["loyalty"]["journeys"] == 11
+
+
+def test_conversion_never_exceeds_the_stage_before() -> None:
+    """More journeys reach purchase (in store, without considering online)
+    than consideration: conversion counts only those that reached both."""
+    got = journey_map([funnel_row("store", 10, 9, (0, 2, 9, 0, 0), (0, 1, 0, 0))], [], [], [])
+    purchase = {s["stage"]: s for s in got["stages"]}["purchase"]
+    assert (purchase["conversion"], purchase["drop_off"], purchase["joined"]) == (0.5, 1, 8)
+    assert all(s["conversion"] is None or s["conversion"] <= 1 for s in got["stages"])
 
 
 def test_no_journey_reached_the_stage_before_no_conversion() -> None:
-    got = journey_map([funnel_row("web", 3, 0, 0, 2, 0, 0, 0)], [], [], [])
+    got = journey_map([funnel_row("web", 3, 0, (0, 2, 0, 0, 0), (0, 0, 0, 0))], [], [], [])
     assert [s["conversion"] for s in got["stages"]] == [None, None, 0.0, None, None]
+    assert [s["joined"] for s in got["stages"]] == [None, 2, 0, 0, 0]
 
 
 def score_row(stage: str, survey: str, responses: int, **counts: int) -> dict[str, Any]:

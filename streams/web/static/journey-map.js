@@ -68,15 +68,16 @@ function stageColumn(s) {
       "data-reached": s.reached,
       "data-conversion": s.conversion ?? "",
       "data-drop-off": s.drop_off ?? "",
+      "data-joined": s.joined ?? "",
     },
     h("h2", {}, label(s.stage)),
     h("p", { class: "big" }, count(s.reached)),
     h("dl", {},
       h("dt", {}, "of all journeys"), h("dd", {}, percent(s.share)),
       h("dt", {}, "from the stage before"), h("dd", {}, percent(s.conversion)),
-      s.drop_off !== null && s.drop_off < 0
-        ? [h("dt", {}, "more than before"), h("dd", {}, `+${count(-s.drop_off)}`)] // entered here
-        : [h("dt", {}, "dropped"), h("dd", { class: "drop" }, s.drop_off === null ? "–" : count(s.drop_off))]),
+      h("dt", {}, "dropped"), h("dd", { class: "drop" }, s.drop_off === null ? "–" : count(s.drop_off)),
+      // reached this stage without the one before (a purchase in store with no awareness online)
+      s.joined ? [h("dt", {}, "joined here"), h("dd", {}, `+${count(s.joined)}`)] : null),
     h("ul", { class: "bars", "aria-label": `${label(s.stage)} by channel` },
       Object.entries(s.by_channel || {}).map(([c, n]) =>
         h("li", { class: c, "data-channel": c, "data-n": n }, h("span", {}, c),

@@ -8,7 +8,11 @@ SELECT first_channel, sum(journeys) AS journeys,
        sum(reached_purchase) AS reached_purchase,
        sum(reached_post_purchase) AS reached_post_purchase,
        sum(reached_loyalty) AS reached_loyalty,
-       sum(converted) AS converted
+       sum(converted) AS converted,
+       sum(continued_consideration) AS continued_consideration,
+       sum(continued_purchase) AS continued_purchase,
+       sum(continued_post_purchase) AS continued_post_purchase,
+       sum(continued_loyalty) AS continued_loyalty
 FROM {database:Identifier}.funnel_by_segment_daily
 WHERE day >= {since_day:Date} AND day < {until_day:Date}
   AND ({channel:String} = '' OR first_channel = {channel:String})
