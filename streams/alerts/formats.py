@@ -18,11 +18,15 @@ from streams.alerts.rules import Rule
 from streams.alerts.summary import summarize
 from streams.alerts.targets import Destination
 
-ALERTMANAGER_HOLD_MS = 7 * 24 * 3_600_000
-"""A firing alert's endsAt ahead of its start: Alertmanager resolves an alert
-by itself at endsAt (or after its resolve_timeout, 5m by default, without
-one), and the worker sends a notice once, not again and again as Prometheus
-does; the resolved notice sets endsAt to the time it resolved."""
+ALERTMANAGER_RESEND_MS = 60_000
+"""How often the worker posts its open alerts to Alertmanager again (the
+default of `CX_ALERTMANAGER_RESEND_SECONDS`), as Prometheus does."""
+ALERTMANAGER_HOLD_RESENDS = 4
+"""A firing alert's endsAt is this many re-send intervals after it was
+posted (Prometheus' rule): Alertmanager resolves an alert by itself at
+endsAt, so an alert the worker stops re-sending (the worker is gone, the
+rule removed) ends within minutes, and one that fires for weeks stays
+open. The resolved notice sets endsAt to the time it resolved."""
 PAGERDUTY_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
 SLACK_SECTION_LIMIT = 3000
 PAGERDUTY_SUMMARY_LIMIT = 1024
@@ -203,11 +207,20 @@ def alertmanager_labels(alert: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
-def alertmanager(alert: dict[str, Any], link: str | None = None) -> list[dict[str, Any]]:
+def alertmanager(
+    alert: dict[str, Any], link: str | None = None, held_until_ms: int | None = None
+) -> list[dict[str, Any]]:
     """A POST body of Alertmanager's /api/v2/alerts: one alert, endsAt the
-    resolve time once resolved (ALERTMANAGER_HOLD_MS ahead while firing)."""
+    resolve time once resolved; while firing `held_until_ms` (the post time
+    plus ALERTMANAGER_HOLD_RESENDS re-send intervals; by default counted from
+    the notice's time and the default interval)."""
     started = alert["episode_started_at_ms"]
-    ends = alert["at_ms"] if alert["status"] == "resolved" else started + ALERTMANAGER_HOLD_MS
+    if alert["status"] == "resolved":
+        ends = alert["at_ms"]
+    elif held_until_ms is None:
+        ends = alert["at_ms"] + ALERTMANAGER_HOLD_RESENDS * ALERTMANAGER_RESEND_MS
+    else:
+        ends = held_until_ms
     description = alert["reason"]
     if alert["context"]:
         pains = ", ".join(f"{c['pain_point']} ({c['count']})" for c in alert["context"])
@@ -223,8 +236,11 @@ def alertmanager(alert: dict[str, Any], link: str | None = None) -> list[dict[st
     return [posted]
 
 
-def render(destination: Destination, alert: dict[str, Any]) -> Any:
-    """The JSON body of `alert` for `destination`'s format."""
+def render(
+    destination: Destination, alert: dict[str, Any], held_until_ms: int | None = None
+) -> Any:
+    """The JSON body of `alert` for `destination`'s format (`held_until_ms`:
+    an Alertmanager alert's endsAt while firing)."""
     if destination.format == "slack":
         return slack(alert, destination.link)
     if destination.format == "teams":
@@ -233,9 +249,11 @@ def render(destination: Destination, alert: dict[str, Any]) -> Any:
         assert destination.routing_key is not None
         return pagerduty(alert, destination.routing_key, destination.link)
     if destination.format == "alertmanager":
-        return alertmanager(alert, destination.link)
+        return alertmanager(alert, destination.link, held_until_ms)
     return alert
 
 
-def body(destination: Destination, alert: dict[str, Any]) -> bytes:
-    return orjson.dumps(render(destination, alert))
+def body(
+    destination: Destination, alert: dict[str, Any], held_until_ms: int | None = None
+) -> bytes:
+    return orjson.dumps(render(destination, alert, held_until_ms))

@@ -6,7 +6,9 @@ Slack, Teams, PagerDuty, Alertmanager: streams/alerts/formats.py).
 Targets are posted to in the background, each in order and on its own,
 retried with backoff (a 4xx other than 429 is not), and never hold up the
 evaluation or the stream. Open episodes are read back from the table
-when the evaluator starts, so a restart does not page again."""
+when the evaluator starts, so a restart does not page again. Alertmanager
+targets also get the open alerts again every re-send interval (and right
+after a start), each held a few intervals ahead, as Prometheus does."""
 
 from __future__ import annotations
 
@@ -69,8 +71,11 @@ class AlertSinks:
         topic: str,
         destinations: list[Destination],
         crash: Callable[[BaseException], Awaitable[None]],
+        resend_s: float = formats.ALERTMANAGER_RESEND_MS / 1000,
     ) -> None:
         self.store = store
+        self.hold_ms = round(formats.ALERTMANAGER_HOLD_RESENDS * resend_s * 1000)
+        """An Alertmanager alert's endsAt after each post, while it fires."""
         self.producer = producer
         self.topic = topic
         self.destinations = destinations
@@ -117,13 +122,25 @@ class AlertSinks:
             if wanted:
                 posts.put(wanted)
 
+    def resend(self, firing: list[dict[str, Any]]) -> None:
+        """Post these open alerts (their firing notices) to the Alertmanager
+        targets again, to keep them open there; the other targets heard once."""
+        for destination, posts in zip(self.destinations, self.posts, strict=True):
+            wanted = [a for a in firing if destination.wants(a)]
+            if wanted and destination.format == "alertmanager":
+                posts.put(wanted)
+                self.counts["alertmanager_resent"] += len(wanted)
+
     async def _post_all(self, destination: Destination, alerts: list[dict[str, Any]]) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         for alert in alerts:
-            body = formats.body(destination, alert)
             await with_backoff(
-                lambda body=body: self._post(destination, body),  # type: ignore[misc]
+                # held from the moment it is (re)tried: a late post is not stale on arrival
+                lambda alert=alert: self._post(  # type: ignore[misc]
+                    destination,
+                    formats.body(destination, alert, int(time.time() * 1000) + self.hold_ms),
+                ),
                 is_transient=_webhook_transient,
                 what=f"webhook: post an alert to the {destination.label}",
                 max_delay=60,
@@ -171,6 +188,7 @@ class AlertEvaluator:
         sinks: AlertSinks,
         clock: Callable[[], float] = time.time,
         settle: Callable[[], Awaitable[None]] | None = None,
+        resend_s: float = formats.ALERTMANAGER_RESEND_MS / 1000,
     ) -> None:
         self.rules = rules
         self.by_name = {rule.name: rule for rule in rules}
@@ -181,13 +199,18 @@ class AlertEvaluator:
         """Awaited before an alert's context is read: until the journeys
         (which lag the touchpoints by a flush) hold what the rules saw."""
         self.episodes: dict[tuple[str, str], Episode] | None = None
+        self.firing: dict[tuple[str, str], dict[str, Any]] = {}
+        """The firing notice of each open episode, re-sent to Alertmanager."""
+        self.resend_s = resend_s
+        self._resent_at: float | None = None
         self.ticks = 0
 
     async def tick(self) -> list[dict[str, Any]]:
         """Evaluate every rule once; deliver and return what fired or resolved."""
         if self.episodes is None:
             rows = await self.store.query("open_alerts")
-            self.episodes = {(r, s): Episode(r, s, int(started)) for r, s, started in rows}
+            self.episodes = {(r[0], r[1]): Episode(r[0], r[1], int(r[2])) for r in rows}
+            self.firing = {(r[0], r[1]): _stored_firing(*r) for r in rows}
         now_ms = int(self.clock() * 1000)
         until = (now_ms // _MINUTE_MS + 1) * _MINUTE_MS  # the current minute included
         cache: dict[tuple[str, int, int], list[tuple[Any, ...]]] = {}
@@ -206,16 +229,36 @@ class AlertEvaluator:
                 if event is not None:
                     events.append(event)
         self.ticks += 1
-        if not events:
-            return []
-        if self.settle is not None:
-            await self.settle()
-        context = await self.store.query(
-            "alert_context", since_ms=until - 24 * 60 * _MINUTE_MS, until_ms=until
-        )
-        alerts = [formats.payload(e, self.by_name[e.rule], _context(e, context)) for e in events]
-        await self.sinks.deliver(alerts)
+        alerts: list[dict[str, Any]] = []
+        if events:
+            if self.settle is not None:
+                await self.settle()
+            context = await self.store.query(
+                "alert_context", since_ms=until - 24 * 60 * _MINUTE_MS, until_ms=until
+            )
+            alerts = [
+                formats.payload(e, self.by_name[e.rule], _context(e, context)) for e in events
+            ]
+            await self.sinks.deliver(alerts)
+            for alert in alerts:
+                episode = (alert["rule"], alert["slice"])
+                if alert["status"] == "firing":
+                    self.firing[episode] = alert
+                else:
+                    self.firing.pop(episode, None)
+        self._resend_due(now_ms / 1000, {(a["rule"], a["slice"]) for a in alerts})
         return alerts
+
+    def _resend_due(self, now_s: float, just_sent: set[tuple[str, str]]) -> None:
+        """Re-send the open alerts to Alertmanager at the first tick (after a
+        start: Alertmanager may have lost them meanwhile), then every
+        resend_s; not those that fired in this tick (just posted)."""
+        if self._resent_at is not None and now_s - self._resent_at < self.resend_s:
+            return
+        self._resent_at = now_s
+        again = [alert for key, alert in self.firing.items() if key not in just_sent]
+        if again:
+            self.sinks.resend(again)
 
     async def _counts(
         self,
@@ -239,6 +282,33 @@ class AlertEvaluator:
                 )
         rows = cache[key]
         return time_counts(rule, rows) if times else metric_counts(rule, rows)
+
+
+def _stored_firing(
+    rule: str,
+    slice_key: str,
+    started: int,
+    fired_at_ms: int,
+    severity: str,
+    metric: str,
+    reason: str,
+    summary: str,
+    context: str,
+) -> dict[str, Any]:
+    """An open episode's firing notice as the `open_alerts` query reads it
+    back: what an Alertmanager target needs to post it again."""
+    return {
+        "status": "firing",
+        "rule": rule,
+        "slice": slice_key,
+        "severity": severity,
+        "metric": metric,
+        "at_ms": int(fired_at_ms),
+        "episode_started_at_ms": int(started),
+        "reason": reason,
+        "summary": summary,
+        "context": orjson.loads(context) if context else [],
+    }
 
 
 def alert_columns(alerts: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -263,8 +263,15 @@ class Processor(mode.Service):
                 self.topics.alerts,
                 self.alert_targets,
                 self.crash,
+                resend_s=settings.alertmanager_resend_seconds,
             )
-            self.alerts = AlertEvaluator(self.rules, alerts, sinks, settle=self.journeys_stored)
+            self.alerts = AlertEvaluator(
+                self.rules,
+                alerts,
+                sinks,
+                settle=self.journeys_stored,
+                resend_s=settings.alertmanager_resend_seconds,
+            )
             log.info(
                 "alerting: %d rules, every %ss; targets: %s",
                 len(self.rules),

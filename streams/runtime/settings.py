@@ -281,6 +281,13 @@ class Settings(BaseSettings):
         description="comma-separated URLs that get every alert as a JSON POST (generic "
         "webhooks); other formats are [[target]] tables of the rules file",
     )
+    alertmanager_resend_seconds: float = Field(
+        60,
+        gt=0,
+        description="how often open alerts are posted to Alertmanager targets again, each "
+        "held (endsAt) four such intervals ahead, as Prometheus does: an alert the worker "
+        "stops re-sending ends by itself",
+    )
     gc_tuned: bool = Field(
         True,
         description="collect young garbage every 5,000 allocations and freeze what "

@@ -4,14 +4,17 @@ real webhook receiver on loopback, and resolve when the traffic recovers; a
 dip in a handful of app CSAT answers does not fire. The same run posts to
 Slack, Teams, PagerDuty and Alertmanager receivers on loopback: each body
 in its service's documented schema, resolves that match their triggers,
-and no URL path, query or key in the worker's log."""
+and no URL path, query or key in the worker's log. Alertmanager gets the
+open alerts again every re-send interval, across a restart of the worker
+(which pages no one again), each held four intervals ahead."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,8 @@ from tests.alert_schemas import problems
 from tests.integration.harness import isolated_settings
 
 MINUTE = 60_000
+RESEND_S = 2
+"""CX_ALERTMANAGER_RESEND_SECONDS here: open alerts re-sent every 2 s."""
 RULES = """
 [[rule]]
 name = "store-nps-drop"
@@ -144,13 +149,37 @@ def services() -> Iterator[dict[str, WebhookReceiver]]:
 
 
 def wait_for(
-    webhook: WebhookReceiver, count: int, worker: ChildWorker, timeout: float = 90
+    webhook: WebhookReceiver,
+    count: int,
+    worker: ChildWorker,
+    timeout: float = 90,
+    counted: Callable[[WebhookReceiver], int] = lambda receiver: len(receiver.received),
 ) -> None:
     deadline = time.monotonic() + timeout
-    while len(webhook.received) < count:
+    while counted(webhook) < count:
         assert time.monotonic() < deadline, f"only these alerts: {webhook.bodies}"
         worker.wait_until(lambda _: True, 10, "answering")  # raises if it died
         time.sleep(0.5)
+
+
+WALL = time.time() - time.monotonic()
+"""Add to a receiver's arrival time (time.monotonic()) for the wall clock."""
+
+
+def _ms(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp() * 1000
+
+
+def alertmanager_posts(receiver: WebhookReceiver, since: float = 0.0) -> list[tuple[float, Any]]:
+    """(arrival, wall clock ms, alert) of each alert posted to Alertmanager after `since`."""
+    return [(t, alert) for t, body in receiver.received if t >= since for alert in body]
+
+
+def ended_posts(receiver: WebhookReceiver) -> int:
+    """Alertmanager posts that ended their alert (endsAt not ahead of arrival)."""
+    return sum(
+        _ms(a["endsAt"]) <= (t + WALL) * 1000 + 1000 for t, a in alertmanager_posts(receiver)
+    )
 
 
 def test_exactly_the_injected_problems_alert_and_resolve(
@@ -167,7 +196,12 @@ def test_exactly_the_injected_problems_alert_and_resolve(
     )
     monkeypatch.setenv("CX_TEST_PAGERDUTY_KEY", ROUTING_KEY)
     settings = isolated_settings(
-        broker, tmp_path, alert_rules=rules, alert_interval_seconds=1, alert_webhooks=webhook.url
+        broker,
+        tmp_path,
+        alert_rules=rules,
+        alert_interval_seconds=1,
+        alert_webhooks=webhook.url,
+        alertmanager_resend_seconds=RESEND_S,
     )
     worker = ChildWorker(settings, tmp_path / "worker.log").start()
     try:
@@ -182,10 +216,23 @@ def test_exactly_the_injected_problems_alert_and_resolve(
         time.sleep(3)  # a few more evaluations: nothing fires twice, nothing else fires
         fired = {(a["rule"], a["slice"]) for a in webhook.bodies}
         assert len(webhook.received) == 3
+        # Restarted, the worker pages no one again, and re-sends the open
+        # alerts (read back from the table) to Alertmanager.
+        assert worker.stop() == 0
+        restarted = time.monotonic()
+        worker = ChildWorker(settings, tmp_path / "worker-restarted.log").start()
+        wait_for(
+            services["alertmanager"],
+            3,
+            worker,
+            counted=lambda receiver: len(alertmanager_posts(receiver, restarted)),
+        )
+        assert len(webhook.received) == 3
         asyncio.run(produce_records(settings, recovery(int(time.time() * 1000))))
         wait_for(webhook, 6, worker)
-        for format_, count in (("slack", 6), ("teams", 6), ("alertmanager", 6), ("pagerduty", 4)):
+        for format_, count in (("slack", 6), ("teams", 6), ("pagerduty", 4)):
             wait_for(services[format_], count, worker, timeout=20)
+        wait_for(services["alertmanager"], 3, worker, timeout=20, counted=ended_posts)
         time.sleep(3)
         metrics = {
             (sample.name, tuple(sample.labels.values())): sample.value
@@ -201,7 +248,8 @@ def test_exactly_the_injected_problems_alert_and_resolve(
         ("channel-silent", "channel=sms"),
     }
     assert [a["status"] for a in received] == ["firing"] * 3 + ["resolved"] * 3
-    assert metrics[("cx_alert_notices_total", ("firing",))] == 3
+    # the restarted worker's counts: it paged no one again and resolved all three
+    assert metrics[("cx_alert_notices_total", ("firing",))] == 0
     assert metrics[("cx_alert_notices_total", ("resolved",))] == 3
     assert metrics[("cx_alerts_open", ())] == 0
     assert metrics[("cx_alert_evaluations_total", ())] > 3
@@ -224,7 +272,8 @@ def test_exactly_the_injected_problems_alert_and_resolve(
         store.close()
     assert sorted(stored) == sorted((a["rule"], a["slice"], a["status"]) for a in received)
     check_services(received, services)
-    log = (tmp_path / "worker.log").read_text()
+    check_alertmanager(received, services["alertmanager"], restarted)
+    log = (tmp_path / "worker.log").read_text() + (tmp_path / "worker-restarted.log").read_text()
     assert "slack target cx-team at 127.0.0.1" in log  # targets are named by host
     for secret in (SECRET, "/services/", "/webhookb2", "/v2/enqueue", "sig="):
         assert secret not in log, secret
@@ -256,14 +305,29 @@ def check_services(received: list[Any], services: dict[str, WebhookReceiver]) ->
     assert {e["routing_key"] for e in events} == {ROUTING_KEY}
     assert services["pagerduty"].paths == ["/v2/enqueue"] * 4
 
-    alertmanager = services["alertmanager"]
-    assert alertmanager.paths == ["/api/v2/alerts"] * 6
-    posted = [alert for body in alertmanager.bodies for alert in body]
+
+def check_alertmanager(
+    received: list[Any], alertmanager: WebhookReceiver, restarted: float
+) -> None:
+    """Each alert posted when it fired, again every RESEND_S before and
+    after the restart with the same labels, start and annotations, held
+    four intervals ahead of each post, then ended at the time it resolved,
+    and never posted after that."""
+    assert set(alertmanager.paths) == {"/api/v2/alerts"}
+    posted = alertmanager_posts(alertmanager)
     resolved_at = {(a["rule"], a["slice"]): a["at"] for a in received if a["status"] == "resolved"}
-    for labels in {tuple(sorted(a["labels"].items())) for a in posted}:
-        firing, ended = (a for a in posted if tuple(sorted(a["labels"].items())) == labels)
+    assert len({tuple(sorted(a["labels"].items())) for _, a in posted}) == 3
+    for labels in {tuple(sorted(a["labels"].items())) for _, a in posted}:
+        mine = [(t, a) for t, a in posted if tuple(sorted(a["labels"].items())) == labels]
+        *firing, (_, ended) = mine  # the resolve comes last: nothing is re-sent after it
         rule = dict(labels)["alertname"]
         slice_key = next(s for r, s in resolved_at if r == rule)
-        assert ended["endsAt"] == resolved_at[(rule, slice_key)] < firing["endsAt"]
-        assert firing["startsAt"] == ended["startsAt"]
-        assert firing["generatorURL"] == "https://grafana.example.com/d/cx"
+        assert ended["endsAt"] == resolved_at[(rule, slice_key)]
+        before = [t for t, _ in firing if t < restarted]
+        assert len(before) >= 2 and len(firing) - len(before) >= 1  # re-sent, and after the restart
+        for t, alert in firing:
+            held_s = (_ms(alert["endsAt"]) - (t + WALL) * 1000) / 1000
+            assert 4 * RESEND_S - 1.5 <= held_s <= 4 * RESEND_S + 0.5, held_s
+            assert alert["startsAt"] == ended["startsAt"] < alert["endsAt"]
+            assert alert["annotations"] == firing[0][1]["annotations"]  # the table kept the notice
+            assert alert["generatorURL"] == "https://grafana.example.com/d/cx"

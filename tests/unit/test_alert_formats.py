@@ -188,7 +188,14 @@ def test_alertmanager_resolves_the_same_labels_at_the_resolve_time() -> None:
     )
     assert firing["startsAt"] == ended["startsAt"] == "2026-11-23T08:16:40.120000+00:00"
     assert ended["endsAt"] == resolved["at"] == "2026-11-23T11:28:40.120000+00:00"
-    assert firing["endsAt"] > resolved["at"]  # held until the resolve, not Alertmanager's 5m
+    # firing: held four re-send intervals after the post (re-sent while it fires)
+    assert firing["endsAt"] == "2026-11-23T08:20:40.120000+00:00"
+    posted_at = fired["at_ms"] + 3 * 3_600_000
+    (again,) = formats.alertmanager(fired, None, posted_at + 4 * 60_000)
+    assert again["startsAt"] == firing["startsAt"] and again["labels"] == firing["labels"]
+    assert again["endsAt"] == "2026-11-23T11:20:40.120000+00:00"
+    (still,) = formats.alertmanager(resolved, None, posted_at + 4 * 60_000)
+    assert still["endsAt"] == resolved["at"]  # a resolve ends when it resolved, whenever posted
 
 
 def test_slack_text_is_escaped() -> None:
