@@ -534,6 +534,12 @@ def _bench_folder() -> Path:
     "--idle-seconds", default=10.0, show_default=True, help="how long the idle CPU is measured"
 )
 @click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--floor/--no-floor",
+    default=True,
+    show_default=True,
+    help="also measure the Kafka client's floor: a bare two-hop relay on the same traffic",
+)
 @_JSON
 @_dev_tooling
 def bench_steady(
@@ -542,18 +548,20 @@ def bench_steady(
     seconds: float,
     idle_seconds: float,
     seed: int,
+    floor: bool,
     json_path: Path | None,
 ) -> None:
     """CPU a record at steady rates against a backlog drained by the same
     worker in the same run (idle CPU taken out), send-to-queryable delay,
-    and ClickHouse's inserts, parts and rows per insert by table."""
+    and ClickHouse's inserts, parts and rows per insert by table; then the
+    same for a bare two-hop relay on the same Kafka client (the floor)."""
     from streams.dev.bench.steady import SteadyPlan, measure, parse_rates
 
     try:
         offered = parse_rates(rates)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--rates") from exc
-    plan = SteadyPlan(backlog_events, offered, seconds, idle_seconds, seed)
+    plan = SteadyPlan(backlog_events, offered, seconds, idle_seconds, seed, floor)
     _report_nested(measure(plan, _bench_folder()), json_path)
 
 

@@ -1,6 +1,7 @@
 """`cx bench steady` and `cx bench history` end to end at a tiny size (each
 starts its own brokers and workers): the reports hold every figure, with
-sane values, and every event sent was stored. No timing is asserted:
+sane values, every event sent was stored, and the steady run's floor (a
+bare relay) relayed the same records. No timing is asserted:
 figures belong to the benchmark, not to tests."""
 
 from __future__ import annotations
@@ -66,6 +67,30 @@ def test_the_steady_benchmark_reports_each_rate_against_the_backlog(tmp_path: Pa
         store.close()
     assert on_disk == dict(listed)
     assert touchpoints == runs["backlog"]["touchpoints"] + stored
+    # The floor (a bare relay on the same client) relayed the same records.
+    floor = runs["floor"]
+    assert floor["records"] == runs["backlog"]["records"]
+    assert floor["cpu_s"] > 0 and floor["window_s"] > 0
+    # (a backlog this small can be within the relay's idle noise: 0 then)
+    drained_us = max(0.0, floor["cpu_s"] - floor["idle_cores"] * floor["window_s"])
+    drained_us *= 1e6 / floor["records"]
+    assert figures["floor_backlog_cpu_us_per_record"] == floor["cpu_us_per_record"]
+    assert floor["cpu_us_per_record"] == pytest.approx(drained_us, abs=0.06)
+    assert [(w["offered_records_per_s"], w["records"]) for w in floor["windows"]] == [
+        (w["offered_records_per_s"], w["records"]) for w in runs["windows"]
+    ]
+    for peer in floor["windows"]:
+        at = figures[f"at_{peer['offered_records_per_s']:g}_per_s"]
+        assert peer["cpu_s"] > 0
+        beyond_idle = max(0.0, peer["cpu_s"] - floor["idle_cores"] * peer["window_s"])
+        expected_us = beyond_idle * 1e6 / peer["records"]
+        assert at["floor_cpu_us_per_record"] == pytest.approx(expected_us, abs=0.06)
+        if floor["cpu_us_per_record"] > 0:
+            assert at["floor_vs_backlog"] == pytest.approx(
+                expected_us / floor["cpu_us_per_record"], 0.01, abs=0.006
+            )
+        else:
+            assert at["floor_vs_backlog"] is None
 
 
 def test_the_history_benchmark_compares_the_same_live_events_after_two_histories(

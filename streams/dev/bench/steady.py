@@ -8,8 +8,11 @@ out of every window), then gets traffic at each rate in turn for a fixed
 time, paced, continuing the backlog's event time with new people. Per
 rate: the worker's CPU per record and its ratio to the backlog's, the
 delay from send to queryable, and ClickHouse's inserts and parts per
-minute and rows per insert, by table. How to read it: docs/performance.md,
-"A steady rate against a backlog".
+minute and rows per insert, by table. Then, as its peer, the Kafka
+client's floor (`streams.dev.bench.relay_floor`): a bare two-hop relay on
+the same client, given the same backlog and the same records at the same
+rates. How to read it: docs/performance.md, "A steady rate against a
+backlog".
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from streams.dev.bench.busy import Mark, Window, idle_cores, mark, ratio
 from streams.dev.bench.clickhouse_writes import PartWatch, insert_counts, per_table
 from streams.dev.bench.latency import latency_summary, send_paced, stored_at
+from streams.dev.bench.relay_floor import measure_floor
 from streams.dev.bench.throughput import EVENTS_PER_PERSON
 from streams.dev.bench.workers import bench_worker, uncompressed
 from streams.dev.broker import LocalBroker
@@ -66,6 +70,8 @@ class SteadyPlan:
     """How long each rate is offered."""
     idle_seconds: float = 10.0
     seed: int = 1
+    floor: bool = True
+    """Also measure the Kafka client's floor (a bare relay) on the same traffic."""
 
 
 def start_worker(broker: LocalBroker, folder: Path) -> ChildWorker:
@@ -122,7 +128,7 @@ def measure(plan: SteadyPlan, folder: Path) -> dict[str, Any]:
                 live_spec = replace(live_spec, people=math.ceil(live_spec.people * 1.2))
                 live = generate_traffic(live_spec)
             idle = idle_cores(pid, plan.idle_seconds)
-            windows, sent = [], 0
+            windows, offered, sent = [], [], 0
             stored = _stored(backlog)
             for rate in rates:
                 records = live[sent : sent + math.ceil(rate * plan.seconds)]
@@ -130,9 +136,14 @@ def measure(plan: SteadyPlan, folder: Path) -> dict[str, Any]:
                 added = _stored(records)
                 stored = (stored[0] + added[0], stored[1] + added[1])
                 windows.append(offer(worker, records, rate, stored))
+                offered.append((rate, records))
         finally:
             worker.stop()
         when_stored = stored_at(settings)
+    # After the worker, never beside it: each has the machine to itself.
+    floor = (
+        measure_floor(backlog, offered, plan.idle_seconds, folder / "floor") if plan.floor else None
+    )
     for window in windows:
         window["latency"] = latency_summary(window.pop("sent_at"), when_stored)
     runs = {
@@ -146,6 +157,7 @@ def measure(plan: SteadyPlan, folder: Path) -> dict[str, Any]:
         },
         "idle_cores": idle,
         "windows": windows,
+        "floor": floor,
     }
     return summarize(runs)
 
@@ -197,6 +209,14 @@ def summarize(runs: dict[str, Any]) -> dict[str, Any]:
         "backlog_worker_cpu_us_per_record": backlog_us,
         "idle_worker_cores": idle,
     }
+    floor = runs.get("floor")
+    floor_us: dict[float, float] = {}
+    if floor is not None:
+        summary["floor_backlog_cpu_us_per_record"] = floor["cpu_us_per_record"]
+        for peer in floor["windows"]:
+            floor_us[peer["offered_records_per_s"]] = Window(
+                peer["cpu_s"], peer["window_s"]
+            ).us_per_event(floor["idle_cores"], peer["records"])
     for window in runs["windows"]:
         rate = window["offered_records_per_s"]
         cpu_us = Window(window["cpu_s"], window["window_s"]).us_per_event(idle, window["records"])
@@ -210,4 +230,11 @@ def summarize(runs: dict[str, Any]) -> dict[str, Any]:
             "caught_up_s_after_sending": round(window["caught_up_s"] - window["sending_s"], 1),
             "clickhouse": window["clickhouse"],
         }
+        if rate in floor_us:
+            summary[f"at_{rate:g}_per_s"] |= {
+                "floor_cpu_us_per_record": floor_us[rate],
+                "floor_vs_backlog": ratio(
+                    floor_us[rate], summary["floor_backlog_cpu_us_per_record"]
+                ),
+            }
     return {**summary, "runs": runs}
