@@ -124,10 +124,12 @@ class AlertSinks:
 
     def resend(self, firing: list[dict[str, Any]]) -> None:
         """Post these open alerts (their firing notices) to the Alertmanager
-        targets again, to keep them open there; the other targets heard once."""
+        targets again, to keep them open there; the other targets heard once.
+        Not to a target whose last re-send still waits (it is unreachable):
+        one waiting is enough, and re-sends do not pile up while it is down."""
         for destination, posts in zip(self.destinations, self.posts, strict=True):
             wanted = [a for a in firing if destination.wants(a)]
-            if wanted and destination.format == "alertmanager":
+            if wanted and destination.format == "alertmanager" and not posts.queued:
                 posts.put(wanted)
                 self.counts["alertmanager_resent"] += len(wanted)
 

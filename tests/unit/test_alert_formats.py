@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -421,3 +423,34 @@ def test_the_shipped_targets_are_valid_once_uncommented() -> None:
         "CX_TEAMS_WEBHOOK_URL": "https://t.io/x",
     }
     assert len(destinations(parsed.targets, [], {**env, "CX_PAGERDUTY_KEY": KEY})) == 4
+
+
+async def test_alertmanager_re_sends_wait_for_an_unreachable_target_without_piling_up() -> None:
+    """While Alertmanager answers 503, the first re-send is retried and at
+    most one more waits, however many fall due; once it answers, both go,
+    each held four re-send intervals after it was posted."""
+    runner, url, bodies = await _receiver([503, 503])
+    target = Destination("alertmanager", url)
+    sinks = AlertSinks(cast(Any, None), cast(Any, None), "cx.alerts", [target], _crash, resend_s=1)
+    fired, _ = store_drop()
+    began = time.time() * 1000
+    try:
+        sinks.resend([fired])
+        await asyncio.sleep(0.05)  # taken, posted, refused: retried after a backoff
+        for _ in range(5):
+            sinks.resend([fired])
+        assert sinks.posts[0].queued == [fired] and sinks.counts["alertmanager_resent"] == 2
+        for _ in range(200):
+            if len(bodies) == 4:
+                break
+            await asyncio.sleep(0.05)
+        posted_by = time.time() * 1000
+    finally:
+        await sinks.stop()
+        await runner.cleanup()
+    assert len(bodies) == 4  # two refused, then the re-send and the one that waited
+    for body in bodies:
+        (alert,) = orjson.loads(body)
+        ends_ms = datetime.fromisoformat(alert["endsAt"]).timestamp() * 1000
+        assert began + 4 * 1000 - 1 <= ends_ms <= posted_by + 4 * 1000  # 4 intervals from its post
+        assert alert["startsAt"] == formats.iso(fired["episode_started_at_ms"])
