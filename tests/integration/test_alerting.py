@@ -175,6 +175,15 @@ def alertmanager_posts(receiver: WebhookReceiver, since: float = 0.0) -> list[tu
     return [(t, alert) for t, body in receiver.received if t >= since for alert in body]
 
 
+def fewest_posts(receiver: WebhookReceiver) -> int:
+    """Posts of the alert posted least often so far (0 until all three were)."""
+    counts: dict[Any, int] = {}
+    for _, alert in alertmanager_posts(receiver):
+        labels = tuple(sorted(alert["labels"].items()))
+        counts[labels] = counts.get(labels, 0) + 1
+    return min(counts.values()) if len(counts) == 3 else 0
+
+
 def ended_posts(receiver: WebhookReceiver) -> int:
     """Alertmanager posts that ended their alert (endsAt not ahead of arrival)."""
     return sum(
@@ -216,6 +225,8 @@ def test_exactly_the_injected_problems_alert_and_resolve(
         time.sleep(3)  # a few more evaluations: nothing fires twice, nothing else fires
         fired = {(a["rule"], a["slice"]) for a in webhook.bodies}
         assert len(webhook.received) == 3
+        # each posted to Alertmanager when it fired, and again since
+        wait_for(services["alertmanager"], 2, worker, timeout=20, counted=fewest_posts)
         # Restarted, the worker pages no one again, and re-sends the open
         # alerts (read back from the table) to Alertmanager.
         assert worker.stop() == 0
