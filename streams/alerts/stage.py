@@ -74,6 +74,8 @@ class AlertSinks:
         resend_s: float = formats.ALERTMANAGER_RESEND_MS / 1000,
     ) -> None:
         self.store = store
+        self.resend_s = resend_s
+        """How often the evaluator re-sends open alerts to Alertmanager."""
         self.hold_ms = round(formats.ALERTMANAGER_HOLD_RESENDS * resend_s * 1000)
         """An Alertmanager alert's endsAt after each post, while it fires."""
         self.producer = producer
@@ -190,7 +192,6 @@ class AlertEvaluator:
         sinks: AlertSinks,
         clock: Callable[[], float] = time.time,
         settle: Callable[[], Awaitable[None]] | None = None,
-        resend_s: float = formats.ALERTMANAGER_RESEND_MS / 1000,
     ) -> None:
         self.rules = rules
         self.by_name = {rule.name: rule for rule in rules}
@@ -203,7 +204,6 @@ class AlertEvaluator:
         self.episodes: dict[tuple[str, str], Episode] | None = None
         self.firing: dict[tuple[str, str], dict[str, Any]] = {}
         """The firing notice of each open episode, re-sent to Alertmanager."""
-        self.resend_s = resend_s
         self._resent_at: float | None = None
         self.ticks = 0
 
@@ -254,8 +254,8 @@ class AlertEvaluator:
     def _resend_due(self, now_s: float, just_sent: set[tuple[str, str]]) -> None:
         """Re-send the open alerts to Alertmanager at the first tick (after a
         start: Alertmanager may have lost them meanwhile), then every
-        resend_s; not those that fired in this tick (just posted)."""
-        if self._resent_at is not None and now_s - self._resent_at < self.resend_s:
+        interval; not those that fired in this tick (just posted)."""
+        if self._resent_at is not None and now_s - self._resent_at < self.sinks.resend_s:
             return
         self._resent_at = now_s
         again = [alert for key, alert in self.firing.items() if key not in just_sent]

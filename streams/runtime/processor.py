@@ -265,13 +265,7 @@ class Processor(mode.Service):
                 self.crash,
                 resend_s=settings.alertmanager_resend_seconds,
             )
-            self.alerts = AlertEvaluator(
-                self.rules,
-                alerts,
-                sinks,
-                settle=self.journeys_stored,
-                resend_s=settings.alertmanager_resend_seconds,
-            )
+            self.alerts = AlertEvaluator(self.rules, alerts, sinks, settle=self.journeys_stored)
             log.info(
                 "alerting: %d rules, every %ss; targets: %s",
                 len(self.rules),

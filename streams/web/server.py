@@ -27,6 +27,7 @@ from aiohttp import web
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from pydantic import SecretStr
 
+from schemas import Channel
 from streams.clickhouse.client import Store, error_name
 from streams.runtime.web_token import refusal
 
@@ -45,11 +46,24 @@ PAGES = {
 the content of its `<main>` below the heading) and its title (the heading)."""
 
 
+FIELDS = {
+    "{{dates}}": '<label>From <input type="date" name="from"></label>\n'
+    '    <label>To <input type="date" name="to"></label>',
+    "{{channel_options}}": "\n".join(
+        f'        <option value="{channel.value}">{channel.value}</option>' for channel in Channel
+    ),
+}
+"""Filter fields the pages' forms share, written into them where named:
+the date range, and a channel's options (the contract's channels)."""
+
+
 def page_html(name: str, title: str) -> bytes:
     """A page: the shell every page shares (head, navigation, live status)
-    around the page's own content."""
+    around the page's own content, its shared filter fields filled in."""
     shell = (STATIC / "shell.html").read_text()
     main = (STATIC / "pages" / f"{name}.html").read_text()
+    for placeholder, html in FIELDS.items():
+        main = main.replace(placeholder, html)
     filled = shell.replace("{{title}}", title).replace("{{page}}", name)
     return filled.replace("{{main}}", main).encode()
 
